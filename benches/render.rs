@@ -1,0 +1,181 @@
+//! Benchmark for issue 2's budgets over a synthetic store of 1,000,000 group-partitions:
+//! `/metrics` render time (target ≤ 150 ms) and RAM per tracked group-partition including its
+//! full window (target ≤ 120 B). Run with `cargo bench --bench render`; prints its figures and
+//! the ratio to each target.
+//!
+//! Shape: 2,000 topics × 50 partitions; 10,000 groups each committing every partition of 2
+//! topics, so each partition is consumed by 10 groups; names of realistic length; 10 polls so
+//! every window holds `window.points` = 10 points.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use warren::http::metrics::{render, BuildInfo, Format};
+use warren::snapshot::{ClusterSnapshot, Health};
+use warren::store::{Store, WatermarkSample};
+
+/// Counts live heap bytes and allocations, so memory is measured, not guessed from RSS.
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+static LIVE_ALLOCS: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let n = LIVE_BYTES.fetch_add(l.size() as isize, Relaxed) + l.size() as isize;
+        PEAK.fetch_max(n as usize, Relaxed);
+        LIVE_ALLOCS.fetch_add(1, Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE_BYTES.fetch_sub(l.size() as isize, Relaxed);
+        LIVE_ALLOCS.fetch_sub(1, Relaxed);
+        // SAFETY: `p` came from `alloc`/`realloc` above with this layout.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let n = LIVE_BYTES.fetch_add(new as isize - l.size() as isize, Relaxed)
+            + (new as isize - l.size() as isize);
+        PEAK.fetch_max(n as usize, Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const TOPICS: usize = 2_000;
+const PARTITIONS: usize = 50;
+const GROUPS: usize = 10_000;
+const TOPICS_PER_GROUP: usize = 2;
+const POINTS: usize = 10;
+const RENDER_TARGET_MS: f64 = 150.0;
+const BYTES_TARGET: f64 = 120.0;
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let topic_names: Vec<String> = (0..TOPICS)
+        .map(|i| format!("orders.eu-west-1.events-v2-{i:05}"))
+        .collect();
+    let group_names: Vec<String> = (0..GROUPS)
+        .map(|i| format!("payments-service-consumer-{i:05}"))
+        .collect();
+    let meta: Vec<(&str, u32)> = topic_names
+        .iter()
+        .map(|n| (n.as_str(), PARTITIONS as u32))
+        .collect();
+
+    let before = LIVE_BYTES.load(Relaxed);
+    let allocs_before = LIVE_ALLOCS.load(Relaxed);
+    let t0 = Instant::now();
+    let mut store = Store::new(POINTS);
+    let base = ClusterSnapshot::empty("prod-eu-west-1", &[("env".into(), "production".into())]);
+    let mut snapshot = Arc::new(base.clone());
+    let mut ids = Vec::new();
+    let mut commits: Vec<(u32, i32, i64)> = Vec::with_capacity(TOPICS_PER_GROUP * PARTITIONS);
+    for poll in 0..POINTS as i64 {
+        let now = 1_700_000_000 + poll as u32 * 10;
+        ids = store.apply_metadata(now, &meta);
+        let samples: Vec<WatermarkSample> = ids
+            .iter()
+            .flat_map(|&t| {
+                (0..PARTITIONS as i32).map(move |p| WatermarkSample {
+                    topic: t,
+                    partition: p,
+                    earliest: Some(1_000),
+                    latest: Some(1_000_000 + poll * 1_000 + p as i64),
+                })
+            })
+            .collect();
+        store.apply_watermarks(now, &samples);
+        drop(samples);
+        for (g, name) in group_names.iter().enumerate() {
+            commits.clear();
+            for k in 0..TOPICS_PER_GROUP {
+                let t = ids[(g * TOPICS_PER_GROUP + k) % TOPICS];
+                for p in 0..PARTITIONS as i32 {
+                    let behind = ((g * 7 + p as usize) % 900) as i64;
+                    commits.push((t, p, 1_000_000 + poll * 1_000 - behind));
+                }
+            }
+            store.apply_group_offsets(now, name, &mut commits);
+        }
+        // Publish as the scraper does: the old snapshot is dropped after the swap.
+        snapshot = Arc::new(snapshot.from_store(&store, Health::default()));
+    }
+    let build_time = t0.elapsed();
+    drop(ids);
+    let gps = store.group_partitions();
+    assert_eq!(gps, GROUPS * TOPICS_PER_GROUP * PARTITIONS);
+    let window_len = store
+        .group(&group_names[0])
+        .map(|g| g.window(0, POINTS).count())
+        .unwrap_or(0);
+    assert_eq!(window_len, POINTS, "windows must be full");
+    let live = (LIVE_BYTES.load(Relaxed) - before) as f64;
+    let allocs = LIVE_ALLOCS.load(Relaxed) - allocs_before;
+    let per_gp = live / gps as f64;
+    // glibc adds ~16 B of bookkeeping per allocation; report it too.
+    let per_gp_malloc = (live + allocs as f64 * 16.0) / gps as f64;
+
+    let build = BuildInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        librdkafka: "2.12.1".into(),
+    };
+    let clusters = vec![snapshot];
+    let mut times = Vec::new();
+    let mut bytes = 0usize;
+    for format in [
+        Format::Text,
+        Format::Text,
+        Format::Text,
+        Format::Text,
+        Format::Text,
+        Format::OpenMetrics,
+    ] {
+        let mut n = 0usize;
+        let t = Instant::now();
+        render(&clusters, &build, format, &mut |chunk: &mut Vec<u8>| {
+            n += chunk.len();
+            chunk.clear();
+        });
+        let el = t.elapsed();
+        if format == Format::Text {
+            times.push(el);
+            bytes = n;
+        } else {
+            println!("render OpenMetrics: {:.1} ms", ms(el));
+        }
+    }
+    times.sort();
+    let median = ms(times[times.len() / 2]);
+    let min = ms(times[0]);
+    let lines = bytes as f64 / 130.0;
+
+    println!("synthetic store: {gps} group-partitions ({GROUPS} groups x {TOPICS_PER_GROUP} topics x {PARTITIONS} partitions, {TOPICS} topics), window.points={POINTS}, built in {:.2} s", build_time.as_secs_f64());
+    println!(
+        "memory: {per_gp:.1} B per group-partition (store + snapshot, {:.1} MiB live, {allocs} allocations; {per_gp_malloc:.1} B with malloc overhead) — target <= {BYTES_TARGET} B, ratio {:.2}",
+        live / 1048576.0,
+        per_gp / BYTES_TARGET
+    );
+    println!(
+        "render /metrics (text 0.0.4): median {median:.1} ms, min {min:.1} ms over {} runs, {:.1} MB (~{:.1}M lines) — target <= {RENDER_TARGET_MS} ms, ratio {:.2}",
+        times.len(),
+        bytes as f64 / 1e6,
+        lines / 1e6,
+        median / RENDER_TARGET_MS
+    );
+    println!(
+        "peak heap during build: {:.1} MiB",
+        PEAK.load(Relaxed) as f64 / 1048576.0
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

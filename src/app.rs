@@ -1,0 +1,111 @@
+//! Wiring: one scraper task per cluster, the HTTP server, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::metrics::BuildInfo;
+use crate::http::{router, AppState};
+use crate::kafka::scraper::{Scraper, ScraperSettings};
+use crate::snapshot::{ClusterSnapshot, Snapshots};
+
+/// Version facts for `warren_build_info`.
+pub fn build_info() -> BuildInfo {
+    BuildInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        librdkafka: rdkafka::util::get_rdkafka_version().1,
+    }
+}
+
+/// Binds `config.http.listen`; the error names the key.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (config key `http.listen`): {e}"))
+}
+
+/// Runs the scrapers and serves HTTP on `listener` until `shutdown` turns true.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let initial = config
+        .clusters
+        .iter()
+        .map(|c| {
+            let labels: Vec<(String, String)> = c
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            ClusterSnapshot::empty(&c.name, &labels)
+        })
+        .collect();
+    let snapshots = Arc::new(Snapshots::new(initial));
+    let mut tasks = Vec::new();
+    for (i, cluster) in config.clusters.iter().enumerate() {
+        let settings = ScraperSettings {
+            cluster: cluster.clone(),
+            points: config.window.points,
+            retention: config.retention,
+        };
+        let scraper = Scraper::new(i, settings, snapshots.clone());
+        tasks.push(tokio::spawn(scraper.run(shutdown.clone())));
+    }
+    let state = Arc::new(AppState {
+        snapshots,
+        build: build_info(),
+    });
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("listener address: {e}"))?;
+    tracing::info!(%addr, clusters = config.clusters.len(), "serving /metrics");
+    let stop = async move {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(|e| format!("http server: {e}"))?;
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+/// A shutdown signal that turns true on SIGINT or SIGTERM.
+pub fn shutdown_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        let _ = tx.send(true);
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    rx
+}

@@ -1,0 +1,106 @@
+//! The command line: `warren [run]`, `warren demo`, `warren check-config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warren",
+    version,
+    about = "Kafka consumer-lag exporter with Burrow's evaluation"
+)]
+struct Cli {
+    /// Configuration file (TOML). `WARREN_*` environment variables override it.
+    #[arg(short, long, env = "WARREN_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Watch the configured clusters and serve /metrics (the default).
+    Run,
+    /// Start an embedded mock Kafka with demo producers and consumer groups, and watch it.
+    Demo {
+        /// Address to serve HTTP on.
+        #[arg(long, default_value = "127.0.0.1:9753")]
+        listen: SocketAddr,
+    },
+    /// Validate the configuration and print it, secrets masked.
+    CheckConfig,
+}
+
+/// Exit status for configuration errors.
+const CONFIG_ERROR: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::CheckConfig => match load(cli.config) {
+            Ok(config) => {
+                print!("{}", config.masked_toml());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Run => {
+            let config = match load(cli.config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_tracing(&config.log.filter);
+            runtime(async move {
+                let listener = crate::app::bind(config.http.listen).await?;
+                crate::app::serve(config, listener, crate::app::shutdown_on_signals()).await
+            })
+        }
+        Command::Demo { listen } => {
+            init_tracing("info,librdkafka=off,rdkafka=off");
+            runtime(crate::demo::run(listen))
+        }
+    }
+}
+
+fn load(file: Option<PathBuf>) -> Result<Config, ExitCode> {
+    config::load(file.as_deref()).map_err(|errors| {
+        for e in errors {
+            eprintln!("error: {e}");
+        }
+        ExitCode::from(CONFIG_ERROR)
+    })
+}
+
+fn init_tracing(filter: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn runtime(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The HTTP side: `/metrics`, `/healthz`, `/readyz`, all served from snapshots without locks.
+
+pub mod metrics;
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use http_body::Frame;
+use tokio::sync::mpsc;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+use crate::snapshot::Snapshots;
+use metrics::{BuildInfo, Format};
+
+/// What every handler reads.
+#[derive(Debug)]
+pub struct AppState {
+    pub snapshots: Arc<Snapshots>,
+    pub build: BuildInfo,
+}
+
+/// The router with all endpoints and gzip (fastest level) when the client accepts it.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/metrics", get(metrics_handler))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd()
+                .quality(CompressionLevel::Fastest),
+        )
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<html><head><title>warren</title></head><body><h1>warren</h1>\
+         <p>Kafka consumer-lag exporter.</p><ul>\
+         <li><a href=\"/metrics\">/metrics</a></li>\
+         <li><a href=\"/healthz\">/healthz</a></li>\
+         <li><a href=\"/readyz\">/readyz</a></li></ul></body></html>\n",
+    )
+}
+
+/// 503 until every cluster has completed (or failed) its first poll.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let waiting: Vec<String> = state
+        .snapshots
+        .load()
+        .iter()
+        .filter(|c| !c.health.polled)
+        .map(|c| c.cluster.raw.to_string())
+        .collect();
+    if waiting.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        let msg = format!(
+            "not ready: waiting for a first poll of {}\n",
+            waiting.join(", ")
+        );
+        (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
+    }
+}
+
+/// Renders on a blocking thread and streams the chunks, so a huge exposition neither blocks
+/// the runtime nor sits in memory whole.
+async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
+    let (tx, rx) = mpsc::channel::<Bytes>(4);
+    let clusters = state.snapshots.load();
+    let state2 = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut open = true;
+        metrics::render(&clusters, &state2.build, format, &mut |chunk: &mut Vec<
+            u8,
+        >| {
+            if open && !chunk.is_empty() {
+                let full = std::mem::replace(chunk, Vec::with_capacity(metrics::CHUNK + 4096));
+                // The client may have gone; stop sending but finish cheaply.
+                open = tx.blocking_send(Bytes::from(full)).is_ok();
+            }
+            chunk.clear();
+        });
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, format.content_type())
+        .body(Body::new(ChunkBody(rx)))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// A response body fed by the rendering thread.
+struct ChunkBody(mpsc::Receiver<Bytes>);
+
+impl http_body::Body for ChunkBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
+    }
+}

@@ -1,0 +1,376 @@
+//! One scraper task per cluster: polls Kafka, updates that cluster's [`Store`], publishes a
+//! [`ClusterSnapshot`]. Clusters share nothing but the snapshot slots, so a broken cluster can
+//! only slow itself.
+//!
+//! A poll, in order: metadata (when due), the group list (when due), committed offsets of every
+//! watched group (all in flight at once), then low and high watermarks of every partition in
+//! batched ListOffsets calls. Offsets are read before watermarks so that, with lag clamped at 0,
+//! lag is never negative. Nothing from a failed poll is applied: the last good data stays, the
+//! cluster is marked down, and the next attempt backs off.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::types::RDKafkaErrorCode;
+use tokio::sync::watch;
+
+use crate::config::{ClusterConfig, NameFilter};
+use crate::kafka::admin::{Admin, AdminError, GroupList, OffsetSpec, TopicPartition};
+use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
+use crate::store::{Secs, Store, WatermarkSample};
+
+/// Committed-offset requests in flight at once per cluster.
+const GROUPS_IN_FLIGHT: usize = 64;
+/// Longest wait between attempts while a cluster is down.
+const MAX_BACKOFF: Duration = Duration::from_secs(120);
+
+/// Settings of one cluster's scraper.
+#[derive(Debug, Clone)]
+pub struct ScraperSettings {
+    pub cluster: ClusterConfig,
+    pub points: usize,
+    pub retention: Duration,
+}
+
+/// The watched topics' partitions, from the last metadata refresh.
+#[derive(Debug, Default)]
+struct Partitions {
+    /// The request list for ListOffsets and ListConsumerGroupOffsets.
+    list: Arc<[TopicPartition]>,
+    /// Store topic id of each entry of `list`.
+    topic_ids: Vec<u32>,
+}
+
+/// A poll's reads, applied to the store only when the poll as a whole succeeded.
+struct PollData {
+    groups: Vec<String>,
+    offsets: Vec<Result<Vec<(u32, i64)>, AdminError>>,
+    earliest: Vec<Result<i64, AdminError>>,
+    latest: Vec<Result<i64, AdminError>>,
+}
+
+pub struct Scraper {
+    index: usize,
+    settings: ScraperSettings,
+    group_filter: NameFilter,
+    topic_filter: NameFilter,
+    snapshots: Arc<Snapshots>,
+    base: ClusterSnapshot,
+    store: Store,
+    health: Health,
+    admin: Option<Admin>,
+    partitions: Partitions,
+    metadata_at: Option<Instant>,
+    listed: Option<GroupList>,
+    listed_at: Option<Instant>,
+    /// Logged group-list failure, so it is logged once per change.
+    list_error_logged: bool,
+    /// Some request timed out in a poll that otherwise succeeded: reconnect (see `disconnect`).
+    reconnect_after_poll: bool,
+}
+
+fn unix_now() -> (Secs, f64) {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (t.as_secs().min(u32::MAX as u64) as Secs, t.as_secs_f64())
+}
+
+impl Scraper {
+    /// `index` is the cluster's slot in `snapshots`.
+    pub fn new(index: usize, settings: ScraperSettings, snapshots: Arc<Snapshots>) -> Scraper {
+        let labels: Vec<(String, String)> = settings
+            .cluster
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Scraper {
+            index,
+            group_filter: settings.cluster.group_filter(),
+            topic_filter: settings.cluster.topic_filter(),
+            base: ClusterSnapshot::empty(&settings.cluster.name, &labels),
+            store: Store::new(settings.points),
+            settings,
+            snapshots,
+            health: Health::default(),
+            admin: None,
+            partitions: Partitions::default(),
+            metadata_at: None,
+            listed: None,
+            listed_at: None,
+            list_error_logged: false,
+            reconnect_after_poll: false,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.settings.cluster.name
+    }
+
+    /// Polls until `shutdown` turns true.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let interval = self.settings.cluster.poll_interval;
+        let mut failures: u32 = 0;
+        loop {
+            let started = Instant::now();
+            let result = self.poll_once().await;
+            let was_up = self.health.polled.then_some(self.health.up);
+            self.health.polled = true;
+            self.health.poll_duration = Some(started.elapsed().as_secs_f64());
+            let snapshot = match result {
+                Ok(()) => {
+                    failures = 0;
+                    self.health.up = true;
+                    self.health.last_success = Some(unix_now().1);
+                    if was_up != Some(true) {
+                        tracing::info!(cluster = self.name(), "cluster is up");
+                    }
+                    self.base.from_store(&self.store, self.health.clone())
+                }
+                Err((stage, e)) => {
+                    failures += 1;
+                    self.disconnect();
+                    self.health.up = false;
+                    self.health.errors[stage as usize] += 1;
+                    if was_up != Some(false) {
+                        tracing::warn!(cluster = self.name(), stage = stage.as_str(), error = %e, "cluster is down; keeping the last good data and retrying with backoff");
+                    }
+                    let last = self.snapshots.get(self.index);
+                    last.with_health(self.health.clone())
+                }
+            };
+            self.snapshots.publish(self.index, snapshot);
+            let wait = if failures == 0 {
+                interval.saturating_sub(started.elapsed())
+            } else {
+                (interval * 2u32.saturating_pow(failures - 1).min(8)).min(MAX_BACKOFF)
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// Drops the client (on a blocking thread: librdkafka's destroy waits for its threads).
+    ///
+    /// Why: librdkafka 2.12 aborts the process (`rd_kafka_enq_once_del_source_return: Assertion
+    /// eonce->refcnt > 0`, confluentinc/librdkafka#4605) when a coordinator request that timed
+    /// out is sent once the coordinator is back. Destroying the client while the coordinator is
+    /// still unreachable fails those requests safely, so after any failure we start afresh.
+    fn disconnect(&mut self) {
+        if let Some(admin) = self.admin.take() {
+            tokio::task::spawn_blocking(move || drop(admin));
+        }
+    }
+
+    /// One poll. On error, the store is unchanged.
+    pub async fn poll_once(&mut self) -> Result<(), (Stage, AdminError)> {
+        let timeout = self.settings.cluster.request_timeout;
+        if self.admin.is_none() {
+            let c = &self.settings.cluster;
+            let admin =
+                Admin::new(&c.bootstrap_servers, &c.client).map_err(|e| (Stage::Connect, e))?;
+            self.admin = Some(admin);
+        }
+        let (now, _) = unix_now();
+        let due = |at: Option<Instant>, every: Duration| at.is_none_or(|t| t.elapsed() >= every);
+
+        if due(self.metadata_at, self.settings.cluster.metadata_refresh) {
+            self.refresh_metadata(now, timeout).await?;
+        }
+        if due(self.listed_at, self.settings.cluster.groups_refresh) {
+            self.refresh_group_list(timeout).await;
+        }
+        let data = self.read(timeout).await?;
+        self.apply(now, data);
+        if std::mem::take(&mut self.reconnect_after_poll) {
+            self.disconnect();
+        }
+        Ok(())
+    }
+
+    async fn refresh_metadata(
+        &mut self,
+        now: Secs,
+        timeout: Duration,
+    ) -> Result<(), (Stage, AdminError)> {
+        let admin = self.admin.as_ref().expect("admin connected");
+        let topics = admin
+            .metadata(timeout)
+            .await
+            .map_err(|e| (Stage::Metadata, e))?;
+        let mut watched: Vec<(String, Vec<i32>)> = topics
+            .into_iter()
+            .filter(|t| t.error.is_none() && !t.partitions.is_empty())
+            .filter(|t| self.topic_filter.matches(&t.name))
+            .map(|t| (t.name, t.partitions))
+            .collect();
+        watched.sort();
+        let meta: Vec<(&str, u32)> = watched
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.iter().max().map_or(0, |m| *m as u32 + 1)))
+            .collect();
+        let ids = self.store.apply_metadata(now, &meta);
+        let mut list = Vec::new();
+        let mut topic_ids = Vec::new();
+        for ((name, parts), id) in watched.iter().zip(ids) {
+            let name: Arc<str> = Arc::from(name.as_str());
+            for &p in parts {
+                list.push((name.clone(), p));
+                topic_ids.push(id);
+            }
+        }
+        self.partitions = Partitions {
+            list: list.into(),
+            topic_ids,
+        };
+        self.metadata_at = Some(Instant::now());
+        Ok(())
+    }
+
+    /// A failed listing is counted and logged but does not fail the poll: static groups and
+    /// the previous listing still work (MockCluster and ACL-restricted users cannot list).
+    async fn refresh_group_list(&mut self, timeout: Duration) {
+        let admin = self.admin.as_ref().expect("admin connected");
+        self.listed_at = Some(Instant::now());
+        let result = match admin.list_groups(timeout).await {
+            Ok(list) if list.groups.is_empty() && !list.errors.is_empty() => Err(AdminError {
+                code: None,
+                message: list.errors.join("; "),
+            }),
+            other => other,
+        };
+        match result {
+            Ok(list) => {
+                if !list.errors.is_empty() {
+                    self.health.errors[Stage::GroupList as usize] += 1;
+                    tracing::debug!(cluster = self.name(), errors = ?list.errors, "partial group list");
+                }
+                if self.list_error_logged {
+                    tracing::info!(cluster = self.name(), "listing consumer groups works again");
+                    self.list_error_logged = false;
+                }
+                self.listed = Some(list);
+            }
+            Err(e) => {
+                self.health.errors[Stage::GroupList as usize] += 1;
+                if !self.list_error_logged {
+                    tracing::warn!(cluster = self.name(), error = %e, "cannot list consumer groups; watching groups.static and the last listing");
+                    self.list_error_logged = true;
+                }
+            }
+        }
+    }
+
+    /// The groups to read: the listing (filtered, without dead groups) plus static groups.
+    fn watched_groups(&self) -> Vec<String> {
+        let mut groups: BTreeSet<&str> = self
+            .settings
+            .cluster
+            .groups
+            .static_groups
+            .iter()
+            .map(String::as_str)
+            .collect();
+        if let Some(list) = &self.listed {
+            for g in &list.groups {
+                if g.state != "Dead" && self.group_filter.matches(&g.id) {
+                    groups.insert(&g.id);
+                }
+            }
+        }
+        groups.into_iter().map(str::to_owned).collect()
+    }
+
+    async fn read(&mut self, timeout: Duration) -> Result<PollData, (Stage, AdminError)> {
+        let admin = self.admin.as_ref().expect("admin connected");
+        let groups = self.watched_groups();
+        let list = self.partitions.list.clone();
+        // Committed offsets first, then watermarks: lag is never negative.
+        let offsets = admin
+            .list_group_offsets(&groups, &list, GROUPS_IN_FLIGHT, timeout)
+            .await;
+        let failed = offsets.iter().filter(|r| r.is_err()).count();
+        let timed_out = offsets.iter().any(|r| {
+            r.as_ref()
+                .is_err_and(|e| e.code == Some(RDKafkaErrorCode::OperationTimedOut))
+        });
+        if timed_out && failed < offsets.len() {
+            // See `disconnect`: a timed-out coordinator request must not outlive the client.
+            self.reconnect_after_poll = true;
+        }
+        if failed > 0 {
+            self.health.errors[Stage::GroupOffsets as usize] += failed as u64;
+            if failed == offsets.len() {
+                let e = offsets
+                    .into_iter()
+                    .find_map(Result::err)
+                    .expect("failed > 0");
+                return Err((Stage::GroupOffsets, e));
+            }
+        }
+        let (earliest, latest) = tokio::join!(
+            admin.list_offsets(&list, OffsetSpec::Earliest, timeout),
+            admin.list_offsets(&list, OffsetSpec::Latest, timeout),
+        );
+        let earliest = earliest.map_err(|e| (Stage::Watermarks, e))?;
+        let latest = latest.map_err(|e| (Stage::Watermarks, e))?;
+        Ok(PollData {
+            groups,
+            offsets,
+            earliest,
+            latest,
+        })
+    }
+
+    fn apply(&mut self, now: Secs, data: PollData) {
+        let ids = &self.partitions.topic_ids;
+        let samples: Vec<WatermarkSample> = self
+            .partitions
+            .list
+            .iter()
+            .zip(ids)
+            .zip(data.earliest.iter().zip(&data.latest))
+            .map(|(((_, p), &topic), (e, l))| WatermarkSample {
+                topic,
+                partition: *p,
+                earliest: e.as_ref().ok().copied(),
+                latest: l.as_ref().ok().copied(),
+            })
+            .collect();
+        let failed = samples.iter().filter(|s| s.latest.is_none()).count();
+        if failed > 0 {
+            self.health.errors[Stage::Watermarks as usize] += 1;
+            tracing::debug!(
+                cluster = self.name(),
+                failed,
+                "some partitions have no watermark this poll"
+            );
+        }
+        self.store.apply_watermarks(now, &samples);
+        if let Some(list) = &self.listed {
+            for g in &list.groups {
+                if g.state != "Dead" && self.group_filter.matches(&g.id) {
+                    self.store.apply_group_state(now, &g.id, &g.state);
+                }
+            }
+        }
+        let mut commits = Vec::new();
+        for (group, result) in data.groups.iter().zip(data.offsets) {
+            let Ok(found) = result else { continue };
+            commits.clear();
+            commits.extend(found.into_iter().filter_map(|(i, offset)| {
+                let (_, p) = self.partitions.list.get(i as usize)?;
+                Some((*ids.get(i as usize)?, *p, offset))
+            }));
+            self.store.apply_group_offsets(now, group, &mut commits);
+        }
+        self.store.expire(now, self.settings.retention);
+    }
+}

@@ -1,0 +1,14 @@
+//! warren: a Kafka consumer-lag exporter.
+//!
+//! Data flows one way, one module per step:
+//! [`config`] → [`kafka`] (scrape) → [`store`] → [`snapshot`] → [`http`] (render).
+//! [`app`] wires them together; [`cli`] is the command line; [`demo`] runs against a mock.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod kafka;
+pub mod snapshot;
+pub mod store;

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    warren::cli::main()
+}

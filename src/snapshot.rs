@@ -1,0 +1,248 @@
+//! Immutable per-cluster snapshots, published by each scraper after every poll and read by the
+//! HTTP side without locks: scrapes never wait for a poll and never touch the store.
+//!
+//! A snapshot shares the store's big arrays (`Arc<[i64]>` offsets, `Arc<[Watermarks]>`), so
+//! building one per poll costs a few small allocations per group, not a copy of every series.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::store::{Name, Run, Store, Watermarks};
+
+/// The stages of a poll, for `warren_poll_errors_total{stage}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Connect,
+    Metadata,
+    GroupList,
+    GroupOffsets,
+    Watermarks,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [
+        Stage::Connect,
+        Stage::Metadata,
+        Stage::GroupList,
+        Stage::GroupOffsets,
+        Stage::Watermarks,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Connect => "connect",
+            Stage::Metadata => "metadata",
+            Stage::GroupList => "group_list",
+            Stage::GroupOffsets => "group_offsets",
+            Stage::Watermarks => "watermarks",
+        }
+    }
+}
+
+/// How the cluster's scraper is doing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Health {
+    /// The last poll succeeded.
+    pub up: bool,
+    /// A first poll has completed or failed (readiness).
+    pub polled: bool,
+    /// Unix time (s) of the last successful poll.
+    pub last_success: Option<f64>,
+    /// Duration of the last poll, successful or not.
+    pub poll_duration: Option<f64>,
+    /// Errors per stage since start, indexed like [`Stage::ALL`].
+    pub errors: [u64; 5],
+}
+
+/// A topic in a snapshot.
+#[derive(Debug, Clone)]
+pub struct TopicSnapshot {
+    pub name: Name,
+    /// Indexed by partition id; `-1` where unknown.
+    pub watermarks: Arc<[Watermarks]>,
+}
+
+/// A consumer group in a snapshot.
+#[derive(Debug, Clone)]
+pub struct GroupSnapshot {
+    pub name: Name,
+    pub state: Option<Arc<str>>,
+    /// Runs of consecutive partitions; `topic` is an id for [`ClusterSnapshot::topic`].
+    pub runs: Arc<[Run]>,
+    /// Committed offset per group-partition, indexed by the runs.
+    pub offsets: Arc<[i64]>,
+}
+
+impl GroupSnapshot {
+    /// `(topic index, partition, committed offset)` of every group-partition.
+    pub fn partitions(&self) -> impl Iterator<Item = (u32, i32, i64)> + '_ {
+        self.runs.iter().flat_map(move |r| {
+            r.partitions()
+                .map(move |(i, p)| (r.topic, p, self.offsets[i]))
+        })
+    }
+}
+
+/// Everything the HTTP side shows about one cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterSnapshot {
+    pub cluster: Name,
+    /// Static labels: name and value.
+    pub labels: Vec<(String, Name)>,
+    /// `cluster="…",k="v",…` escaped once, the start of every series' label set.
+    pub label_prefix: String,
+    pub health: Health,
+    /// Indexed by the store's topic ids (shared with the runs, so nothing is remapped per poll).
+    pub topics: Vec<Option<TopicSnapshot>>,
+    /// Topic ids sorted by name.
+    pub topic_order: Vec<u32>,
+    /// Sorted by name.
+    pub groups: Vec<GroupSnapshot>,
+}
+
+impl ClusterSnapshot {
+    /// An empty snapshot for a cluster that has not been polled yet.
+    pub fn empty(cluster: &str, labels: &[(String, String)]) -> ClusterSnapshot {
+        let cluster = Name::new(cluster);
+        let labels: Vec<(String, Name)> = labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Name::new(v)))
+            .collect();
+        let mut label_prefix = format!("cluster=\"{}\"", cluster.escaped);
+        for (k, v) in &labels {
+            label_prefix.push_str(&format!(",{k}=\"{}\"", v.escaped));
+        }
+        ClusterSnapshot {
+            cluster,
+            labels,
+            label_prefix,
+            health: Health::default(),
+            topics: Vec::new(),
+            topic_order: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// The snapshot of `store` with `health`, keeping this snapshot's names and labels.
+    pub fn from_store(&self, store: &Store, health: Health) -> ClusterSnapshot {
+        let mut topics: Vec<Option<TopicSnapshot>> = Vec::new();
+        for (id, t) in store.topics() {
+            let id = id as usize;
+            if topics.len() <= id {
+                topics.resize(id + 1, None);
+            }
+            topics[id] = Some(TopicSnapshot {
+                name: t.name.clone(),
+                watermarks: t.watermarks.clone(),
+            });
+        }
+        let mut topic_order: Vec<u32> = store.topics().map(|(id, _)| id).collect();
+        topic_order.sort_by(|a, b| {
+            let name = |id: &u32| topics[*id as usize].as_ref().map(|t| &*t.name.raw);
+            name(a).cmp(&name(b))
+        });
+        let groups = store
+            .groups()
+            .map(|g| GroupSnapshot {
+                name: g.name.clone(),
+                state: g.state.clone(),
+                runs: g.runs.clone(),
+                offsets: g.offsets.clone(),
+            })
+            .collect();
+        ClusterSnapshot {
+            cluster: self.cluster.clone(),
+            labels: self.labels.clone(),
+            label_prefix: self.label_prefix.clone(),
+            health,
+            topics,
+            topic_order,
+            groups,
+        }
+    }
+
+    /// The topic with index `id` (as in [`Run::topic`]).
+    pub fn topic(&self, id: u32) -> Option<&TopicSnapshot> {
+        self.topics.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// Topics sorted by name.
+    pub fn topics_sorted(&self) -> impl Iterator<Item = &TopicSnapshot> {
+        self.topic_order.iter().filter_map(|&id| self.topic(id))
+    }
+
+    /// The same data with other health (a failed poll keeps the last good data).
+    pub fn with_health(&self, health: Health) -> ClusterSnapshot {
+        ClusterSnapshot {
+            health,
+            ..self.clone()
+        }
+    }
+}
+
+/// The latest snapshot of every cluster, in config order. Each scraper swaps its own slot.
+#[derive(Debug)]
+pub struct Snapshots {
+    clusters: Vec<ArcSwap<ClusterSnapshot>>,
+}
+
+impl Snapshots {
+    pub fn new(initial: Vec<ClusterSnapshot>) -> Snapshots {
+        Snapshots {
+            clusters: initial.into_iter().map(ArcSwap::from_pointee).collect(),
+        }
+    }
+
+    pub fn publish(&self, cluster: usize, snapshot: ClusterSnapshot) {
+        self.clusters[cluster].store(Arc::new(snapshot));
+    }
+
+    pub fn get(&self, cluster: usize) -> Arc<ClusterSnapshot> {
+        self.clusters[cluster].load_full()
+    }
+
+    /// All clusters' current snapshots.
+    pub fn load(&self) -> Vec<Arc<ClusterSnapshot>> {
+        self.clusters.iter().map(ArcSwap::load_full).collect()
+    }
+
+    /// Every cluster has completed or failed a first poll.
+    pub fn ready(&self) -> bool {
+        self.clusters.iter().all(|c| c.load().health.polled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::WatermarkSample;
+
+    #[test]
+    fn snapshot_remaps_topics_sorted_by_name() {
+        let mut store = Store::new(3);
+        let ids = store.apply_metadata(1, &[("zeta", 1), ("alpha", 2)]);
+        let samples: Vec<WatermarkSample> = [(ids[0], 0, 7), (ids[1], 0, 3), (ids[1], 1, 4)]
+            .iter()
+            .map(|&(topic, partition, l)| WatermarkSample {
+                topic,
+                partition,
+                earliest: Some(1),
+                latest: Some(l),
+            })
+            .collect();
+        store.apply_watermarks(1, &samples);
+        store.apply_group_offsets(1, "g", &mut [(ids[0], 0, 5), (ids[1], 1, 2)]);
+        let base = ClusterSnapshot::empty("c\"1", &[("env".into(), "prod".into())]);
+        assert_eq!(base.label_prefix, "cluster=\"c\\\"1\",env=\"prod\"");
+        let snap = base.from_store(&store, Health::default());
+        let names: Vec<&str> = snap.topics_sorted().map(|t| &*t.name.raw).collect();
+        assert_eq!(names, ["alpha", "zeta"]);
+        let parts: Vec<(&str, i32, i64)> = snap.groups[0]
+            .partitions()
+            .map(|(t, p, o)| (&*snap.topic(t).unwrap().name.raw, p, o))
+            .collect();
+        // Store order is by topic id: zeta (id 0) first.
+        assert_eq!(parts, [("zeta", 0, 5), ("alpha", 1, 2)]);
+    }
+}

@@ -1,0 +1,868 @@
+//! The per-cluster store: what the scraper has learnt, kept compact.
+//!
+//! One [`Store`] per cluster, owned outright by that cluster's scraper task (no locks).
+//! Names are interned once; series are addressed by dense indexes, never by hashing label sets.
+//!
+//! Memory layout, chosen for the budget of ≤ 120 B per tracked group-partition with a
+//! 10-point window (see `benches/render.rs`):
+//! - per group, struct-of-arrays over all its group-partitions: the newest committed offset
+//!   (`Arc<[i64]>`, shared with snapshots, so it is not copied per poll), the newest point's time
+//!   and lag, and `points - 1` older points as deltas to their newer neighbour
+//!   (offset `i32`, lag `u32`, time `u16`), i.e. 8 + 9 + 9 × 10 = 107 B at 10 points;
+//! - partitions are not stored per group-partition: a group lists [`Run`]s of consecutive
+//!   partitions of one topic (a group normally commits every partition of a topic);
+//! - per topic partition (shared by all groups): the watermarks and a ring of high watermarks
+//!   whose times come from one cluster-wide ring of poll times.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Unix time in whole seconds (good until 2106).
+pub type Secs = u32;
+
+/// A point's lag that is unknown (no high watermark was known when it was observed).
+pub const LAG_UNKNOWN: u32 = u32::MAX;
+/// Lags at or above this are saturated (flagged as "at least").
+pub const LAG_SATURATED: u32 = u32::MAX - 1;
+
+/// Bit of a window's length byte set while its group-partition is missing from the group's
+/// committed offsets (kept for the retention grace period).
+const MISSING: u8 = 0x80;
+
+/// An interned name: the raw text and the text escaped for a Prometheus label value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name {
+    pub raw: Arc<str>,
+    /// Same allocation as `raw` when nothing needed escaping (the usual case).
+    pub escaped: Arc<str>,
+}
+
+impl Name {
+    pub fn new(raw: &str) -> Name {
+        let raw: Arc<str> = Arc::from(raw);
+        let escaped = match escape_label_value(&raw) {
+            Some(e) => Arc::from(e),
+            None => raw.clone(),
+        };
+        Name { raw, escaped }
+    }
+}
+
+/// Escapes `\`, `"` and newline as the Prometheus text formats require; `None` when `s` needs
+/// no escaping.
+pub fn escape_label_value(s: &str) -> Option<String> {
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// A partition's earliest (low) and latest (high) watermark; `-1` while unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watermarks {
+    pub earliest: i64,
+    pub latest: i64,
+}
+
+impl Watermarks {
+    pub const UNKNOWN: Watermarks = Watermarks {
+        earliest: -1,
+        latest: -1,
+    };
+}
+
+/// One watermark sample for a partition; `None` where that request failed.
+#[derive(Debug, Clone, Copy)]
+pub struct WatermarkSample {
+    pub topic: u32,
+    pub partition: i32,
+    pub earliest: Option<i64>,
+    pub latest: Option<i64>,
+}
+
+/// A topic as the store knows it.
+#[derive(Debug)]
+pub struct TopicState {
+    pub name: Name,
+    /// Indexed by partition id; shared with snapshots and replaced (copy on write) per poll.
+    pub watermarks: Arc<[Watermarks]>,
+    /// Per partition, `points - 1` older high watermarks as `newer - older` deltas.
+    hw_back: Box<[u32]>,
+    /// Per partition, how many consecutive samples (newest first) the ring holds.
+    hw_len: Box<[u8]>,
+    pub last_seen: Secs,
+}
+
+/// Consecutive partitions `first..first + len` of one topic, whose windows start at `start`
+/// in the group's arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub topic: u32,
+    pub first: i32,
+    pub len: u32,
+    pub start: u32,
+}
+
+impl Run {
+    pub fn partitions(&self) -> impl Iterator<Item = (usize, i32)> {
+        let (start, first) = (self.start as usize, self.first);
+        (0..self.len as usize).map(move |i| (start + i, first + i as i32))
+    }
+}
+
+/// A consumer group and the windows of all its group-partitions.
+#[derive(Debug)]
+pub struct GroupState {
+    pub name: Name,
+    /// State from the last group listing (`Stable`, `Empty`, ...), if listing works.
+    pub state: Option<Arc<str>>,
+    /// Last time the group's committed offsets were read successfully (or it was listed).
+    pub last_seen: Secs,
+    /// Sorted by (topic id, partition); shared with snapshots.
+    pub runs: Arc<[Run]>,
+    /// The newest committed offset of each group-partition; shared with snapshots.
+    pub offsets: Arc<[i64]>,
+    windows: Windows,
+    /// Since when some group-partitions have been missing from the committed offsets.
+    missing_since: Option<Secs>,
+}
+
+/// The windows of a group's partitions, struct-of-arrays. Point 0 is the newest: its offset is
+/// the group's `offsets[i]`; older points are stored as deltas to their newer neighbour, so
+/// appending a point shifts them without rewriting.
+#[derive(Debug, Default)]
+struct Windows {
+    newest_time: Box<[Secs]>,
+    newest_lag: Box<[u32]>,
+    /// Low 7 bits: number of points; [`MISSING`] flag.
+    len: Box<[u8]>,
+    /// `n × (points - 1)`: newer offset − this offset.
+    back_offset: Box<[i32]>,
+    /// `n × (points - 1)`: this point's lag.
+    back_lag: Box<[u32]>,
+    /// `n × (points - 1)`: newer time − this time, encoded by [`encode_dt`].
+    back_dt: Box<[u16]>,
+}
+
+/// One window point, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Point {
+    pub offset: i64,
+    pub time: Secs,
+    /// `None` when unknown; saturated values read as [`LAG_SATURATED`].
+    pub lag: Option<u32>,
+}
+
+/// Time deltas up to 9 h are kept to the second; longer ones to the minute (up to ~22 days,
+/// then saturated). STOP compares spans of whole windows, so a minute's error there is noise.
+fn encode_dt(dt: u32) -> u16 {
+    if dt < 0x8000 {
+        dt as u16
+    } else {
+        0x8000 | (dt / 60).min(0x7fff) as u16
+    }
+}
+
+fn decode_dt(v: u16) -> u32 {
+    if v & 0x8000 == 0 {
+        v as u32
+    } else {
+        (v & 0x7fff) as u32 * 60
+    }
+}
+
+fn lag_of(latest: i64, offset: i64) -> u32 {
+    if latest < 0 {
+        return LAG_UNKNOWN;
+    }
+    // Lag is never negative: a commit read before a newer watermark is caught up.
+    let lag = latest.saturating_sub(offset).max(0);
+    lag.min(LAG_SATURATED as i64) as u32
+}
+
+impl Windows {
+    fn with_len(n: usize, points: usize) -> Windows {
+        let back = n * (points - 1);
+        Windows {
+            newest_time: vec![0; n].into(),
+            newest_lag: vec![LAG_UNKNOWN; n].into(),
+            len: vec![0; n].into(),
+            back_offset: vec![0; back].into(),
+            back_lag: vec![LAG_UNKNOWN; back].into(),
+            back_dt: vec![0; back].into(),
+        }
+    }
+
+    fn copy_from(&mut self, dst: usize, src: &Windows, from: usize, points: usize) {
+        let b = points - 1;
+        self.newest_time[dst] = src.newest_time[from];
+        self.newest_lag[dst] = src.newest_lag[from];
+        self.len[dst] = src.len[from];
+        self.back_offset[dst * b..(dst + 1) * b]
+            .copy_from_slice(&src.back_offset[from * b..(from + 1) * b]);
+        self.back_lag[dst * b..(dst + 1) * b]
+            .copy_from_slice(&src.back_lag[from * b..(from + 1) * b]);
+        self.back_dt[dst * b..(dst + 1) * b]
+            .copy_from_slice(&src.back_dt[from * b..(from + 1) * b]);
+    }
+
+    /// Appends a point to window `i` whose newest offset was `prev` (ignored when empty).
+    fn push(&mut self, i: usize, points: usize, prev: i64, offset: i64, time: Secs, lag: u32) {
+        let b = points - 1;
+        let len = (self.len[i] & !MISSING) as usize;
+        let delta = offset.checked_sub(prev).and_then(|d| i32::try_from(d).ok());
+        match delta {
+            Some(delta) if len > 0 && b > 0 => {
+                let row = i * b..(i + 1) * b;
+                self.back_offset[row.clone()].copy_within(0..b - 1, 1);
+                self.back_lag[row.clone()].copy_within(0..b - 1, 1);
+                self.back_dt[row.clone()].copy_within(0..b - 1, 1);
+                self.back_offset[i * b] = delta;
+                self.back_lag[i * b] = self.newest_lag[i];
+                self.back_dt[i * b] = encode_dt(time.saturating_sub(self.newest_time[i]));
+                self.len[i] = (len + 1).min(points) as u8;
+            }
+            // First point, or a jump too large for the deltas: the window restarts here.
+            _ => self.len[i] = 1,
+        }
+        self.newest_time[i] = time;
+        self.newest_lag[i] = lag;
+    }
+
+    /// Points of window `i`, newest first.
+    fn points(&self, i: usize, points: usize, newest: i64) -> impl Iterator<Item = Point> + '_ {
+        let b = points - 1;
+        let len = (self.len[i] & !MISSING) as usize;
+        let mut cur = Point {
+            offset: newest,
+            time: self.newest_time[i],
+            lag: lag_opt(self.newest_lag[i]),
+        };
+        (0..len).map(move |k| {
+            if k > 0 {
+                let j = i * b + k - 1;
+                cur = Point {
+                    offset: cur.offset - self.back_offset[j] as i64,
+                    time: cur.time.saturating_sub(decode_dt(self.back_dt[j])),
+                    lag: lag_opt(self.back_lag[j]),
+                };
+            }
+            cur
+        })
+    }
+}
+
+fn lag_opt(v: u32) -> Option<u32> {
+    (v != LAG_UNKNOWN).then_some(v)
+}
+
+impl GroupState {
+    fn new(name: Name) -> GroupState {
+        GroupState {
+            name,
+            state: None,
+            last_seen: 0,
+            runs: Arc::from(Vec::new()),
+            offsets: Arc::from(Vec::new()),
+            windows: Windows::default(),
+            missing_since: None,
+        }
+    }
+
+    /// Number of tracked group-partitions.
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// `(topic, partition, index)` of every group-partition, sorted.
+    fn keys(&self) -> impl Iterator<Item = (u32, i32, usize)> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|r| r.partitions().map(move |(i, p)| (r.topic, p, i)))
+    }
+
+    /// Whether group-partition `index` is currently missing from the committed offsets.
+    pub fn is_missing(&self, index: usize) -> bool {
+        self.windows.len[index] & MISSING != 0
+    }
+
+    /// Rebuilds the layout for the sorted, de-duplicated `keys`, carrying over the windows of
+    /// keys that already existed.
+    fn relayout(&mut self, keys: &[(u32, i32)], points: usize) {
+        let mut windows = Windows::with_len(keys.len(), points);
+        let mut offsets = vec![-1i64; keys.len()];
+        let old: Vec<(u32, i32, usize)> = self.keys().collect();
+        let mut o = 0;
+        for (dst, key) in keys.iter().enumerate() {
+            while o < old.len() && (old[o].0, old[o].1) < *key {
+                o += 1;
+            }
+            if o < old.len() && (old[o].0, old[o].1) == *key {
+                windows.copy_from(dst, &self.windows, old[o].2, points);
+                offsets[dst] = self.offsets[old[o].2];
+            }
+        }
+        self.runs = runs_of(keys).into();
+        self.offsets = offsets.into();
+        self.windows = windows;
+    }
+
+    /// Points of group-partition `index`, newest first.
+    pub fn window(&self, index: usize, points: usize) -> impl Iterator<Item = Point> + '_ {
+        self.windows.points(index, points, self.offsets[index])
+    }
+}
+
+/// Groups sorted `(topic, partition)` keys into runs of consecutive partitions.
+fn runs_of(keys: &[(u32, i32)]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (i, &(topic, partition)) in keys.iter().enumerate() {
+        match runs.last_mut() {
+            Some(r) if r.topic == topic && r.first + r.len as i32 == partition => r.len += 1,
+            _ => runs.push(Run {
+                topic,
+                first: partition,
+                len: 1,
+                start: i as u32,
+            }),
+        }
+    }
+    runs
+}
+
+/// Everything known about one cluster.
+#[derive(Debug)]
+pub struct Store {
+    points: usize,
+    topics: Vec<Option<TopicState>>,
+    topic_ids: HashMap<Arc<str>, u32>,
+    free_topic_ids: Vec<u32>,
+    groups: BTreeMap<Arc<str>, GroupState>,
+    /// Times of the last `points` watermark polls, newest first.
+    poll_times: Vec<Secs>,
+}
+
+impl Store {
+    /// `points` is the window size (clamped to 2..=127: the length byte keeps a flag bit).
+    pub fn new(points: usize) -> Store {
+        Store {
+            points: points.clamp(2, 127),
+            topics: Vec::new(),
+            topic_ids: HashMap::new(),
+            free_topic_ids: Vec::new(),
+            groups: BTreeMap::new(),
+            poll_times: Vec::new(),
+        }
+    }
+
+    pub fn points(&self) -> usize {
+        self.points
+    }
+
+    pub fn topic_id(&self, name: &str) -> Option<u32> {
+        self.topic_ids.get(name).copied()
+    }
+
+    pub fn topic(&self, id: u32) -> Option<&TopicState> {
+        self.topics.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// Live topics with their ids, in id order.
+    pub fn topics(&self) -> impl Iterator<Item = (u32, &TopicState)> {
+        self.topics
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.as_ref().map(|t| (i as u32, t)))
+    }
+
+    /// Groups sorted by name.
+    pub fn groups(&self) -> impl Iterator<Item = &GroupState> {
+        self.groups.values()
+    }
+
+    pub fn group(&self, name: &str) -> Option<&GroupState> {
+        self.groups.get(name)
+    }
+
+    /// Number of tracked group-partitions.
+    pub fn group_partitions(&self) -> usize {
+        self.groups.values().map(GroupState::len).sum()
+    }
+
+    /// Records metadata: the watched topics and their partition counts, seen at `now`.
+    /// Returns the topic ids in the order given.
+    pub fn apply_metadata(&mut self, now: Secs, topics: &[(&str, u32)]) -> Vec<u32> {
+        let points = self.points;
+        topics
+            .iter()
+            .map(|&(name, count)| {
+                let id = self.intern_topic(name, now);
+                let t = self.topics[id as usize].as_mut().expect("interned topic");
+                t.last_seen = now;
+                let old = t.watermarks.len();
+                let count = count as usize;
+                if old != count {
+                    // Partitions are only ever added in Kafka; a shrink means the topic was
+                    // re-created, so its history does not apply either way.
+                    let mut wm = vec![Watermarks::UNKNOWN; count];
+                    let mut back = vec![0u32; count * (points - 1)];
+                    let mut len = vec![0u8; count];
+                    if count > old {
+                        wm[..old].copy_from_slice(&t.watermarks);
+                        back[..old * (points - 1)].copy_from_slice(&t.hw_back);
+                        len[..old].copy_from_slice(&t.hw_len);
+                    }
+                    t.watermarks = wm.into();
+                    t.hw_back = back.into();
+                    t.hw_len = len.into();
+                }
+                id
+            })
+            .collect()
+    }
+
+    fn intern_topic(&mut self, name: &str, now: Secs) -> u32 {
+        if let Some(&id) = self.topic_ids.get(name) {
+            return id;
+        }
+        let state = TopicState {
+            name: Name::new(name),
+            watermarks: Arc::from(Vec::new()),
+            hw_back: Box::new([]),
+            hw_len: Box::new([]),
+            last_seen: now,
+        };
+        let key = state.name.raw.clone();
+        let id = match self.free_topic_ids.pop() {
+            Some(id) => {
+                self.topics[id as usize] = Some(state);
+                id
+            }
+            None => {
+                self.topics.push(Some(state));
+                (self.topics.len() - 1) as u32
+            }
+        };
+        self.topic_ids.insert(key, id);
+        id
+    }
+
+    /// Records one poll's watermarks. A failed sample keeps the last good value (lag stays
+    /// computable) but breaks that partition's high-watermark ring: its history restarts.
+    pub fn apply_watermarks(&mut self, now: Secs, samples: &[WatermarkSample]) {
+        let points = self.points;
+        let b = points - 1;
+        self.poll_times.insert(0, now);
+        self.poll_times.truncate(points);
+        // Copy on write: the previous snapshot may still hold the old arrays.
+        let mut touched: Vec<Option<(Vec<Watermarks>, Vec<bool>)>> = Vec::new();
+        touched.resize_with(self.topics.len(), || None);
+        for s in samples {
+            let Some(Some(t)) = self.topics.get_mut(s.topic as usize) else {
+                continue;
+            };
+            let p = s.partition as usize;
+            if s.partition < 0 || p >= t.watermarks.len() {
+                continue;
+            }
+            let (wm, sampled) = touched[s.topic as usize]
+                .get_or_insert_with(|| (t.watermarks.to_vec(), vec![false; t.watermarks.len()]));
+            let prev = wm[p].latest;
+            if let Some(e) = s.earliest {
+                wm[p].earliest = e;
+            }
+            let Some(latest) = s.latest else { continue };
+            sampled[p] = true;
+            wm[p].latest = latest;
+            let len = t.hw_len[p] as usize;
+            let row = p * b..(p + 1) * b;
+            match u32::try_from(latest.saturating_sub(prev)) {
+                Ok(delta) if len > 0 && prev >= 0 => {
+                    t.hw_back[row.clone()].copy_within(0..b - 1, 1);
+                    t.hw_back[row.start] = delta;
+                    t.hw_len[p] = (len + 1).min(points) as u8;
+                }
+                // First sample, or the watermark went back (topic re-created).
+                _ => t.hw_len[p] = 1,
+            }
+        }
+        for (id, t) in self.topics.iter_mut().enumerate() {
+            let Some(t) = t else { continue };
+            match touched[id].take() {
+                Some((wm, sampled)) => {
+                    // A partition without a sample this poll: its ring has a gap, restart it.
+                    for (len, ok) in t.hw_len.iter_mut().zip(sampled) {
+                        if !ok {
+                            *len = 0;
+                        }
+                    }
+                    t.watermarks = wm.into();
+                }
+                None => t.hw_len.fill(0),
+            }
+        }
+    }
+
+    /// High-watermark samples of a partition, newest first, with their poll times.
+    pub fn high_watermarks(&self, topic: u32, partition: i32) -> Vec<(i64, Secs)> {
+        let Some(t) = self.topic(topic) else {
+            return Vec::new();
+        };
+        let p = partition as usize;
+        if partition < 0 || p >= t.watermarks.len() {
+            return Vec::new();
+        }
+        let b = self.points - 1;
+        let len = (t.hw_len[p] as usize).min(self.poll_times.len());
+        let mut hw = t.watermarks[p].latest;
+        (0..len)
+            .map(|k| {
+                if k > 0 {
+                    hw -= t.hw_back[p * b + k - 1] as i64;
+                }
+                (hw, self.poll_times[k])
+            })
+            .collect()
+    }
+
+    fn insert_group<'a>(
+        groups: &'a mut BTreeMap<Arc<str>, GroupState>,
+        group: &str,
+    ) -> &'a mut GroupState {
+        let state = GroupState::new(Name::new(group));
+        groups.entry(state.name.raw.clone()).or_insert(state)
+    }
+
+    /// Records a group listing entry (the group exists, in `state`).
+    pub fn apply_group_state(&mut self, now: Secs, group: &str, state: &str) {
+        let g = match self.groups.get_mut(group) {
+            Some(g) => g,
+            None => Self::insert_group(&mut self.groups, group),
+        };
+        if g.state.as_deref() != Some(state) {
+            g.state = Some(Arc::from(state));
+        }
+        g.last_seen = g.last_seen.max(now);
+    }
+
+    /// Records a successful read of a group's committed offsets: `(topic id, partition,
+    /// offset)` for every partition with a commit. Read after the watermarks of the same poll
+    /// were applied, so each new window point gets this poll's lag.
+    pub fn apply_group_offsets(&mut self, now: Secs, group: &str, commits: &mut [(u32, i32, i64)]) {
+        let points = self.points;
+        commits.sort_unstable_by_key(|&(t, p, _)| (t, p));
+        let g = match self.groups.get_mut(group) {
+            Some(g) => g,
+            None => Self::insert_group(&mut self.groups, group),
+        };
+        g.last_seen = now;
+        // Same layout as before? Then update in place.
+        let same = g.len() == commits.len()
+            && g.keys()
+                .zip(commits.iter())
+                .all(|(a, b)| (a.0, a.1) == (b.0, b.1));
+        if !same {
+            let mut keys: Vec<(u32, i32)> = g.keys().map(|(t, p, _)| (t, p)).collect();
+            keys.extend(commits.iter().map(|&(t, p, _)| (t, p)));
+            keys.sort_unstable();
+            keys.dedup();
+            g.relayout(&keys, points);
+        }
+        let index: Vec<(u32, i32, usize)> = g.keys().collect();
+        let offsets = Arc::make_mut(&mut g.offsets);
+        let mut c = 0;
+        let mut any_missing = false;
+        for (topic, partition, i) in index {
+            while c < commits.len() && (commits[c].0, commits[c].1) < (topic, partition) {
+                c += 1;
+            }
+            let hit = c < commits.len() && (commits[c].0, commits[c].1) == (topic, partition);
+            if !hit {
+                g.windows.len[i] |= MISSING;
+                any_missing = true;
+                continue;
+            }
+            g.windows.len[i] &= !MISSING;
+            let offset = commits[c].2;
+            let prev = offsets[i];
+            if g.windows.len[i] == 0 || offset != prev {
+                let latest = self.topics[topic as usize]
+                    .as_ref()
+                    .and_then(|t| t.watermarks.get(partition as usize))
+                    .map_or(-1, |w| w.latest);
+                g.windows
+                    .push(i, points, prev, offset, now, lag_of(latest, offset));
+                offsets[i] = offset;
+            }
+        }
+        if !any_missing {
+            g.missing_since = None;
+        } else if g.missing_since.is_none() {
+            g.missing_since = Some(now);
+        }
+    }
+
+    /// Removes what has been gone for at least `retention`: topics no longer in metadata,
+    /// groups no longer seen, group-partitions no longer committed.
+    pub fn expire(&mut self, now: Secs, retention: Duration) {
+        let keep = |seen: Secs| now.saturating_sub(seen) < retention.as_secs() as u32;
+        let gone: Vec<u32> = self
+            .topics()
+            .filter(|(_, t)| !keep(t.last_seen))
+            .map(|(id, _)| id)
+            .collect();
+        for &id in &gone {
+            if let Some(t) = self.topics[id as usize].take() {
+                self.topic_ids.remove(&t.name.raw);
+            }
+            self.free_topic_ids.push(id);
+        }
+        let points = self.points;
+        self.groups.retain(|_, g| keep(g.last_seen));
+        for g in self.groups.values_mut() {
+            let drop_missing = g.missing_since.is_some_and(|t| !keep(t));
+            let stale_topic = g.runs.iter().any(|r| gone.contains(&r.topic));
+            if drop_missing || stale_topic {
+                let keys: Vec<(u32, i32)> = g
+                    .keys()
+                    .filter(|&(t, _, i)| {
+                        let dropped = drop_missing && g.is_missing(i);
+                        !gone.contains(&t) && !dropped
+                    })
+                    .map(|(t, p, _)| (t, p))
+                    .collect();
+                g.relayout(&keys, points);
+                if drop_missing {
+                    g.missing_since = None;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wm(store: &mut Store, now: Secs, topic: u32, latest: &[i64]) {
+        let samples: Vec<WatermarkSample> = latest
+            .iter()
+            .enumerate()
+            .map(|(p, &l)| WatermarkSample {
+                topic,
+                partition: p as i32,
+                earliest: Some(0),
+                latest: Some(l),
+            })
+            .collect();
+        store.apply_watermarks(now, &samples);
+    }
+
+    fn window(store: &Store, group: &str, i: usize) -> Vec<(i64, Secs, Option<u32>)> {
+        let g = store.group(group).unwrap();
+        g.window(i, store.points())
+            .map(|p| (p.offset, p.time, p.lag))
+            .collect()
+    }
+
+    #[test]
+    fn escapes_label_values() {
+        assert_eq!(escape_label_value("plain-name_1.x"), None);
+        assert_eq!(
+            escape_label_value("a\"b\\c\nd").as_deref(),
+            Some("a\\\"b\\\\c\\nd")
+        );
+        let n = Name::new("x\"y");
+        assert_eq!(&*n.raw, "x\"y");
+        assert_eq!(&*n.escaped, "x\\\"y");
+    }
+
+    #[test]
+    fn runs_group_consecutive_partitions() {
+        let runs = runs_of(&[(0, 0), (0, 1), (0, 2), (0, 5), (1, 0), (1, 1)]);
+        assert_eq!(
+            runs,
+            vec![
+                Run {
+                    topic: 0,
+                    first: 0,
+                    len: 3,
+                    start: 0
+                },
+                Run {
+                    topic: 0,
+                    first: 5,
+                    len: 1,
+                    start: 3
+                },
+                Run {
+                    topic: 1,
+                    first: 0,
+                    len: 2,
+                    start: 4
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn window_appends_on_change_and_keeps_lag_of_the_poll() {
+        let mut s = Store::new(3);
+        let t = s.apply_metadata(100, &[("orders", 2)])[0];
+        wm(&mut s, 100, t, &[50, 70]);
+        s.apply_group_offsets(100, "g", &mut [(t, 0, 10), (t, 1, 70)]);
+        wm(&mut s, 110, t, &[60, 80]);
+        // Same offset: no new point.
+        s.apply_group_offsets(110, "g", &mut [(t, 1, 70), (t, 0, 10)]);
+        wm(&mut s, 120, t, &[90, 80]);
+        s.apply_group_offsets(120, "g", &mut [(t, 0, 40), (t, 1, 80)]);
+        wm(&mut s, 130, t, &[95, 80]);
+        s.apply_group_offsets(130, "g", &mut [(t, 0, 45), (t, 1, 80)]);
+        wm(&mut s, 140, t, &[99, 80]);
+        s.apply_group_offsets(140, "g", &mut [(t, 0, 46), (t, 1, 80)]);
+        assert_eq!(
+            window(&s, "g", 0),
+            vec![
+                (46, 140, Some(53)),
+                (45, 130, Some(50)),
+                (40, 120, Some(50))
+            ]
+        );
+        assert_eq!(
+            window(&s, "g", 1),
+            vec![(80, 120, Some(0)), (70, 100, Some(0))]
+        );
+        assert_eq!(&*s.group("g").unwrap().offsets, &[46, 80]);
+    }
+
+    #[test]
+    fn lag_is_clamped_and_unknown_without_watermark() {
+        assert_eq!(lag_of(100, 120), 0);
+        assert_eq!(lag_of(-1, 5), LAG_UNKNOWN);
+        assert_eq!(lag_of(i64::MAX, 0), LAG_SATURATED);
+        assert_eq!(lag_of(100, 40), 60);
+    }
+
+    #[test]
+    fn rewinds_and_huge_jumps() {
+        let mut s = Store::new(4);
+        let t = s.apply_metadata(1, &[("t", 1)])[0];
+        wm(&mut s, 1, t, &[10_000_000_000]);
+        s.apply_group_offsets(1, "g", &mut [(t, 0, 500)]);
+        s.apply_group_offsets(2, "g", &mut [(t, 0, 300)]);
+        assert_eq!(
+            window(&s, "g", 0).iter().map(|p| p.0).collect::<Vec<_>>(),
+            vec![300, 500]
+        );
+        // A delta beyond i32 restarts the window rather than storing a wrong offset.
+        s.apply_group_offsets(3, "g", &mut [(t, 0, 9_000_000_000)]);
+        assert_eq!(
+            window(&s, "g", 0),
+            vec![(9_000_000_000, 3, Some(1_000_000_000))]
+        );
+    }
+
+    #[test]
+    fn time_deltas_keep_seconds_then_minutes() {
+        assert_eq!(decode_dt(encode_dt(5)), 5);
+        assert_eq!(decode_dt(encode_dt(32767)), 32767);
+        assert_eq!(decode_dt(encode_dt(40_000)), 39_960);
+        assert_eq!(decode_dt(encode_dt(u32::MAX)), 0x7fff * 60);
+        let mut s = Store::new(3);
+        let t = s.apply_metadata(0, &[("t", 1)])[0];
+        wm(&mut s, 0, t, &[1000]);
+        s.apply_group_offsets(1_000, "g", &mut [(t, 0, 1)]);
+        s.apply_group_offsets(1_000 + 86_400, "g", &mut [(t, 0, 2)]);
+        let w = window(&s, "g", 0);
+        assert_eq!(w[1].1, 1_000);
+    }
+
+    #[test]
+    fn high_watermark_ring_restarts_on_failure_and_going_back() {
+        let mut s = Store::new(3);
+        let t = s.apply_metadata(0, &[("t", 1)])[0];
+        for (now, hw) in [(10, 5), (20, 8), (30, 12), (40, 20)] {
+            wm(&mut s, now, t, &[hw]);
+        }
+        assert_eq!(s.high_watermarks(t, 0), vec![(20, 40), (12, 30), (8, 20)]);
+        s.apply_watermarks(
+            50,
+            &[WatermarkSample {
+                topic: t,
+                partition: 0,
+                earliest: None,
+                latest: None,
+            }],
+        );
+        assert_eq!(s.high_watermarks(t, 0), vec![]);
+        assert_eq!(
+            s.topic(t).unwrap().watermarks[0].latest,
+            20,
+            "last good value kept"
+        );
+        wm(&mut s, 60, t, &[25]);
+        wm(&mut s, 70, t, &[3]);
+        assert_eq!(s.high_watermarks(t, 0), vec![(3, 70)]);
+    }
+
+    #[test]
+    fn new_partitions_keep_existing_windows() {
+        let mut s = Store::new(3);
+        let t = s.apply_metadata(0, &[("a", 4)])[0];
+        let u = s.apply_metadata(0, &[("b", 1)])[0];
+        wm(&mut s, 0, t, &[100, 100, 100, 100]);
+        s.apply_group_offsets(1, "g", &mut [(t, 2, 10)]);
+        s.apply_group_offsets(2, "g", &mut [(t, 2, 20), (t, 0, 5), (u, 0, 7)]);
+        let g = s.group("g").unwrap();
+        assert_eq!(&*g.offsets, &[5, 20, 7]);
+        assert_eq!(
+            window(&s, "g", 1),
+            vec![(20, 2, Some(80)), (10, 1, Some(90))]
+        );
+        assert_eq!(window(&s, "g", 2), vec![(7, 2, None)]);
+    }
+
+    #[test]
+    fn expiry_after_retention() {
+        let ret = Duration::from_secs(60);
+        let mut s = Store::new(3);
+        let t = s.apply_metadata(0, &[("a", 2)])[0];
+        wm(&mut s, 0, t, &[100, 100]);
+        s.apply_group_offsets(0, "g", &mut [(t, 0, 1), (t, 1, 2)]);
+        s.apply_group_offsets(0, "h", &mut [(t, 0, 1)]);
+        // p1 of g stops being committed at 10; h is no longer seen after 0.
+        s.apply_metadata(10, &[("a", 2)]);
+        s.apply_group_offsets(10, "g", &mut [(t, 0, 3)]);
+        s.expire(59, ret);
+        assert_eq!(s.group("g").unwrap().len(), 2);
+        assert!(s.group("g").unwrap().is_missing(1));
+        assert!(s.group("h").is_some());
+        s.expire(60, ret);
+        assert!(s.group("h").is_none());
+        s.apply_metadata(69, &[("a", 2)]);
+        s.apply_group_offsets(69, "g", &mut [(t, 0, 3)]);
+        s.expire(70, ret);
+        assert_eq!(&*s.group("g").unwrap().offsets, &[3]);
+        // The topic vanishes from metadata: it and its group-partitions go after retention.
+        s.apply_group_offsets(75, "g", &mut []);
+        s.expire(128, ret);
+        assert!(s.topic_id("a").is_some());
+        s.expire(129, ret);
+        assert!(s.topic_id("a").is_none());
+        assert_eq!(s.group("g").unwrap().len(), 0);
+    }
+}

@@ -1,0 +1,385 @@
+//! End-to-end tests: the real warren binary against the real test broker (nisshi) on
+//! 127.0.0.1, started and stopped by the harness in `common`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{parse_metrics, wait_for, Broker, Warren};
+
+fn config(brokers: &[(&str, &Broker)], extra_cluster: &str, top: &str) -> String {
+    let mut s = format!("{top}\n");
+    for (name, b) in brokers {
+        s.push_str(&format!(
+            "[[clusters]]\nname = \"{name}\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\nrequest_timeout = \"2s\"\n{extra_cluster}\n",
+            b.bootstrap()
+        ));
+    }
+    s
+}
+
+/// Waits until `/metrics` has `series` equal to `value`; returns the whole exposition then.
+fn wait_value(w: &Warren, series: &str, value: f64) -> BTreeMap<String, f64> {
+    wait_for(
+        Duration::from_secs(30),
+        &format!("{series} = {value}"),
+        || {
+            let m = w.metrics();
+            (m.get(series) == Some(&value)).then_some(m)
+        },
+    )
+}
+
+#[test]
+fn exact_values_for_watermarks_offsets_lags_and_sums() {
+    let broker = Broker::start("exact");
+    broker.create_topic("orders", 3);
+    broker.create_topic("audit.log", 1);
+    broker.produce("orders", &[10, 20, 30]);
+    broker.produce("audit.log", &[5]);
+    broker.commit(
+        "app-a",
+        &[("orders", 0, 4), ("orders", 1, 20), ("orders", 2, 7)],
+    );
+    broker.commit("app-b", &[("orders", 0, 10), ("audit.log", 0, 2)]);
+    broker.commit("secret-reports", &[("orders", 0, 1)]);
+
+    let w = Warren::start(&config(
+        &[("main", &broker)],
+        "labels = { env = \"test\" }\ngroups.deny = [\"secret-.*\"]\n",
+        "",
+    ));
+    let c = "cluster=\"main\",env=\"test\"";
+    let m = wait_value(
+        &w,
+        &format!("kafka_consumergroup_group_sum_lag{{{c},group=\"app-b\"}}"),
+        3.0,
+    );
+    let m = if m.contains_key(&format!(
+        "kafka_consumergroup_group_sum_lag{{{c},group=\"app-a\"}}"
+    )) {
+        m
+    } else {
+        wait_value(
+            &w,
+            &format!("kafka_consumergroup_group_sum_lag{{{c},group=\"app-a\"}}"),
+            29.0,
+        )
+    };
+
+    let mut want: BTreeMap<String, f64> = BTreeMap::new();
+    let mut put = |k: String, v: f64| {
+        want.insert(k, v);
+    };
+    for (p, hw) in [(0, 10.0), (1, 20.0), (2, 30.0)] {
+        put(
+            format!("kafka_partition_latest_offset{{{c},topic=\"orders\",partition=\"{p}\"}}"),
+            hw,
+        );
+        put(
+            format!("kafka_partition_earliest_offset{{{c},topic=\"orders\",partition=\"{p}\"}}"),
+            0.0,
+        );
+    }
+    put(
+        format!("kafka_partition_latest_offset{{{c},topic=\"audit.log\",partition=\"0\"}}"),
+        5.0,
+    );
+    put(
+        format!("kafka_partition_earliest_offset{{{c},topic=\"audit.log\",partition=\"0\"}}"),
+        0.0,
+    );
+    let a = "group=\"app-a\",topic=\"orders\"";
+    for (p, off, lag) in [(0, 4.0, 6.0), (1, 20.0, 0.0), (2, 7.0, 23.0)] {
+        put(
+            format!("kafka_consumergroup_group_offset{{{c},{a},partition=\"{p}\"}}"),
+            off,
+        );
+        put(
+            format!("kafka_consumergroup_group_lag{{{c},{a},partition=\"{p}\"}}"),
+            lag,
+        );
+    }
+    put(format!("kafka_consumergroup_group_offset{{{c},group=\"app-b\",topic=\"orders\",partition=\"0\"}}"), 10.0);
+    put(
+        format!(
+            "kafka_consumergroup_group_lag{{{c},group=\"app-b\",topic=\"orders\",partition=\"0\"}}"
+        ),
+        0.0,
+    );
+    put(format!("kafka_consumergroup_group_offset{{{c},group=\"app-b\",topic=\"audit.log\",partition=\"0\"}}"), 2.0);
+    put(format!("kafka_consumergroup_group_lag{{{c},group=\"app-b\",topic=\"audit.log\",partition=\"0\"}}"), 3.0);
+    put(
+        format!("kafka_consumergroup_group_topic_sum_lag{{{c},{a}}}"),
+        29.0,
+    );
+    put(
+        format!("kafka_consumergroup_group_topic_sum_lag{{{c},group=\"app-b\",topic=\"orders\"}}"),
+        0.0,
+    );
+    put(
+        format!(
+            "kafka_consumergroup_group_topic_sum_lag{{{c},group=\"app-b\",topic=\"audit.log\"}}"
+        ),
+        3.0,
+    );
+    put(
+        format!("kafka_consumergroup_group_sum_lag{{{c},group=\"app-a\"}}"),
+        29.0,
+    );
+    put(
+        format!("kafka_consumergroup_group_max_lag{{{c},group=\"app-a\"}}"),
+        23.0,
+    );
+    put(
+        format!("kafka_consumergroup_group_sum_lag{{{c},group=\"app-b\"}}"),
+        3.0,
+    );
+    put(
+        format!("kafka_consumergroup_group_max_lag{{{c},group=\"app-b\"}}"),
+        3.0,
+    );
+    put(format!("warren_cluster_up{{{c}}}"), 1.0);
+
+    let kafka: BTreeMap<String, f64> = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("kafka_") || k.starts_with("warren_cluster_up"))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    assert_eq!(kafka, want, "every kafka_* series, exactly");
+    assert!(
+        !m.keys().any(|k| k.contains("secret-reports")),
+        "denied group is absent"
+    );
+    for stage in [
+        "connect",
+        "metadata",
+        "group_list",
+        "group_offsets",
+        "watermarks",
+    ] {
+        let k = format!("warren_poll_errors_total{{{c},stage=\"{stage}\"}}");
+        assert_eq!(m.get(&k), Some(&0.0), "{k}");
+    }
+    assert!(m.contains_key(&format!("warren_poll_duration_seconds{{{c}}}")));
+    let last = m[&format!("warren_last_poll_timestamp_seconds{{{c}}}")];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - last).abs() < 30.0, "last poll {last} vs now {now}");
+    assert!(m
+        .keys()
+        .any(|k| k.starts_with("warren_build_info{version=\"")));
+
+    // Both formats, negotiated; promtool finds nothing wrong with the text output.
+    let text = w.get("/metrics", &[]);
+    assert_eq!(text.status, 200);
+    assert_eq!(
+        text.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(!text.text().contains("# EOF"));
+    let om = w.get(
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        )],
+    );
+    assert_eq!(
+        om.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    let om_text = om.text();
+    assert!(om_text.ends_with("# EOF\n"));
+    assert!(om_text.contains("# TYPE warren_poll_errors counter\n"));
+    assert_eq!(
+        parse_metrics(&om_text).get(&format!(
+            "kafka_consumergroup_group_lag{{{c},{a},partition=\"2\"}}"
+        )),
+        Some(&23.0)
+    );
+    let gz = w.get("/metrics", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&gz.body[..])
+        .read_to_string(&mut unzipped)
+        .expect("gzip body");
+    assert_eq!(
+        parse_metrics(&unzipped).get(&format!(
+            "kafka_consumergroup_group_sum_lag{{{c},group=\"app-a\"}}"
+        )),
+        Some(&29.0)
+    );
+    promtool_check(&text.text());
+}
+
+fn promtool_check(exposition: &str) {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package `prometheus`, installed by .ci/run)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool: {report}"
+    );
+}
+
+#[test]
+fn deleted_group_disappears_after_the_grace_period() {
+    let broker = Broker::start("retention");
+    broker.create_topic("events", 2);
+    broker.produce("events", &[3, 4]);
+    broker.commit("short-lived", &[("events", 0, 1), ("events", 1, 4)]);
+    broker.commit("stays", &[("events", 0, 3)]);
+    let w = Warren::start(&config(&[("r", &broker)], "", "retention = \"4s\""));
+    let series = "kafka_consumergroup_group_lag{cluster=\"r\",group=\"short-lived\",topic=\"events\",partition=\"0\"}";
+    wait_value(&w, series, 2.0);
+
+    broker.delete_group("short-lived");
+    let deleted = Instant::now();
+    // Still reported during the grace period...
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        w.metrics().get(series),
+        Some(&2.0),
+        "kept during the grace period"
+    );
+    // ...then removed with all its series.
+    wait_for(
+        Duration::from_secs(20),
+        "the deleted group's series to go",
+        || {
+            let m = w.metrics();
+            (!m.keys().any(|k| k.contains("short-lived"))).then_some(())
+        },
+    );
+    assert!(
+        deleted.elapsed() >= Duration::from_secs(4),
+        "not before retention"
+    );
+    let m = w.metrics();
+    assert_eq!(
+        m.get("kafka_consumergroup_group_offset{cluster=\"r\",group=\"stays\",topic=\"events\",partition=\"0\"}"),
+        Some(&3.0)
+    );
+}
+
+#[test]
+fn broker_down_marks_cluster_down_and_recovers() {
+    let mut broker = Broker::start("updown");
+    broker.create_topic("t", 1);
+    broker.produce("t", &[7]);
+    broker.commit("g", &[("t", 0, 5)]);
+    let w = Warren::start(&config(&[("flaky", &broker)], "", ""));
+    let lag =
+        "kafka_consumergroup_group_lag{cluster=\"flaky\",group=\"g\",topic=\"t\",partition=\"0\"}";
+    wait_value(&w, lag, 2.0);
+    wait_value(&w, "warren_cluster_up{cluster=\"flaky\"}", 1.0);
+
+    broker.stop();
+    let m = wait_value(&w, "warren_cluster_up{cluster=\"flaky\"}", 0.0);
+    assert_eq!(
+        m.get(lag),
+        Some(&2.0),
+        "the last good data is kept while down"
+    );
+    let errors: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("warren_poll_errors_total{cluster=\"flaky\""))
+        .map(|(_, v)| v)
+        .sum();
+    assert!(errors >= 1.0, "errors counted: {errors}");
+
+    broker.restart();
+    wait_value(&w, "warren_cluster_up{cluster=\"flaky\"}", 1.0);
+    let log = w.log();
+    assert_eq!(
+        log.matches("cluster is down").count(),
+        1,
+        "logged once per state change:\n{log}"
+    );
+}
+
+#[test]
+fn two_clusters_in_one_process() {
+    let a = Broker::start("alpha");
+    let b = Broker::start("beta");
+    a.create_topic("orders", 1);
+    b.create_topic("orders", 2);
+    a.produce("orders", &[4]);
+    b.produce("orders", &[6, 8]);
+    a.commit("shared", &[("orders", 0, 1)]);
+    b.commit("shared", &[("orders", 0, 6), ("orders", 1, 2)]);
+    let w = Warren::start(&config(&[("alpha", &a), ("beta", &b)], "", ""));
+    let m = wait_value(
+        &w,
+        "kafka_consumergroup_group_sum_lag{cluster=\"beta\",group=\"shared\"}",
+        6.0,
+    );
+    let m = if m.get("kafka_consumergroup_group_sum_lag{cluster=\"alpha\",group=\"shared\"}")
+        == Some(&3.0)
+    {
+        m
+    } else {
+        wait_value(
+            &w,
+            "kafka_consumergroup_group_sum_lag{cluster=\"alpha\",group=\"shared\"}",
+            3.0,
+        )
+    };
+    assert_eq!(
+        m.get("kafka_partition_latest_offset{cluster=\"alpha\",topic=\"orders\",partition=\"0\"}"),
+        Some(&4.0)
+    );
+    assert_eq!(
+        m.get("kafka_partition_latest_offset{cluster=\"beta\",topic=\"orders\",partition=\"1\"}"),
+        Some(&8.0)
+    );
+    assert_eq!(m.get("kafka_consumergroup_group_lag{cluster=\"beta\",group=\"shared\",topic=\"orders\",partition=\"1\"}"), Some(&6.0));
+    assert_eq!(m.get("warren_cluster_up{cluster=\"alpha\"}"), Some(&1.0));
+    assert_eq!(m.get("warren_cluster_up{cluster=\"beta\"}"), Some(&1.0));
+}
+
+#[test]
+fn a_dead_cluster_does_not_stop_a_live_one() {
+    let live = Broker::start("live");
+    live.create_topic("t", 1);
+    live.produce("t", &[3]);
+    live.commit("g", &[("t", 0, 1)]);
+    let dead_port = common::free_port();
+    let cfg = format!(
+        "{}[[clusters]]\nname = \"dead\"\nbootstrap_servers = \"127.0.0.1:{dead_port}\"\npoll_interval = \"1s\"\nrequest_timeout = \"1s\"\n",
+        config(&[("live", &live)], "", "")
+    );
+    let w = Warren::start(&cfg);
+    let m = wait_value(
+        &w,
+        "kafka_consumergroup_group_lag{cluster=\"live\",group=\"g\",topic=\"t\",partition=\"0\"}",
+        2.0,
+    );
+    assert_eq!(m.get("warren_cluster_up{cluster=\"dead\"}"), Some(&0.0));
+    assert_eq!(m.get("warren_cluster_up{cluster=\"live\"}"), Some(&1.0));
+    assert_eq!(w.get("/readyz", &[]).status, 200);
+    assert_eq!(w.get("/healthz", &[]).status, 200);
+}

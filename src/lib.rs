@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod evaluate;
 pub mod http;
 pub mod kafka;
 pub mod snapshot;

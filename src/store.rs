@@ -583,7 +583,7 @@ impl Store {
             g.relayout(&keys, points);
         }
         let index: Vec<(u32, i32, usize)> = g.keys().collect();
-        let offsets = Arc::make_mut(&mut g.offsets);
+        let mut changed: Vec<(usize, i64, u32)> = Vec::new();
         let mut c = 0;
         let mut any_missing = false;
         for (topic, partition, i) in index {
@@ -598,14 +598,19 @@ impl Store {
             }
             g.windows.len[i] &= !MISSING;
             let offset = commits[c].2;
-            let prev = offsets[i];
-            if g.windows.len[i] == 0 || offset != prev {
+            if g.windows.len[i] == 0 || offset != g.offsets[i] {
                 let latest = self.topics[topic as usize]
                     .as_ref()
                     .and_then(|t| t.watermarks.get(partition as usize))
                     .map_or(-1, |w| w.latest);
-                g.windows
-                    .push(i, points, prev, offset, now, lag_of(latest, offset));
+                changed.push((i, offset, lag_of(latest, offset)));
+            }
+        }
+        if !changed.is_empty() {
+            // Copy on write only when something moved: the last snapshot shares the array.
+            let offsets = Arc::make_mut(&mut g.offsets);
+            for (i, offset, lag) in changed {
+                g.windows.push(i, points, offsets[i], offset, now, lag);
                 offsets[i] = offset;
             }
         }

@@ -1,0 +1,804 @@
+//! Burrow's sliding-window evaluation, pure: no I/O, no clock (now is a parameter), no
+//! allocation in the per-partition path.
+//!
+//! The rules follow Burrow v1.9.5 (`core/internal/evaluator/caching.go`) in their exact order:
+//! lag short-circuit → STOP → REWIND → zero-lag gate → STALL → WARN. Window points come from
+//! polling, not from `__consumer_offsets`: a point is appended when the committed offset is seen
+//! to change (time = when the change was observed, lag = high watermark of that poll minus the
+//! new offset). So STOP measures time since the last observed *change*; a consumer that keeps
+//! committing the same offset looks stopped here (Burrow would call it STALL).
+
+use crate::store::{Point, Secs};
+
+/// Burrow's status codes (the numbers are Burrow's too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Status {
+    NotFound = 0,
+    Ok = 1,
+    Warn = 2,
+    Err = 3,
+    Stop = 4,
+    Stall = 5,
+    Rewind = 6,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NotFound => "NOTFOUND",
+            Status::Ok => "OK",
+            Status::Warn => "WARN",
+            Status::Err => "ERR",
+            Status::Stop => "STOP",
+            Status::Stall => "STALL",
+            Status::Rewind => "REWIND",
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// A partition status as it counts for its group: STOP, STALL and REWIND are ERR.
+    pub fn for_group(self) -> Status {
+        if self >= Status::Stop {
+            Status::Err
+        } else {
+            self
+        }
+    }
+}
+
+/// Which rule set a cluster uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rules {
+    /// Burrow's rules, unchanged.
+    #[default]
+    Burrow,
+    /// Burrow's rules minus its known false alarms (see [`rules_improved`]).
+    Improved,
+}
+
+/// The evaluator's knobs, with Burrow's defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Knobs {
+    /// Lag at or below this counts as zero (Burrow `allowed-lag`).
+    pub allowed_lag: u64,
+    /// Partitions whose window is less complete than this stay OK (`minimum-complete`).
+    pub minimum_complete: f32,
+    pub rules: Rules,
+    /// The poll interval in seconds (the improved rules' unit of patience).
+    pub poll_interval: Secs,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            allowed_lag: 0,
+            minimum_complete: 0.0,
+            rules: Rules::Burrow,
+            poll_interval: 10,
+        }
+    }
+}
+
+/// The evaluation of one group-partition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PartitionEval {
+    pub status: Status,
+    /// Window fill: points / window size (1 when full, 0 without a window).
+    pub complete: f32,
+    pub current_lag: u64,
+}
+
+/// What the evaluator needs to know about one group-partition.
+#[derive(Debug, Clone, Copy)]
+pub struct PartitionInput<'a> {
+    /// Window points, oldest first.
+    pub window: &'a [Point],
+    /// Window size (`window.points`).
+    pub window_size: usize,
+    /// The partition's recent high watermarks (Burrow's broker-offset ring), any order.
+    pub high_watermarks: &'a [i64],
+    /// Newest high watermark minus the newest committed offset, clamped at 0.
+    pub current_lag: u64,
+}
+
+/// Evaluates one partition (Burrow's `evaluatePartitionStatus`).
+pub fn evaluate_partition(p: &PartitionInput<'_>, now: Secs, knobs: &Knobs) -> PartitionEval {
+    let mut eval = PartitionEval {
+        status: Status::Ok,
+        complete: 0.0,
+        current_lag: p.current_lag,
+    };
+    if p.window.is_empty() || p.window_size == 0 {
+        return eval;
+    }
+    eval.complete = if p.window.len() >= p.window_size {
+        1.0
+    } else {
+        p.window.len() as f32 / p.window_size as f32
+    };
+    if eval.complete >= knobs.minimum_complete {
+        eval.status = match knobs.rules {
+            Rules::Burrow => rules_burrow(p, now, knobs.allowed_lag),
+            Rules::Improved => rules_improved(p, now, knobs),
+        };
+    }
+    eval
+}
+
+/// Whether the window's newest point is older than its span (strictly), Burrow's "stopped".
+fn stopped(w: &[Point], now: Secs) -> bool {
+    let (first, last) = (w[0].time, w[w.len() - 1].time);
+    now.saturating_sub(last) > last.saturating_sub(first)
+}
+
+/// Some recent high watermark is at or below the newest committed offset: the consumer was
+/// caught up recently, so it cannot be stopped.
+fn recent_zero(p: &PartitionInput<'_>) -> bool {
+    let newest = p.window[p.window.len() - 1].offset;
+    p.high_watermarks.iter().any(|&hw| hw <= newest)
+}
+
+/// REWIND: the first decrease of the committed offset, not yet recovered (no later point
+/// reaches the offset before the drop).
+fn rewound(w: &[Point]) -> bool {
+    let Some(i) = (1..w.len()).find(|&i| w[i].offset < w[i - 1].offset) else {
+        return false;
+    };
+    let before = w[i - 1].offset;
+    !w[i..].iter().any(|x| x.offset >= before)
+}
+
+fn had_zero_lag(w: &[Point], allowed: u64) -> bool {
+    w.iter().any(|x| x.lag.is_some_and(|l| l as u64 <= allowed))
+}
+
+fn offsets_all_equal(w: &[Point]) -> bool {
+    w.windows(2).all(|x| x[0].offset == x[1].offset)
+}
+
+/// The non-null lags never strictly decrease.
+fn lag_never_decreases(w: &[Point]) -> bool {
+    let mut prev: Option<u32> = None;
+    for l in w.iter().filter_map(|x| x.lag) {
+        if prev.is_some_and(|p| l < p) {
+            return false;
+        }
+        prev = Some(l);
+    }
+    true
+}
+
+/// Burrow's rules, in Burrow's order.
+pub fn rules_burrow(p: &PartitionInput<'_>, now: Secs, allowed: u64) -> Status {
+    let w = p.window;
+    if p.current_lag <= allowed {
+        return Status::Ok;
+    }
+    if stopped(w, now) && !recent_zero(p) {
+        return Status::Stop;
+    }
+    if rewound(w) {
+        return Status::Rewind;
+    }
+    if had_zero_lag(w, allowed) {
+        return Status::Ok;
+    }
+    if offsets_all_equal(w) {
+        return Status::Stall;
+    }
+    if lag_never_decreases(w) {
+        return Status::Warn;
+    }
+    Status::Ok
+}
+
+/// The improved rules: Burrow's, with three false alarms removed. Each change relaxes one rule
+/// only where the data cannot support the alarm; real alarms keep firing.
+///
+/// 1. **No STOP on fewer than 2 points.** Burrow's STOP compares the time since the newest point
+///    with the window's span; one point has span 0, so every lagging partition is STOP the
+///    moment it is first seen (a new group, or any group after a restart). Here a single point
+///    is judged by the head instead: STALL once a full ring of high watermarks shows the head
+///    moving while the offset stood still since before the ring began; otherwise OK until more
+///    evidence arrives.
+/// 2. **No ERR on a topic that receives no new messages.** When the whole (full) high-watermark
+///    ring is flat, nothing new arrives: a consumer short of the head is not falling behind
+///    (often the gap is transaction markers or compaction it can never "consume"). Burrow says
+///    STOP or STALL; here it is WARN, visible but not an error.
+/// 3. **Tolerance for consumers that commit rarely.** Burrow's STOP fires as soon as the
+///    silence exceeds the window's span, which a consumer committing every few minutes reaches
+///    with any jitter while its window is short. Here silence must also exceed twice the
+///    largest gap between the window's points and two poll intervals.
+pub fn rules_improved(p: &PartitionInput<'_>, now: Secs, knobs: &Knobs) -> Status {
+    let w = p.window;
+    let allowed = knobs.allowed_lag;
+    if p.current_lag <= allowed {
+        return Status::Ok;
+    }
+    let hw = p.high_watermarks;
+    let ring_full = hw.len() >= p.window_size;
+    let head_moved = hw.iter().max() != hw.iter().min();
+    let idle = ring_full && !head_moved;
+    if w.len() < 2 {
+        // Rule 1: one point cannot show a stop; the head can show a stall.
+        return match (ring_full && head_moved, idle) {
+            (true, _) if !recent_zero(p) => Status::Stall,
+            (_, true) => Status::Warn,
+            _ => Status::Ok,
+        };
+    }
+    let max_gap = w
+        .windows(2)
+        .map(|x| x[1].time.saturating_sub(x[0].time))
+        .max()
+        .unwrap_or(0);
+    let silence = now.saturating_sub(w[w.len() - 1].time);
+    let patient = silence > 2 * max_gap && silence > 2 * knobs.poll_interval;
+    let status = if stopped(w, now) && patient && !recent_zero(p) {
+        Status::Stop
+    } else if rewound(w) {
+        Status::Rewind
+    } else if had_zero_lag(w, allowed) {
+        Status::Ok
+    } else if offsets_all_equal(w) {
+        Status::Stall
+    } else if lag_never_decreases(w) {
+        Status::Warn
+    } else {
+        Status::Ok
+    };
+    // Rule 2: an idle topic turns the "stuck" verdicts into a warning.
+    match status {
+        Status::Stop | Status::Stall if idle => Status::Warn,
+        s => s,
+    }
+}
+
+/// A group's evaluation (Burrow's `evaluateGroup`), folded over its partitions in a fixed order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GroupEval {
+    pub status: Status,
+    /// Share of partitions whose window is full.
+    pub complete: f32,
+    pub partition_count: u32,
+    pub total_lag: u64,
+    /// Index (in fold order) of the partition with the largest current lag; the first wins
+    /// ties, so the result is deterministic.
+    pub max_lag: Option<(u32, u64)>,
+}
+
+/// Folds partition evaluations into a group's. Feed partitions in a deterministic order
+/// (topics by name, partitions ascending).
+#[derive(Debug, Clone, Copy)]
+pub struct GroupFold {
+    status: Status,
+    full: u32,
+    count: u32,
+    total_lag: u64,
+    max_lag: Option<(u32, u64)>,
+}
+
+impl Default for GroupFold {
+    fn default() -> Self {
+        GroupFold {
+            status: Status::Ok,
+            full: 0,
+            count: 0,
+            total_lag: 0,
+            max_lag: None,
+        }
+    }
+}
+
+impl GroupFold {
+    pub fn add(&mut self, p: &PartitionEval) {
+        let g = p.status.for_group();
+        if g > self.status {
+            self.status = g;
+        }
+        if self.max_lag.is_none_or(|(_, m)| p.current_lag > m) {
+            self.max_lag = Some((self.count, p.current_lag));
+        }
+        if p.complete >= 1.0 {
+            self.full += 1;
+        }
+        self.total_lag = self.total_lag.saturating_add(p.current_lag);
+        self.count += 1;
+    }
+
+    pub fn finish(self) -> GroupEval {
+        GroupEval {
+            status: self.status,
+            complete: if self.count > 0 {
+                self.full as f32 / self.count as f32
+            } else {
+                0.0
+            },
+            partition_count: self.count,
+            total_lag: self.total_lag,
+            max_lag: self.max_lag,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a window from Burrow-style test data: offsets, lags (None = null), timestamps
+    /// in seconds.
+    fn window(offsets: &[i64], lags: &[Option<u32>], times: &[Secs]) -> Vec<Point> {
+        offsets
+            .iter()
+            .zip(lags)
+            .zip(times)
+            .map(|((&offset, &lag), &time)| Point { offset, time, lag })
+            .collect()
+    }
+
+    fn burrow(w: &[Point], hw: &[i64], cur: u64, now: Secs, allowed: u64) -> Status {
+        let input = PartitionInput {
+            window: w,
+            window_size: w.len().max(1),
+            high_watermarks: hw,
+            current_lag: cur,
+        };
+        rules_burrow(&input, now, allowed)
+    }
+
+    const T5: [Secs; 5] = [100, 200, 300, 400, 500];
+
+    fn lags(v: &[u32]) -> Vec<Option<u32>> {
+        v.iter().map(|&l| Some(l)).collect()
+    }
+
+    /// Burrow's own test vectors (burrow.md §1.4), one named case each.
+    #[test]
+    fn burrow_test_vectors() {
+        let inc = [1000, 2000, 3000, 4000, 5000];
+        let flat = [1000; 5];
+        let cases: Vec<(&str, Vec<Point>, Vec<i64>, u64, Secs, u64, Status)> = vec![
+            (
+                "0 normal, had zero lag",
+                window(&inc, &lags(&[0, 50, 100, 150, 200]), &T5),
+                vec![5200],
+                200,
+                600,
+                0,
+                Status::Ok,
+            ),
+            (
+                "1 not stopped at equal span",
+                window(&inc, &lags(&[0, 50, 100, 150, 200]), &T5),
+                vec![5200],
+                200,
+                900,
+                0,
+                Status::Ok,
+            ),
+            (
+                "2 stopped: silence longer than span",
+                window(&inc, &lags(&[0, 50, 100, 150, 200]), &T5),
+                vec![5200],
+                200,
+                1000,
+                0,
+                Status::Stop,
+            ),
+            (
+                "3 stopped with lag",
+                window(&inc, &lags(&[50, 100, 150, 200, 250]), &T5),
+                vec![5250],
+                250,
+                1000,
+                0,
+                Status::Stop,
+            ),
+            (
+                "4 flat offsets but had zero lag",
+                window(&flat, &lags(&[0, 50, 100, 150, 200]), &T5),
+                vec![1200],
+                200,
+                600,
+                0,
+                Status::Ok,
+            ),
+            (
+                "5 stall",
+                window(&flat, &lags(&[100, 150, 200, 250, 300]), &T5),
+                vec![1300],
+                300,
+                600,
+                0,
+                Status::Stall,
+            ),
+            (
+                "6 stall with constant lag",
+                window(&flat, &lags(&[100; 5]), &T5),
+                vec![1100],
+                100,
+                600,
+                0,
+                Status::Stall,
+            ),
+            (
+                "7 recovered rewind, lag decreased",
+                window(
+                    &[1000, 2000, 3000, 2000, 4000],
+                    &lags(&[100, 150, 200, 1250, 300]),
+                    &T5,
+                ),
+                vec![4300],
+                300,
+                600,
+                0,
+                Status::Ok,
+            ),
+            (
+                "8 zero current lag wins over stop",
+                window(&inc, &lags(&[50, 100, 150, 200, 250]), &T5),
+                vec![5250],
+                0,
+                1000,
+                0,
+                Status::Ok,
+            ),
+            (
+                "12 allowed lag",
+                window(&[1000, 2000, 2000], &lags(&[2, 1, 1]), &[100, 200, 300]),
+                vec![2001],
+                1,
+                550,
+                1,
+                Status::Ok,
+            ),
+            (
+                "13 allowed lag does not hide a stall",
+                window(&flat, &lags(&[100, 150, 200, 250, 300]), &T5),
+                vec![1300],
+                300,
+                600,
+                99,
+                Status::Stall,
+            ),
+            (
+                "14 allowed lag gate",
+                window(
+                    &[1000, 2000, 3000, 2000, 4000],
+                    &lags(&[100, 150, 200, 1250, 300]),
+                    &T5,
+                ),
+                vec![4300],
+                300,
+                600,
+                99,
+                Status::Ok,
+            ),
+            (
+                "15 rewind not recovered",
+                window(
+                    &[1000, 2000, 3000, 2000, 2500],
+                    &lags(&[100, 150, 200, 1250, 300]),
+                    &T5,
+                ),
+                vec![4300],
+                300,
+                600,
+                0,
+                Status::Rewind,
+            ),
+            (
+                "warn: lag grows",
+                window(&inc, &lags(&[100, 150, 200, 250, 300]), &T5),
+                vec![5300],
+                300,
+                600,
+                0,
+                Status::Warn,
+            ),
+        ];
+        for (name, w, hw, cur, now, allowed, want) in cases {
+            assert_eq!(burrow(&w, &hw, cur, now, allowed), want, "case {name}");
+        }
+    }
+
+    /// Burrow cases 9 and 10: 15 commits a second apart, lag 0, then silence.
+    #[test]
+    fn recent_zero_lag_in_the_head_ring_prevents_stop() {
+        let times: Vec<Secs> = (0..15).map(|i| 1000 + i).collect();
+        let offsets: Vec<i64> = (0..15).map(|i| 100 + i * 10).collect();
+        let w = window(&offsets, &vec![Some(0); 15], &times);
+        let last = *offsets.last().unwrap();
+        let now = 1014 + 18;
+        assert_eq!(
+            burrow(&w, &[last + 5, last + 931], 931, now, 0),
+            Status::Stop
+        );
+        assert_eq!(burrow(&w, &[last, last + 1], 1, now, 0), Status::Ok);
+    }
+
+    #[test]
+    fn null_lags() {
+        // Case 11: null-lag points between are skipped by the zero-lag gate and WARN.
+        let w = window(
+            &[1000, 1500, 2000, 3000, 4000, 4500, 5000],
+            &[
+                Some(0),
+                None,
+                Some(50),
+                Some(100),
+                Some(150),
+                None,
+                Some(200),
+            ],
+            &[100, 150, 200, 300, 400, 450, 500],
+        );
+        assert_eq!(burrow(&w, &[5700], 200, 600, 0), Status::Ok);
+        // All null: no gate; STALL if offsets are equal, else WARN.
+        let all_null = [None; 3];
+        let t3 = [100, 200, 300];
+        assert_eq!(
+            burrow(&window(&[5, 5, 5], &all_null, &t3), &[900], 9, 350, 0),
+            Status::Stall
+        );
+        assert_eq!(
+            burrow(&window(&[5, 6, 7], &all_null, &t3), &[900], 9, 350, 0),
+            Status::Warn
+        );
+    }
+
+    #[test]
+    fn ordering_stop_before_rewind_before_gate() {
+        // A rewound, stopped partition is STOP: STOP is checked first.
+        let w = window(&[1000, 2000, 1500], &lags(&[0, 100, 700]), &[100, 200, 300]);
+        assert_eq!(burrow(&w, &[2200], 700, 600, 0), Status::Stop);
+        // Not stopped: REWIND wins over the zero-lag gate (lag 0 at the first point).
+        assert_eq!(burrow(&w, &[2200], 700, 400, 0), Status::Rewind);
+        // A later commit past the old offset clears the rewind; then the gate says OK.
+        let w = window(
+            &[1000, 2000, 1500, 2100],
+            &lags(&[0, 100, 700, 100]),
+            &[100, 200, 300, 400],
+        );
+        assert_eq!(burrow(&w, &[2200], 100, 500, 0), Status::Ok);
+        // Only the first decrease counts: a second one after recovery is ignored.
+        let w = window(&[10, 5, 20, 15, 16], &lags(&[1, 20, 25, 30, 31]), &T5);
+        assert_eq!(burrow(&w, &[31], 15, 600, 0), Status::Warn);
+    }
+
+    #[test]
+    fn single_point_window() {
+        let w = window(&[100], &lags(&[50]), &[1000]);
+        // Burrow: STOP as soon as now > ts, unless a head sample is at or below the offset.
+        assert_eq!(burrow(&w, &[150], 50, 1001, 0), Status::Stop);
+        assert_eq!(burrow(&w, &[100, 150], 50, 1001, 0), Status::Stall);
+        // Same second: not stopped; the vacuous STALL loop says STALL.
+        assert_eq!(burrow(&w, &[150], 50, 1000, 0), Status::Stall);
+    }
+
+    #[test]
+    fn minimum_complete_and_complete() {
+        let w = window(&[1000; 5], &lags(&[100; 5]), &T5);
+        let input = PartitionInput {
+            window: &w,
+            window_size: 10,
+            high_watermarks: &[1100],
+            current_lag: 100,
+        };
+        let mut knobs = Knobs::default();
+        let e = evaluate_partition(&input, 600, &knobs);
+        assert_eq!((e.status, e.complete), (Status::Stall, 0.5));
+        knobs.minimum_complete = 0.6;
+        let e = evaluate_partition(&input, 600, &knobs);
+        assert_eq!((e.status, e.complete), (Status::Ok, 0.5));
+        let empty = PartitionInput {
+            window: &[],
+            ..input
+        };
+        let e = evaluate_partition(&empty, 600, &knobs);
+        assert_eq!(
+            (e.status, e.complete, e.current_lag),
+            (Status::Ok, 0.0, 100)
+        );
+    }
+
+    /// The three pictures users know, under both rule sets.
+    #[test]
+    fn pictures() {
+        let knobs = Knobs::default();
+        let improved = Knobs {
+            rules: Rules::Improved,
+            ..knobs
+        };
+        let times: Vec<Secs> = (0..10).map(|i| 1000 + i * 10).collect();
+        // A normal consumer: keeps up, lag goes to zero now and then.
+        let normal = window(
+            &(0..10).map(|i| 1000 + i * 100).collect::<Vec<_>>(),
+            &lags(&[5, 0, 12, 3, 0, 8, 1, 0, 4, 2]),
+            &times,
+        );
+        // Slower than its producer: lag grows at every point.
+        let slow = window(
+            &(0..10).map(|i| 1000 + i * 50).collect::<Vec<_>>(),
+            &lags(&(0..10).map(|i| 50 + i * 50).collect::<Vec<_>>()),
+            &times,
+        );
+        // Its offset stops while the head advances.
+        let stuck = window(
+            &[1000; 10],
+            &lags(&(0..10).map(|i| 10 + i * 100).collect::<Vec<_>>()),
+            &times,
+        );
+        for k in [knobs, improved] {
+            let eval = |w: &[Point], hw: &[i64], cur: u64, now: Secs| {
+                let input = PartitionInput {
+                    window: w,
+                    window_size: 10,
+                    high_watermarks: hw,
+                    current_lag: cur,
+                };
+                evaluate_partition(&input, now, &k).status
+            };
+            let hw: Vec<i64> = (0..10).map(|i| 1900 + i * 10).collect();
+            assert_eq!(
+                eval(&normal, &hw, 2, 1100),
+                Status::Ok,
+                "{:?} normal",
+                k.rules
+            );
+            let mut g = GroupFold::default();
+            g.add(&PartitionEval {
+                status: Status::Ok,
+                complete: 1.0,
+                current_lag: 2,
+            });
+            assert_eq!(g.finish().status, Status::Ok);
+
+            let hw: Vec<i64> = (0..10).map(|i| 1500 + i * 100).collect();
+            let s = eval(&slow, &hw, 600, 1100);
+            assert_eq!(s, Status::Warn, "{:?} slow", k.rules);
+
+            let hw: Vec<i64> = (0..10).map(|i| 1100 + i * 100).collect();
+            let s = eval(&stuck, &hw, 1000, 1100);
+            assert!(
+                matches!(s, Status::Stall | Status::Stop),
+                "{:?} stuck: {s:?}",
+                k.rules
+            );
+            let mut g = GroupFold::default();
+            g.add(&PartitionEval {
+                status: Status::Ok,
+                complete: 1.0,
+                current_lag: 2,
+            });
+            g.add(&PartitionEval {
+                status: s,
+                complete: 1.0,
+                current_lag: 1000,
+            });
+            let g = g.finish();
+            assert_eq!(
+                (g.status, g.max_lag, g.total_lag),
+                (Status::Err, Some((1, 1000)), 1002)
+            );
+        }
+    }
+
+    #[test]
+    fn group_fold() {
+        let p = |status, complete, current_lag| PartitionEval {
+            status,
+            complete,
+            current_lag,
+        };
+        let mut g = GroupFold::default();
+        g.add(&p(Status::Warn, 1.0, 7));
+        g.add(&p(Status::Ok, 0.5, 9));
+        g.add(&p(Status::Ok, 1.0, 9));
+        g.add(&p(Status::Rewind, 1.0, 1));
+        let e = g.finish();
+        assert_eq!(e.status, Status::Err);
+        assert_eq!(e.partition_count, 4);
+        assert_eq!(e.total_lag, 26);
+        assert_eq!(e.max_lag, Some((1, 9)), "first of the tied maxima");
+        assert_eq!(e.complete, 0.75);
+        assert_eq!(GroupFold::default().finish().complete, 0.0);
+        assert_eq!(GroupFold::default().finish().status, Status::Ok);
+    }
+
+    #[test]
+    fn improved_rule_1_no_stop_on_one_point() {
+        let k = Knobs {
+            rules: Rules::Improved,
+            ..Knobs::default()
+        };
+        let w = window(&[100], &lags(&[50]), &[1000]);
+        let input = |hw: &'static [i64]| PartitionInput {
+            window: &[],
+            window_size: 3,
+            high_watermarks: hw,
+            current_lag: 50,
+        };
+        // Burrow: STOP at once. Improved: OK until the head ring shows movement.
+        assert_eq!(burrow(&w, &[150], 50, 1001, 0), Status::Stop);
+        let p = PartitionInput {
+            window: &w,
+            ..input(&[150])
+        };
+        assert_eq!(rules_improved(&p, 1001, &k), Status::Ok);
+        // Full ring, head moving, offset still: a real stall is still reported.
+        let p = PartitionInput {
+            window: &w,
+            ..input(&[150, 160, 170])
+        };
+        assert_eq!(rules_improved(&p, 1030, &k), Status::Stall);
+    }
+
+    #[test]
+    fn improved_rule_2_idle_topic_is_not_an_error() {
+        let k = Knobs {
+            rules: Rules::Improved,
+            ..Knobs::default()
+        };
+        // Transaction markers: offset 99, head 100, nothing produced for the whole ring.
+        let w = window(&[90, 99], &lags(&[10, 1]), &[100, 110]);
+        let p = PartitionInput {
+            window: &w,
+            window_size: 3,
+            high_watermarks: &[100, 100, 100],
+            current_lag: 1,
+        };
+        assert_eq!(rules_burrow(&p, 1000, 0), Status::Stop);
+        assert_eq!(rules_improved(&p, 1000, &k), Status::Warn);
+        // The head moves: the stop is real and still reported.
+        let p = PartitionInput {
+            high_watermarks: &[100, 150, 200],
+            current_lag: 101,
+            ..p
+        };
+        assert_eq!(rules_improved(&p, 1000, &k), Status::Stop);
+    }
+
+    #[test]
+    fn improved_rule_3_rare_committers() {
+        let k = Knobs {
+            rules: Rules::Improved,
+            poll_interval: 10,
+            ..Knobs::default()
+        };
+        // Commits every 60 s; observed 61 s after the last with a two-point window.
+        let w = window(&[1000, 1600], &lags(&[300, 300]), &[1000, 1060]);
+        let p = PartitionInput {
+            window: &w,
+            window_size: 10,
+            high_watermarks: &[1900, 1950],
+            current_lag: 350,
+        };
+        assert_eq!(rules_burrow(&p, 1121, 0), Status::Stop);
+        assert_eq!(rules_improved(&p, 1121, &k), Status::Warn);
+        // Silent for more than twice its cadence: stopped after all.
+        assert_eq!(rules_improved(&p, 1181, &k), Status::Stop);
+    }
+
+    #[test]
+    fn status_codes_and_names() {
+        let all = [
+            (Status::NotFound, 0, "NOTFOUND"),
+            (Status::Ok, 1, "OK"),
+            (Status::Warn, 2, "WARN"),
+            (Status::Err, 3, "ERR"),
+            (Status::Stop, 4, "STOP"),
+            (Status::Stall, 5, "STALL"),
+            (Status::Rewind, 6, "REWIND"),
+        ];
+        for (s, code, name) in all {
+            assert_eq!((s.code(), s.as_str()), (code, name));
+        }
+        assert_eq!(Status::Stall.for_group(), Status::Err);
+        assert_eq!(Status::Warn.for_group(), Status::Warn);
+    }
+}

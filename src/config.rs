@@ -1097,7 +1097,6 @@ fn validate_cluster(key: &str, c: &ClusterConfig, errors: &mut Errors) {
             "bootstrap.servers" | "metadata.broker.list" => {
                 format!("not allowed in `client`; use `{key}.bootstrap_servers`")
             }
-            "group.id" => "not allowed in `client`: warren manages group.id itself".to_string(),
             _ => continue,
         };
         errors.push(ConfigError::new(
@@ -1686,9 +1685,8 @@ topics = { deny = ["__.*"] }
         let errors = errs(&text, &[]);
         let e = error_for(&errors, "clusters[0].client.\"bootstrap.servers\"");
         assert!(e.message.contains("clusters[0].bootstrap_servers"), "{e}");
-        error_for(&errors, "clusters[0].client.\"group.id\"");
-        let errors = errs(MINIMAL, &[("WARREN_CLUSTERS__0__CLIENT__GROUP_ID", "g")]);
-        error_for(&errors, "clusters[0].client.\"group.id\"");
+        // group.id names the admin client's own (never joined) group: allowed, for ACLs.
+        assert_eq!(errors.len(), 1, "{errors:?}");
     }
 
     #[test]

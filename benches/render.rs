@@ -106,7 +106,8 @@ fn main() {
             store.apply_group_offsets(now, name, &mut commits);
         }
         // Publish as the scraper does: the old snapshot is dropped after the swap.
-        snapshot = Arc::new(snapshot.from_store(&store, Health::default()));
+        let evals = warren::evaluate::evaluate_store(&store, now, &Default::default());
+        snapshot = Arc::new(snapshot.from_store(&store, &evals, Health::default()));
     }
     let build_time = t0.elapsed();
     drop(ids);

@@ -8,7 +8,9 @@
 //! new offset). So STOP measures time since the last observed *change*; a consumer that keeps
 //! committing the same offset looks stopped here (Burrow would call it STALL).
 
-use crate::store::{Point, Secs};
+use std::sync::Arc;
+
+use crate::store::{GroupState, Point, Secs, Store};
 
 /// Burrow's status codes (the numbers are Burrow's too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -322,6 +324,89 @@ impl GroupFold {
             total_lag: self.total_lag,
             max_lag: self.max_lag,
         }
+    }
+}
+
+/// A group's evaluation with the status of each of its group-partitions.
+#[derive(Debug, Clone)]
+pub struct GroupStatus {
+    /// `max_lag`'s index is a group-partition index (store order, as in the group's runs).
+    pub eval: GroupEval,
+    /// [`Status`] code per group-partition, in store order.
+    pub statuses: Arc<[u8]>,
+}
+
+/// Reusable buffers, so evaluating a million group-partitions allocates once per group.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    points: Vec<Point>,
+    high_watermarks: Vec<i64>,
+    runs: Vec<usize>,
+}
+
+/// Evaluates every group of `store`, in the store's group order.
+pub fn evaluate_store(store: &Store, now: Secs, knobs: &Knobs) -> Vec<GroupStatus> {
+    let mut scratch = Scratch::default();
+    store
+        .groups()
+        .map(|g| evaluate_group(store, g, now, knobs, &mut scratch))
+        .collect()
+}
+
+/// Evaluates one group. Partitions are folded topic by topic in name order, partitions
+/// ascending, so the max-lag tie-break is deterministic.
+pub fn evaluate_group(
+    store: &Store,
+    g: &GroupState,
+    now: Secs,
+    knobs: &Knobs,
+    scratch: &mut Scratch,
+) -> GroupStatus {
+    let points = store.points();
+    let mut statuses = vec![Status::Ok as u8; g.len()];
+    let mut fold = GroupFold::default();
+    let mut fold_to_store: Vec<u32> = Vec::with_capacity(g.len());
+    scratch.runs.clear();
+    scratch.runs.extend(0..g.runs.len());
+    let topic_name = |id: u32| store.topic(id).map(|t| &*t.name.raw);
+    scratch
+        .runs
+        .sort_by(|&a, &b| topic_name(g.runs[a].topic).cmp(&topic_name(g.runs[b].topic)).then(a.cmp(&b)));
+    for &r in &scratch.runs {
+        let run = g.runs[r];
+        let watermarks = store.topic(run.topic).map(|t| &t.watermarks);
+        for (i, partition) in run.partitions() {
+            let offset = g.offsets[i];
+            let latest = watermarks
+                .and_then(|w| w.get(partition as usize))
+                .map_or(-1, |w| w.latest);
+            let current_lag = if latest < 0 { 0 } else { (latest - offset).max(0) as u64 };
+            scratch.points.clear();
+            scratch.points.extend(g.window(i, points));
+            scratch.points.reverse();
+            scratch.high_watermarks.clear();
+            scratch
+                .high_watermarks
+                .extend(store.high_watermarks(run.topic, partition).map(|(hw, _)| hw));
+            let input = PartitionInput {
+                window: &scratch.points,
+                window_size: points,
+                high_watermarks: &scratch.high_watermarks,
+                current_lag,
+            };
+            let eval = evaluate_partition(&input, now, knobs);
+            statuses[i] = eval.status as u8;
+            fold.add(&eval);
+            fold_to_store.push(i as u32);
+        }
+    }
+    let mut eval = fold.finish();
+    eval.max_lag = eval
+        .max_lag
+        .map(|(k, lag)| (fold_to_store[k as usize], lag));
+    GroupStatus {
+        eval,
+        statuses: statuses.into(),
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::evaluate::{GroupEval, GroupStatus};
 use crate::store::{Name, Run, Store, Watermarks};
 
 /// The stages of a poll, for `warren_poll_errors_total{stage}`.
@@ -72,6 +73,10 @@ pub struct GroupSnapshot {
     pub runs: Arc<[Run]>,
     /// Committed offset per group-partition, indexed by the runs.
     pub offsets: Arc<[i64]>,
+    /// The group's evaluation from the poll that made this snapshot.
+    pub eval: GroupEval,
+    /// Status code per group-partition, indexed like `offsets`.
+    pub statuses: Arc<[u8]>,
 }
 
 impl GroupSnapshot {
@@ -80,6 +85,14 @@ impl GroupSnapshot {
         self.runs.iter().flat_map(move |r| {
             r.partitions()
                 .map(move |(i, p)| (r.topic, p, self.offsets[i]))
+        })
+    }
+
+    /// `(topic index, partition, status code)` of every group-partition.
+    pub fn statuses(&self) -> impl Iterator<Item = (u32, i32, u8)> + '_ {
+        self.runs.iter().flat_map(move |r| {
+            r.partitions()
+                .map(move |(i, p)| (r.topic, p, self.statuses.get(i).copied().unwrap_or(0)))
         })
     }
 }
@@ -124,8 +137,9 @@ impl ClusterSnapshot {
         }
     }
 
-    /// The snapshot of `store` with `health`, keeping this snapshot's names and labels.
-    pub fn from_store(&self, store: &Store, health: Health) -> ClusterSnapshot {
+    /// The snapshot of `store` and its evaluation (`evals`, in the store's group order) with
+    /// `health`, keeping this snapshot's names and labels.
+    pub fn from_store(&self, store: &Store, evals: &[GroupStatus], health: Health) -> ClusterSnapshot {
         let mut topics: Vec<Option<TopicSnapshot>> = Vec::new();
         for (id, t) in store.topics() {
             let id = id as usize;
@@ -144,11 +158,14 @@ impl ClusterSnapshot {
         });
         let groups = store
             .groups()
-            .map(|g| GroupSnapshot {
+            .zip(evals)
+            .map(|(g, e)| GroupSnapshot {
                 name: g.name.clone(),
                 state: g.state.clone(),
                 runs: g.runs.clone(),
                 offsets: g.offsets.clone(),
+                eval: e.eval,
+                statuses: e.statuses.clone(),
             })
             .collect();
         ClusterSnapshot {
@@ -235,7 +252,8 @@ mod tests {
         store.apply_group_offsets(1, "g", &mut [(ids[0], 0, 5), (ids[1], 1, 2)]);
         let base = ClusterSnapshot::empty("c\"1", &[("env".into(), "prod".into())]);
         assert_eq!(base.label_prefix, "cluster=\"c\\\"1\",env=\"prod\"");
-        let snap = base.from_store(&store, Health::default());
+        let evals = crate::evaluate::evaluate_store(&store, 1, &Default::default());
+        let snap = base.from_store(&store, &evals, Health::default());
         let names: Vec<&str> = snap.topics_sorted().map(|t| &*t.name.raw).collect();
         assert_eq!(names, ["alpha", "zeta"]);
         let parts: Vec<(&str, i32, i64)> = snap.groups[0]

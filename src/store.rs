@@ -8,7 +8,7 @@
 //! - per group, struct-of-arrays over all its group-partitions: the newest committed offset
 //!   (`Arc<[i64]>`, shared with snapshots, so it is not copied per poll), the newest point's time
 //!   and lag, and `points - 1` older points as deltas to their newer neighbour
-//!   (offset `i32`, lag `u32`, time `u16`), i.e. 8 + 9 + 9 × 10 = 107 B at 10 points;
+//!   (offset `i32`, lag `u32`, time `u8`), i.e. 8 + 9 + 9 × 9 = 98 B at 10 points;
 //! - partitions are not stored per group-partition: a group lists [`Run`]s of consecutive
 //!   partitions of one topic (a group normally commits every partition of a topic);
 //! - per topic partition (shared by all groups): the watermarks and a ring of high watermarks
@@ -151,7 +151,7 @@ struct Windows {
     /// `n × (points - 1)`: this point's lag.
     back_lag: Box<[u32]>,
     /// `n × (points - 1)`: newer time − this time, encoded by [`encode_dt`].
-    back_dt: Box<[u16]>,
+    back_dt: Box<[u8]>,
 }
 
 /// One window point, decoded.
@@ -163,21 +163,28 @@ pub struct Point {
     pub lag: Option<u32>,
 }
 
-/// Time deltas up to 9 h are kept to the second; longer ones to the minute (up to ~22 days,
-/// then saturated). STOP compares spans of whole windows, so a minute's error there is noise.
-fn encode_dt(dt: u32) -> u16 {
-    if dt < 0x8000 {
-        dt as u16
-    } else {
-        0x8000 | (dt / 60).min(0x7fff) as u16
+/// Time deltas up to 127 s (the usual gap between polls) are kept to the second; longer ones
+/// as a small float (3-bit mantissa, ±6.25 %, up to 91 days, then saturated). Point times are
+/// poll times, so they are already uncertain by a poll interval; STOP compares whole spans.
+fn encode_dt(dt: u32) -> u8 {
+    if dt < 128 {
+        return dt as u8;
     }
+    for e in 0..16u32 {
+        let m = (dt as u64 + (1u64 << (e + 3))) >> (e + 4);
+        if m < 16 {
+            return (128 + (e << 3) + (m as u32 - 8)) as u8;
+        }
+    }
+    u8::MAX
 }
 
-fn decode_dt(v: u16) -> u32 {
-    if v & 0x8000 == 0 {
+fn decode_dt(v: u8) -> u32 {
+    if v < 128 {
         v as u32
     } else {
-        (v & 0x7fff) as u32 * 60
+        let e = ((v - 128) >> 3) as u32;
+        (8 + (v & 7) as u32) << (e + 4)
     }
 }
 
@@ -517,26 +524,26 @@ impl Store {
         }
     }
 
-    /// High-watermark samples of a partition, newest first, with their poll times.
-    pub fn high_watermarks(&self, topic: u32, partition: i32) -> Vec<(i64, Secs)> {
-        let Some(t) = self.topic(topic) else {
-            return Vec::new();
-        };
-        let p = partition as usize;
-        if partition < 0 || p >= t.watermarks.len() {
-            return Vec::new();
-        }
+    /// High-watermark samples of a partition, newest first, with their poll times (Burrow's
+    /// broker-offset ring: the last `points` polls without a gap).
+    pub fn high_watermarks(
+        &self,
+        topic: u32,
+        partition: i32,
+    ) -> impl Iterator<Item = (i64, Secs)> + '_ {
         let b = self.points - 1;
-        let len = (t.hw_len[p] as usize).min(self.poll_times.len());
-        let mut hw = t.watermarks[p].latest;
-        (0..len)
-            .map(|k| {
-                if k > 0 {
-                    hw -= t.hw_back[p * b + k - 1] as i64;
-                }
-                (hw, self.poll_times[k])
-            })
-            .collect()
+        let found = self.topic(topic).and_then(|t| {
+            let p = usize::try_from(partition).ok()?;
+            (p < t.watermarks.len()).then_some((t, p))
+        });
+        let len = found.map_or(0, |(t, p)| (t.hw_len[p] as usize).min(self.poll_times.len()));
+        let mut hw = found.map_or(0, |(t, p)| t.watermarks[p].latest);
+        (0..len).map(move |k| {
+            if let (true, Some((t, p))) = (k > 0, found) {
+                hw -= t.hw_back[p * b + k - 1] as i64;
+            }
+            (hw, self.poll_times[k])
+        })
     }
 
     fn insert_group<'a>(
@@ -783,17 +790,30 @@ mod tests {
 
     #[test]
     fn time_deltas_keep_seconds_then_minutes() {
-        assert_eq!(decode_dt(encode_dt(5)), 5);
-        assert_eq!(decode_dt(encode_dt(32767)), 32767);
-        assert_eq!(decode_dt(encode_dt(40_000)), 39_960);
-        assert_eq!(decode_dt(encode_dt(u32::MAX)), 0x7fff * 60);
+        for dt in 0..128 {
+            assert_eq!(decode_dt(encode_dt(dt)), dt);
+        }
+        assert_eq!(decode_dt(encode_dt(128)), 128);
+        assert_eq!(decode_dt(encode_dt(130)), 128);
+        assert_eq!(decode_dt(encode_dt(248)), 256);
+        assert_eq!(decode_dt(encode_dt(40_000)), 40_960);
+        assert_eq!(decode_dt(encode_dt(u32::MAX)), 15 << 19);
+        // Within 6.25 % everywhere in range, and monotonic.
+        let mut last = 0;
+        for dt in (128..8_000_000u32).step_by(997) {
+            let back = decode_dt(encode_dt(dt));
+            assert!((back as f64 - dt as f64).abs() <= dt as f64 * 0.0625, "{dt} -> {back}");
+            assert!(back >= last);
+            last = back;
+        }
         let mut s = Store::new(3);
         let t = s.apply_metadata(0, &[("t", 1)])[0];
         wm(&mut s, 0, t, &[1000]);
-        s.apply_group_offsets(1_000, "g", &mut [(t, 0, 1)]);
-        s.apply_group_offsets(1_000 + 86_400, "g", &mut [(t, 0, 2)]);
+        s.apply_group_offsets(10_000, "g", &mut [(t, 0, 1)]);
+        s.apply_group_offsets(10_000 + 86_400, "g", &mut [(t, 0, 2)]);
+        assert_eq!(decode_dt(encode_dt(86_400)), 90_112);
         let w = window(&s, "g", 0);
-        assert_eq!(w[1].1, 1_000);
+        assert_eq!(w[1].1, 10_000 + 86_400 - 90_112);
     }
 
     #[test]
@@ -803,7 +823,8 @@ mod tests {
         for (now, hw) in [(10, 5), (20, 8), (30, 12), (40, 20)] {
             wm(&mut s, now, t, &[hw]);
         }
-        assert_eq!(s.high_watermarks(t, 0), vec![(20, 40), (12, 30), (8, 20)]);
+        let ring = |s: &Store| s.high_watermarks(t, 0).collect::<Vec<_>>();
+        assert_eq!(ring(&s), vec![(20, 40), (12, 30), (8, 20)]);
         s.apply_watermarks(
             50,
             &[WatermarkSample {
@@ -813,7 +834,7 @@ mod tests {
                 latest: None,
             }],
         );
-        assert_eq!(s.high_watermarks(t, 0), vec![]);
+        assert_eq!(ring(&s), vec![]);
         assert_eq!(
             s.topic(t).unwrap().watermarks[0].latest,
             20,
@@ -821,7 +842,7 @@ mod tests {
         );
         wm(&mut s, 60, t, &[25]);
         wm(&mut s, 70, t, &[3]);
-        assert_eq!(s.high_watermarks(t, 0), vec![(3, 70)]);
+        assert_eq!(ring(&s), vec![(3, 70)]);
     }
 
     #[test]

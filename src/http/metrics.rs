@@ -107,6 +107,18 @@ const GROUP_MAX_LAG: Family = gauge(
     "kafka_consumergroup_group_max_lag",
     "Largest lag of a consumer group over all its partitions.",
 );
+const GROUP_STATUS: Family = gauge(
+    "kafka_consumergroup_group_status",
+    "Burrow status of a consumer group: 0 NOTFOUND, 1 OK, 2 WARN, 3 ERR.",
+);
+const GROUP_COMPLETE: Family = gauge(
+    "kafka_consumergroup_group_complete",
+    "Share of a consumer group's partitions whose evaluation window is full (0 to 1).",
+);
+const PARTITION_STATUS: Family = gauge(
+    "kafka_consumergroup_partition_status",
+    "Burrow status of a consumer group on a partition: 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND.",
+);
 const CLUSTER_UP: Family = gauge(
     "warren_cluster_up",
     "1 when the last poll of the cluster succeeded, else 0.",
@@ -360,6 +372,35 @@ pub fn render(
         }
     }
 
+    for (fam, complete) in [(&GROUP_STATUS, false), (&GROUP_COMPLETE, true)] {
+        w.header(fam);
+        for c in clusters {
+            for g in &c.groups {
+                w.start(fam, c);
+                w.label(b",group=\"", &g.name.escaped);
+                if complete {
+                    w.float(g.eval.complete as f64);
+                } else {
+                    w.int(g.eval.status as i64);
+                }
+            }
+        }
+    }
+
+    w.header(&PARTITION_STATUS);
+    for c in clusters {
+        for g in &c.groups {
+            for (t, p, status) in g.statuses() {
+                let Some(topic) = c.topic(t) else { continue };
+                w.start(&PARTITION_STATUS, c);
+                w.label(b",group=\"", &g.name.escaped);
+                w.label(b",topic=\"", &topic.name.escaped);
+                w.partition(p);
+                w.int(status as i64);
+            }
+        }
+    }
+
     w.header(&CLUSTER_UP);
     for c in clusters {
         w.start(&CLUSTER_UP, c);
@@ -451,7 +492,8 @@ mod tests {
             poll_duration: Some(0.25),
             errors: [0, 1, 0, 0, 2],
         };
-        Arc::new(base.from_store(&store, health))
+        let evals = crate::evaluate::evaluate_store(&store, 1, &Default::default());
+        Arc::new(base.from_store(&store, &evals, health))
     }
 
     #[test]
@@ -480,6 +522,13 @@ mod tests {
             format!("kafka_consumergroup_group_topic_sum_lag{{{p},{g},topic=\"orders\"}} 60"),
             format!("kafka_consumergroup_group_sum_lag{{{p},{g}}} 60"),
             format!("kafka_consumergroup_group_max_lag{{{p},{g}}} 60"),
+            // One point in a 3-point window: STALL under Burrow's rules (vacuous loop), and no
+            // full window yet. Partition 2 has no known head: current lag 0, OK.
+            format!("kafka_consumergroup_group_status{{{p},{g}}} 3"),
+            format!("kafka_consumergroup_group_complete{{{p},{g}}} 0.0"),
+            format!("kafka_consumergroup_partition_status{{{p},{g},topic=\"orders\",partition=\"0\"}} 5"),
+            format!("kafka_consumergroup_partition_status{{{p},{g},topic=\"orders\",partition=\"1\"}} 1"),
+            format!("kafka_consumergroup_partition_status{{{p},{g},topic=\"orders\",partition=\"2\"}} 1"),
             format!("warren_cluster_up{{{p}}} 1"),
             format!("warren_poll_duration_seconds{{{p}}} 0.25"),
             format!("warren_poll_errors_total{{{p},stage=\"connect\"}} 0"),

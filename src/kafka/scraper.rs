@@ -16,6 +16,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
 use crate::config::{ClusterConfig, NameFilter};
+use crate::evaluate::{evaluate_store, Knobs};
 use crate::kafka::admin::{Admin, AdminError, GroupList, OffsetSpec, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
 use crate::store::{Secs, Store, WatermarkSample};
@@ -55,6 +56,7 @@ pub struct Scraper {
     settings: ScraperSettings,
     group_filter: NameFilter,
     topic_filter: NameFilter,
+    knobs: Knobs,
     snapshots: Arc<Snapshots>,
     base: ClusterSnapshot,
     store: Store,
@@ -68,6 +70,8 @@ pub struct Scraper {
     list_error_logged: bool,
     /// Some request timed out in a poll that otherwise succeeded: reconnect (see `disconnect`).
     reconnect_after_poll: bool,
+    /// Start of the last poll: the `now` of its data and of its evaluation.
+    polled_at: Secs,
 }
 
 fn unix_now() -> (Secs, f64) {
@@ -89,6 +93,10 @@ impl Scraper {
         Scraper {
             index,
             group_filter: settings.cluster.group_filter(),
+            knobs: Knobs {
+                poll_interval: settings.cluster.poll_interval.as_secs().max(1) as u32,
+                ..Knobs::default()
+            },
             topic_filter: settings.cluster.topic_filter(),
             base: ClusterSnapshot::empty(&settings.cluster.name, &labels),
             store: Store::new(settings.points),
@@ -102,6 +110,7 @@ impl Scraper {
             listed_at: None,
             list_error_logged: false,
             reconnect_after_poll: false,
+            polled_at: 0,
         }
     }
 
@@ -127,7 +136,8 @@ impl Scraper {
                     if was_up != Some(true) {
                         tracing::info!(cluster = self.name(), "cluster is up");
                     }
-                    self.base.from_store(&self.store, self.health.clone())
+                    let evals = evaluate_store(&self.store, self.polled_at, &self.knobs);
+                    self.base.from_store(&self.store, &evals, self.health.clone())
                 }
                 Err((stage, e)) => {
                     failures += 1;
@@ -179,6 +189,7 @@ impl Scraper {
             self.admin = Some(admin);
         }
         let (now, _) = unix_now();
+        self.polled_at = now;
         let due = |at: Option<Instant>, every: Duration| at.is_none_or(|t| t.elapsed() >= every);
 
         if due(self.metadata_at, self.settings.cluster.metadata_refresh) {

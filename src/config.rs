@@ -116,6 +116,35 @@ pub struct ClusterConfig {
     /// Static labels added to every series of this cluster.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// How group-partitions are judged (Burrow's evaluator knobs).
+    #[serde(default)]
+    pub evaluator: EvaluatorConfig,
+}
+
+/// Which evaluation rules a cluster uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleSet {
+    /// Burrow's rules, unchanged.
+    #[default]
+    Burrow,
+    /// Burrow's rules without its known false alarms (see README).
+    Improved,
+}
+
+/// Burrow's evaluator knobs, with Burrow's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluatorConfig {
+    pub rules: RuleSet,
+    /// Lag at or below this counts as zero (`allowed-lag`).
+    pub allowed_lag: u64,
+    /// Windows less complete than this (0 to 1) are not judged (`minimum-complete`).
+    pub minimum_complete: f32,
+    /// A commit observed closer than this to the previous window point replaces it and keeps
+    /// its time (`min-distance`).
+    #[serde(with = "humantime_serde")]
+    pub min_distance: Duration,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -1041,6 +1070,14 @@ fn validate_cluster(key: &str, c: &ClusterConfig, errors: &mut Errors) {
         }
     }
 
+    let m = c.evaluator.minimum_complete;
+    if !(0.0..=1.0).contains(&m) {
+        errors.push(ConfigError::new(
+            format!("{key}.evaluator.minimum_complete"),
+            format!("must be between 0 and 1, got {m}"),
+        ));
+    }
+
     let groups_key = format!("{key}.groups");
     let topics_key = format!("{key}.topics");
     let regex_ok = check_patterns(&groups_key, "allow", &c.groups.allow, errors)
@@ -1288,6 +1325,30 @@ bootstrap_servers = "k1:9092"
 
     fn cluster_with(extra: &str) -> String {
         format!("[[clusters]]\nname = \"prod\"\nbootstrap_servers = \"k1:9092\"\n{extra}\n")
+    }
+
+    #[test]
+    fn evaluator_knobs() {
+        let c = ok(MINIMAL, &[]);
+        assert_eq!(c.clusters[0].evaluator, EvaluatorConfig::default());
+        assert_eq!(c.clusters[0].evaluator.rules, RuleSet::Burrow);
+        let c = ok(
+            &cluster_with("evaluator = { rules = \"improved\", allowed_lag = 5, minimum_complete = 0.5, min_distance = \"30s\" }"),
+            &[("WARREN_CLUSTERS__PROD__EVALUATOR__ALLOWED_LAG", "7")],
+        );
+        let e = &c.clusters[0].evaluator;
+        assert_eq!(
+            (e.rules, e.allowed_lag, e.minimum_complete, e.min_distance),
+            (RuleSet::Improved, 7, 0.5, Duration::from_secs(30))
+        );
+        let errors = errs(&cluster_with("evaluator = { rules = \"strict\" }"), &[]);
+        error_for(&errors, "clusters[0].evaluator.rules");
+        let errors = errs(&cluster_with("evaluator = { minimum_complete = 1.5 }"), &[]);
+        error_for(&errors, "clusters[0].evaluator.minimum_complete");
+        let errors = errs(&cluster_with("evaluator = { allowed_lags = 1 }"), &[]);
+        error_for(&errors, "clusters[0].evaluator.allowed_lags");
+        let printed = c.masked_toml();
+        assert!(printed.contains("rules = \"improved\""), "{printed}");
     }
 
     #[test]

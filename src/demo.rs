@@ -127,6 +127,7 @@ pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
         // The mock cannot list groups: try rarely, `groups.static` names them.
         groups_refresh: Duration::from_secs(3600),
         request_timeout: Duration::from_secs(5),
+        evaluator: Default::default(),
         groups: GroupsConfig {
             static_groups: GROUPS.iter().map(|g| g.name.to_string()).collect(),
             ..GroupsConfig::default()

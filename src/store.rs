@@ -223,11 +223,41 @@ impl Windows {
             .copy_from_slice(&src.back_dt[from * b..(from + 1) * b]);
     }
 
-    /// Appends a point to window `i` whose newest offset was `prev` (ignored when empty).
-    fn push(&mut self, i: usize, points: usize, prev: i64, offset: i64, time: Secs, lag: u32) {
+    /// Appends a point to window `i` whose newest offset was `prev` (ignored when empty). A
+    /// point closer than `min_distance` to the newest replaces it and keeps its time (Burrow's
+    /// `min-distance`).
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        i: usize,
+        points: usize,
+        prev: i64,
+        offset: i64,
+        time: Secs,
+        lag: u32,
+        min_distance: Secs,
+    ) {
         let b = points - 1;
         let len = (self.len[i] & !MISSING) as usize;
         let delta = offset.checked_sub(prev).and_then(|d| i32::try_from(d).ok());
+        if len > 0 && min_distance > 0 && time.saturating_sub(self.newest_time[i]) < min_distance {
+            // Merge into the newest point: its older neighbour's delta absorbs the change.
+            let merged = match (len, delta) {
+                (1, Some(_)) => true,
+                (_, Some(d)) => match self.back_offset[i * b].checked_add(d) {
+                    Some(v) => {
+                        self.back_offset[i * b] = v;
+                        true
+                    }
+                    None => false,
+                },
+                _ => false,
+            };
+            if merged {
+                self.newest_lag[i] = lag;
+                return;
+            }
+        }
         match delta {
             Some(delta) if len > 0 && b > 0 => {
                 let row = i * b..(i + 1) * b;
@@ -361,6 +391,8 @@ pub struct Store {
     groups: BTreeMap<Arc<str>, GroupState>,
     /// Times of the last `points` watermark polls, newest first.
     poll_times: Vec<Secs>,
+    /// Burrow's `min-distance`, in seconds (0 = off).
+    min_distance: Secs,
 }
 
 impl Store {
@@ -373,7 +405,14 @@ impl Store {
             free_topic_ids: Vec::new(),
             groups: BTreeMap::new(),
             poll_times: Vec::new(),
+            min_distance: 0,
         }
+    }
+
+    /// Sets Burrow's `min-distance` (see [`Windows::push`]).
+    pub fn with_min_distance(mut self, secs: Secs) -> Store {
+        self.min_distance = secs;
+        self
     }
 
     pub fn points(&self) -> usize {
@@ -570,7 +609,7 @@ impl Store {
     /// offset)` for every partition with a commit. Read after the watermarks of the same poll
     /// were applied, so each new window point gets this poll's lag.
     pub fn apply_group_offsets(&mut self, now: Secs, group: &str, commits: &mut [(u32, i32, i64)]) {
-        let points = self.points;
+        let (points, min_distance) = (self.points, self.min_distance);
         commits.sort_unstable_by_key(|&(t, p, _)| (t, p));
         let g = match self.groups.get_mut(group) {
             Some(g) => g,
@@ -617,7 +656,8 @@ impl Store {
             // Copy on write only when something moved: the last snapshot shares the array.
             let offsets = Arc::make_mut(&mut g.offsets);
             for (i, offset, lag) in changed {
-                g.windows.push(i, points, offsets[i], offset, now, lag);
+                g.windows
+                    .push(i, points, offsets[i], offset, now, lag, min_distance);
                 offsets[i] = offset;
             }
         }
@@ -759,6 +799,19 @@ mod tests {
             vec![(80, 120, Some(0)), (70, 100, Some(0))]
         );
         assert_eq!(&*s.group("g").unwrap().offsets, &[46, 80]);
+    }
+
+    #[test]
+    fn min_distance_merges_close_points_and_keeps_the_first_time() {
+        let mut s = Store::new(4).with_min_distance(30);
+        let t = s.apply_metadata(0, &[("t", 1)])[0];
+        wm(&mut s, 0, t, &[1000]);
+        s.apply_group_offsets(100, "g", &mut [(t, 0, 10)]);
+        s.apply_group_offsets(110, "g", &mut [(t, 0, 20)]);
+        assert_eq!(window(&s, "g", 0), vec![(20, 100, Some(980))]);
+        s.apply_group_offsets(140, "g", &mut [(t, 0, 30)]);
+        s.apply_group_offsets(150, "g", &mut [(t, 0, 45)]);
+        assert_eq!(window(&s, "g", 0), vec![(45, 140, Some(955)), (20, 100, Some(980))]);
     }
 
     #[test]

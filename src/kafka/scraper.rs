@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
-use crate::config::{ClusterConfig, NameFilter};
-use crate::evaluate::{evaluate_store, Knobs};
+use crate::config::{ClusterConfig, NameFilter, RuleSet};
+use crate::evaluate::{evaluate_store, Knobs, Rules};
 use crate::kafka::admin::{Admin, AdminError, GroupList, OffsetSpec, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
 use crate::store::{Secs, Store, WatermarkSample};
@@ -74,6 +74,19 @@ pub struct Scraper {
     polled_at: Secs,
 }
 
+/// The evaluator's knobs from a cluster's configuration.
+fn knobs(c: &ClusterConfig) -> Knobs {
+    Knobs {
+        allowed_lag: c.evaluator.allowed_lag,
+        minimum_complete: c.evaluator.minimum_complete,
+        rules: match c.evaluator.rules {
+            RuleSet::Burrow => Rules::Burrow,
+            RuleSet::Improved => Rules::Improved,
+        },
+        poll_interval: c.poll_interval.as_secs().max(1) as Secs,
+    }
+}
+
 fn unix_now() -> (Secs, f64) {
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -93,13 +106,11 @@ impl Scraper {
         Scraper {
             index,
             group_filter: settings.cluster.group_filter(),
-            knobs: Knobs {
-                poll_interval: settings.cluster.poll_interval.as_secs().max(1) as u32,
-                ..Knobs::default()
-            },
+            knobs: knobs(&settings.cluster),
             topic_filter: settings.cluster.topic_filter(),
             base: ClusterSnapshot::empty(&settings.cluster.name, &labels),
-            store: Store::new(settings.points),
+            store: Store::new(settings.points)
+                .with_min_distance(settings.cluster.evaluator.min_distance.as_secs() as Secs),
             settings,
             snapshots,
             health: Health::default(),

@@ -1,7 +1,7 @@
-//! Benchmark for issue 2's budgets over a synthetic store of 1,000,000 group-partitions:
-//! `/metrics` render time (target ≤ 150 ms) and RAM per tracked group-partition including its
-//! full window (target ≤ 120 B). Run with `cargo bench --bench render`; prints its figures and
-//! the ratio to each target.
+//! Benchmark of the budgets over a synthetic store of 1,000,000 group-partitions: `/metrics`
+//! render time (target ≤ 150 ms), RAM per tracked group-partition including its full window
+//! (target ≤ 120 B) and evaluating every group-partition (target ≤ 100 ms). Run with
+//! `cargo bench --bench render`; prints its figures and the ratio to each target.
 //!
 //! Shape: 2,000 topics × 50 partitions; 10,000 groups each committing every partition of 2
 //! topics, so each partition is consumed by 10 groups; names of realistic length; 10 polls so
@@ -56,6 +56,7 @@ const TOPICS_PER_GROUP: usize = 2;
 const POINTS: usize = 10;
 const RENDER_TARGET_MS: f64 = 150.0;
 const BYTES_TARGET: f64 = 120.0;
+const EVAL_TARGET_MS: f64 = 100.0;
 
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
@@ -124,6 +125,24 @@ fn main() {
     // glibc adds ~16 B of bookkeeping per allocation; report it too.
     let per_gp_malloc = (live + allocs as f64 * 16.0) / gps as f64;
 
+    // Evaluation of every group-partition, as done once per poll (issue 3 target: <= 100 ms).
+    let now = 1_700_000_000 + POINTS as u32 * 10;
+    let mut eval_times = Vec::new();
+    let mut statuses = [0usize; 7];
+    for _ in 0..5 {
+        let t = Instant::now();
+        let evals = warren::evaluate::evaluate_store(&store, now, &Default::default());
+        eval_times.push(t.elapsed());
+        statuses = [0; 7];
+        for e in &evals {
+            for &s in e.statuses.iter() {
+                statuses[s as usize] += 1;
+            }
+        }
+    }
+    eval_times.sort();
+    let eval_median = ms(eval_times[eval_times.len() / 2]);
+
     let build = BuildInfo {
         version: env!("CARGO_PKG_VERSION"),
         librdkafka: "2.12.1".into(),
@@ -170,6 +189,16 @@ fn main() {
         bytes as f64 / 1e6,
         lines / 1e6,
         median / RENDER_TARGET_MS
+    );
+    println!(
+        "evaluate (Burrow rules, full windows): median {eval_median:.1} ms over {} runs, statuses OK/WARN/STOP/STALL/REWIND = {}/{}/{}/{}/{} — target <= {EVAL_TARGET_MS} ms, ratio {:.2}",
+        eval_times.len(),
+        statuses[1],
+        statuses[2],
+        statuses[4],
+        statuses[5],
+        statuses[6],
+        eval_median / EVAL_TARGET_MS
     );
     println!(
         "peak heap during build: {:.1} MiB",

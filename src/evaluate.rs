@@ -369,9 +369,11 @@ pub fn evaluate_group(
     scratch.runs.clear();
     scratch.runs.extend(0..g.runs.len());
     let topic_name = |id: u32| store.topic(id).map(|t| &*t.name.raw);
-    scratch
-        .runs
-        .sort_by(|&a, &b| topic_name(g.runs[a].topic).cmp(&topic_name(g.runs[b].topic)).then(a.cmp(&b)));
+    scratch.runs.sort_by(|&a, &b| {
+        topic_name(g.runs[a].topic)
+            .cmp(&topic_name(g.runs[b].topic))
+            .then(a.cmp(&b))
+    });
     for &r in &scratch.runs {
         let run = g.runs[r];
         let watermarks = store.topic(run.topic).map(|t| &t.watermarks);
@@ -380,14 +382,20 @@ pub fn evaluate_group(
             let latest = watermarks
                 .and_then(|w| w.get(partition as usize))
                 .map_or(-1, |w| w.latest);
-            let current_lag = if latest < 0 { 0 } else { (latest - offset).max(0) as u64 };
+            let current_lag = if latest < 0 {
+                0
+            } else {
+                (latest - offset).max(0) as u64
+            };
             scratch.points.clear();
             scratch.points.extend(g.window(i, points));
             scratch.points.reverse();
             scratch.high_watermarks.clear();
-            scratch
-                .high_watermarks
-                .extend(store.high_watermarks(run.topic, partition).map(|(hw, _)| hw));
+            scratch.high_watermarks.extend(
+                store
+                    .high_watermarks(run.topic, partition)
+                    .map(|(hw, _)| hw),
+            );
             let input = PartitionInput {
                 window: &scratch.points,
                 window_size: points,

@@ -139,7 +139,12 @@ impl ClusterSnapshot {
 
     /// The snapshot of `store` and its evaluation (`evals`, in the store's group order) with
     /// `health`, keeping this snapshot's names and labels.
-    pub fn from_store(&self, store: &Store, evals: &[GroupStatus], health: Health) -> ClusterSnapshot {
+    pub fn from_store(
+        &self,
+        store: &Store,
+        evals: &[GroupStatus],
+        health: Health,
+    ) -> ClusterSnapshot {
         let mut topics: Vec<Option<TopicSnapshot>> = Vec::new();
         for (id, t) in store.topics() {
             let id = id as usize;

@@ -575,7 +575,9 @@ impl Store {
             let p = usize::try_from(partition).ok()?;
             (p < t.watermarks.len()).then_some((t, p))
         });
-        let len = found.map_or(0, |(t, p)| (t.hw_len[p] as usize).min(self.poll_times.len()));
+        let len = found.map_or(0, |(t, p)| {
+            (t.hw_len[p] as usize).min(self.poll_times.len())
+        });
         let mut hw = found.map_or(0, |(t, p)| t.watermarks[p].latest);
         (0..len).map(move |k| {
             if let (true, Some((t, p))) = (k > 0, found) {
@@ -811,7 +813,10 @@ mod tests {
         assert_eq!(window(&s, "g", 0), vec![(20, 100, Some(980))]);
         s.apply_group_offsets(140, "g", &mut [(t, 0, 30)]);
         s.apply_group_offsets(150, "g", &mut [(t, 0, 45)]);
-        assert_eq!(window(&s, "g", 0), vec![(45, 140, Some(955)), (20, 100, Some(980))]);
+        assert_eq!(
+            window(&s, "g", 0),
+            vec![(45, 140, Some(955)), (20, 100, Some(980))]
+        );
     }
 
     #[test]
@@ -855,7 +860,10 @@ mod tests {
         let mut last = 0;
         for dt in (128..8_000_000u32).step_by(997) {
             let back = decode_dt(encode_dt(dt));
-            assert!((back as f64 - dt as f64).abs() <= dt as f64 * 0.0625, "{dt} -> {back}");
+            assert!(
+                (back as f64 - dt as f64).abs() <= dt as f64 * 0.0625,
+                "{dt} -> {back}"
+            );
             assert!(back >= last);
             last = back;
         }

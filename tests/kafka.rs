@@ -222,10 +222,29 @@ fn exact_values_for_watermarks_offsets_lags_and_sums() {
 
     // Burrow's rules on single-point windows: once a second has passed, a lagging partition
     // whose head never came down to its offset is STOP; a caught-up one is OK.
-    let m = wait_value(&w, &format!("kafka_consumergroup_partition_status{{{c},{a},partition=\"0\"}}"), 4.0);
-    assert_eq!(m.get(&format!("kafka_consumergroup_partition_status{{{c},{a},partition=\"1\"}}")), Some(&1.0));
-    assert_eq!(m.get(&format!("kafka_consumergroup_group_status{{{c},group=\"app-a\"}}")), Some(&3.0));
-    assert_eq!(m.get(&format!("kafka_consumergroup_group_complete{{{c},group=\"app-a\"}}")), Some(&0.0));
+    let m = wait_value(
+        &w,
+        &format!("kafka_consumergroup_partition_status{{{c},{a},partition=\"0\"}}"),
+        4.0,
+    );
+    assert_eq!(
+        m.get(&format!(
+            "kafka_consumergroup_partition_status{{{c},{a},partition=\"1\"}}"
+        )),
+        Some(&1.0)
+    );
+    assert_eq!(
+        m.get(&format!(
+            "kafka_consumergroup_group_status{{{c},group=\"app-a\"}}"
+        )),
+        Some(&3.0)
+    );
+    assert_eq!(
+        m.get(&format!(
+            "kafka_consumergroup_group_complete{{{c},group=\"app-a\"}}"
+        )),
+        Some(&0.0)
+    );
 }
 
 fn promtool_check(exposition: &str) {

@@ -148,7 +148,8 @@ impl Scraper {
                         tracing::info!(cluster = self.name(), "cluster is up");
                     }
                     let evals = evaluate_store(&self.store, self.polled_at, &self.knobs);
-                    self.base.from_store(&self.store, &evals, self.health.clone())
+                    self.base
+                        .from_store(&self.store, &evals, self.health.clone())
                 }
                 Err((stage, e)) => {
                     failures += 1;

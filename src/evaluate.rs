@@ -327,13 +327,117 @@ impl GroupFold {
     }
 }
 
-/// A group's evaluation with the status of each of its group-partitions.
+/// How a lag in seconds was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LagMethod {
+    /// No estimate (no head history yet): the series is absent.
+    Unknown = 0,
+    /// The committed offset is at the head: 0.
+    CaughtUp = 1,
+    /// The committed offset lies inside the head history: interpolated between the two
+    /// samples around it.
+    Interpolated = 2,
+    /// The consumer is behind the whole history: the age of its oldest sample, a lower bound.
+    LowerBound = 3,
+}
+
+impl LagMethod {
+    pub const ALL: [LagMethod; 4] = [
+        LagMethod::Unknown,
+        LagMethod::CaughtUp,
+        LagMethod::Interpolated,
+        LagMethod::LowerBound,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LagMethod::Unknown => "unknown",
+            LagMethod::CaughtUp => "caught_up",
+            LagMethod::Interpolated => "interpolated",
+            LagMethod::LowerBound => "lower_bound",
+        }
+    }
+}
+
+/// How long ago the message at `committed` (the next one the group reads) was produced, from
+/// the partition's head history (newest first: high watermark, time). Never negative, NaN or
+/// infinite: with no sample at or below `committed` the answer is a lower bound, and with no
+/// history at all there is no answer.
+pub fn lag_seconds(
+    committed: i64,
+    history: impl IntoIterator<Item = (i64, Secs)>,
+    now: Secs,
+) -> (LagMethod, f64) {
+    let mut samples = history.into_iter();
+    let Some(mut newer) = samples.next() else {
+        return (LagMethod::Unknown, 0.0);
+    };
+    if committed >= newer.0 {
+        return (LagMethod::CaughtUp, 0.0);
+    }
+    for (hw, time) in samples {
+        if hw <= committed {
+            // The head reached committed + 1 between `time` and `newer`'s time; assume a
+            // steady rate in between.
+            let (h1, t1) = newer;
+            // i128: no overflow at the ends of the offset range; h1 > committed >= hw.
+            let frac =
+                (committed as i128 + 1 - hw as i128) as f64 / (h1 as i128 - hw as i128) as f64;
+            let produced = time as f64 + frac.clamp(0.0, 1.0) * t1.saturating_sub(time) as f64;
+            return (LagMethod::Interpolated, (now as f64 - produced).max(0.0));
+        }
+        newer = (hw, time);
+    }
+    match now.saturating_sub(newer.1) {
+        0 => (LagMethod::Unknown, 0.0),
+        age => (LagMethod::LowerBound, age as f64),
+    }
+}
+
+/// A group-partition's verdict packed in 32 bits: status (3 bits), [`LagMethod`] (2 bits) and
+/// lag in tenths of a second (27 bits, up to ~155 days; beyond, saturated as a lower bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verdict(u32);
+
+impl Verdict {
+    const MAX_TENTHS: u32 = (1 << 27) - 1;
+
+    pub fn new(status: Status, method: LagMethod, seconds: f64) -> Verdict {
+        let tenths = (seconds.max(0.0) * 10.0).round();
+        let (method, tenths) = if tenths >= Self::MAX_TENTHS as f64 {
+            (LagMethod::LowerBound, Self::MAX_TENTHS)
+        } else {
+            (method, tenths as u32)
+        };
+        Verdict(status as u32 | (method as u32) << 3 | tenths << 5)
+    }
+
+    pub fn status_code(self) -> u8 {
+        (self.0 & 7) as u8
+    }
+
+    pub fn method(self) -> LagMethod {
+        LagMethod::ALL[((self.0 >> 3) & 3) as usize]
+    }
+
+    /// Lag in seconds, `None` when unknown.
+    pub fn lag_seconds(self) -> Option<f64> {
+        (self.method() != LagMethod::Unknown).then(|| (self.0 >> 5) as f64 / 10.0)
+    }
+}
+
+/// A group's evaluation with the verdict on each of its group-partitions.
 #[derive(Debug, Clone)]
 pub struct GroupStatus {
     /// `max_lag`'s index is a group-partition index (store order, as in the group's runs).
     pub eval: GroupEval,
-    /// [`Status`] code per group-partition, in store order.
-    pub statuses: Arc<[u8]>,
+    /// Largest known lag in seconds over the group's partitions.
+    pub max_lag_seconds: Option<f64>,
+    /// How many partitions' lag in seconds came from each [`LagMethod`].
+    pub lag_methods: [u32; 4],
+    /// Verdict per group-partition, in store order.
+    pub verdicts: Arc<[Verdict]>,
 }
 
 /// Reusable buffers, so evaluating a million group-partitions allocates once per group.
@@ -363,7 +467,9 @@ pub fn evaluate_group(
     scratch: &mut Scratch,
 ) -> GroupStatus {
     let points = store.points();
-    let mut statuses = vec![Status::Ok as u8; g.len()];
+    let mut verdicts = vec![Verdict::default(); g.len()];
+    let mut max_lag_seconds: Option<f64> = None;
+    let mut lag_methods = [0u32; 4];
     let mut fold = GroupFold::default();
     let mut fold_to_store: Vec<u32> = Vec::with_capacity(g.len());
     scratch.runs.clear();
@@ -403,7 +509,14 @@ pub fn evaluate_group(
                 current_lag,
             };
             let eval = evaluate_partition(&input, now, knobs);
-            statuses[i] = eval.status as u8;
+            let (method, seconds) =
+                lag_seconds(offset, store.head_history(run.topic, partition), now);
+            let verdict = Verdict::new(eval.status, method, seconds);
+            if let Some(s) = verdict.lag_seconds() {
+                max_lag_seconds = Some(max_lag_seconds.map_or(s, |m| m.max(s)));
+            }
+            lag_methods[verdict.method() as usize] += 1;
+            verdicts[i] = verdict;
             fold.add(&eval);
             fold_to_store.push(i as u32);
         }
@@ -414,7 +527,9 @@ pub fn evaluate_group(
         .map(|(k, lag)| (fold_to_store[k as usize], lag));
     GroupStatus {
         eval,
-        statuses: statuses.into(),
+        max_lag_seconds,
+        lag_methods,
+        verdicts: verdicts.into(),
     }
 }
 
@@ -875,6 +990,109 @@ mod tests {
         assert_eq!(rules_improved(&p, 1121, &k), Status::Warn);
         // Silent for more than twice its cadence: stopped after all.
         assert_eq!(rules_improved(&p, 1181, &k), Status::Stop);
+    }
+
+    /// A steady producer: 40 messages per second, sampled every 10 s for an hour.
+    fn steady_history(now: Secs) -> Vec<(i64, Secs)> {
+        (0..360)
+            .map(|k| ((now - k * 10) as i64 * 40, now - k * 10))
+            .collect()
+    }
+
+    #[test]
+    fn lag_seconds_cases() {
+        let now = 100_000;
+        let h = steady_history(now);
+        // Interpolation on a steady producer: within 5 % of the truth (here exact to 0.1 s).
+        for behind in [25.0, 125.0, 1234.5] {
+            let committed = ((now as f64 - behind) * 40.0) as i64;
+            let (m, s) = lag_seconds(committed, h.iter().copied(), now);
+            assert_eq!(m, LagMethod::Interpolated);
+            assert!((s - behind).abs() <= behind * 0.05, "{behind}: {s}");
+        }
+        // Caught up, or a commit above the head (topic re-created between reads): 0.
+        assert_eq!(
+            lag_seconds(now as i64 * 40, h.iter().copied(), now),
+            (LagMethod::CaughtUp, 0.0)
+        );
+        assert_eq!(
+            lag_seconds(i64::MAX, h.iter().copied(), now),
+            (LagMethod::CaughtUp, 0.0)
+        );
+        // Behind the whole history: a finite lower bound, the age of the oldest sample.
+        let (m, s) = lag_seconds(0, h.iter().copied(), now);
+        assert_eq!((m, s), (LagMethod::LowerBound, 3590.0));
+        // No history: unknown, and a single sample taken now says nothing either.
+        assert_eq!(lag_seconds(5, [], now), (LagMethod::Unknown, 0.0));
+        assert_eq!(lag_seconds(5, [(10, now)], now), (LagMethod::Unknown, 0.0));
+    }
+
+    #[test]
+    fn lag_seconds_on_an_idle_topic() {
+        // The head stopped at 500 at t=1000 after moving 10/s; the consumer is at 300.
+        let now = 5000;
+        let mut h: Vec<(i64, Secs)> = (0..10).map(|k| (500, now - k * 10)).collect();
+        h.push((500, 1000));
+        h.push((400, 990));
+        h.push((200, 970));
+        let (m, s) = lag_seconds(300, h.iter().copied(), now);
+        assert_eq!(m, LagMethod::Interpolated);
+        // Offset 300 was produced at ~980.1 s: it is ~4020 s old, and keeps ageing.
+        assert!((s - 4019.9).abs() < 0.01, "{s}");
+        let (_, later) = lag_seconds(300, h.iter().copied(), now + 60);
+        assert!((later - s - 60.0).abs() < 1e-9);
+        // Caught up on an idle topic: 0, not a growing number.
+        assert_eq!(lag_seconds(500, h.iter().copied(), now).1, 0.0);
+    }
+
+    #[test]
+    fn lag_seconds_after_offsets_went_back() {
+        // Topic re-created: the history restarted at small offsets; the group still holds a
+        // commit from the old topic, far above the new head. Finite and non-negative.
+        let now = 2000;
+        let h = [(30i64, now), (20, now - 10), (10, now - 20)];
+        assert_eq!(lag_seconds(9_000, h, now), (LagMethod::CaughtUp, 0.0));
+        // And a fresh commit below everything: a lower bound.
+        assert_eq!(lag_seconds(3, h, now), (LagMethod::LowerBound, 20.0));
+    }
+
+    #[test]
+    fn all_lag_values_are_finite() {
+        let now = 1_000_000;
+        let histories: Vec<Vec<(i64, Secs)>> = vec![
+            vec![],
+            vec![(0, now)],
+            vec![(5, now), (5, now), (5, 0)],
+            vec![(i64::MAX, now), (i64::MIN + 1, 0)],
+            vec![(10, now), (0, now)],
+            steady_history(now),
+        ];
+        for h in &histories {
+            for c in [i64::MIN, -1, 0, 1, 5, 7, 39_000_000, i64::MAX] {
+                let (m, s) = lag_seconds(c, h.iter().copied(), now);
+                assert!(s.is_finite() && s >= 0.0, "{c} {h:?}: {m:?} {s}");
+                let v = Verdict::new(Status::Ok, m, s);
+                assert!(v.lag_seconds().is_none_or(|x| x.is_finite() && x >= 0.0));
+            }
+        }
+    }
+
+    #[test]
+    fn verdict_packing() {
+        let v = Verdict::new(Status::Rewind, LagMethod::Interpolated, 12.34);
+        assert_eq!(
+            (v.status_code(), v.method(), v.lag_seconds()),
+            (6, LagMethod::Interpolated, Some(12.3))
+        );
+        let v = Verdict::new(Status::Ok, LagMethod::Unknown, 0.0);
+        assert_eq!(v.lag_seconds(), None);
+        let v = Verdict::new(Status::Warn, LagMethod::Interpolated, 1e12);
+        assert_eq!(
+            v.method(),
+            LagMethod::LowerBound,
+            "saturated values are lower bounds"
+        );
+        assert_eq!(v.lag_seconds(), Some(((1u32 << 27) - 1) as f64 / 10.0));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::evaluate::{GroupEval, GroupStatus};
+use crate::evaluate::{GroupEval, GroupStatus, Verdict};
 use crate::store::{Name, Run, Store, Watermarks};
 
 /// The stages of a poll, for `warren_poll_errors_total{stage}`.
@@ -75,8 +75,11 @@ pub struct GroupSnapshot {
     pub offsets: Arc<[i64]>,
     /// The group's evaluation from the poll that made this snapshot.
     pub eval: GroupEval,
-    /// Status code per group-partition, indexed like `offsets`.
-    pub statuses: Arc<[u8]>,
+    pub max_lag_seconds: Option<f64>,
+    /// Partitions per lag-in-seconds method, indexed like [`crate::evaluate::LagMethod::ALL`].
+    pub lag_methods: [u32; 4],
+    /// Verdict (status, lag in seconds) per group-partition, indexed like `offsets`.
+    pub verdicts: Arc<[Verdict]>,
 }
 
 impl GroupSnapshot {
@@ -88,11 +91,16 @@ impl GroupSnapshot {
         })
     }
 
-    /// `(topic index, partition, status code)` of every group-partition.
-    pub fn statuses(&self) -> impl Iterator<Item = (u32, i32, u8)> + '_ {
+    /// `(topic index, partition, verdict)` of every group-partition.
+    pub fn verdicts(&self) -> impl Iterator<Item = (u32, i32, Verdict)> + '_ {
         self.runs.iter().flat_map(move |r| {
-            r.partitions()
-                .map(move |(i, p)| (r.topic, p, self.statuses.get(i).copied().unwrap_or(0)))
+            r.partitions().map(move |(i, p)| {
+                (
+                    r.topic,
+                    p,
+                    self.verdicts.get(i).copied().unwrap_or_default(),
+                )
+            })
         })
     }
 }
@@ -170,7 +178,9 @@ impl ClusterSnapshot {
                 runs: g.runs.clone(),
                 offsets: g.offsets.clone(),
                 eval: e.eval,
-                statuses: e.statuses.clone(),
+                max_lag_seconds: e.max_lag_seconds,
+                lag_methods: e.lag_methods,
+                verdicts: e.verdicts.clone(),
             })
             .collect();
         ClusterSnapshot {

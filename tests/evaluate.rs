@@ -27,7 +27,11 @@ fn producer(bootstrap: String, stop: Arc<AtomicBool>) -> JoinHandle<()> {
         let mut i = 0u64;
         while !stop.load(Ordering::Relaxed) {
             let payload = i.to_string();
-            let _ = p.send(BaseRecord::<(), str>::to(TOPIC).partition(0).payload(&payload));
+            let _ = p.send(
+                BaseRecord::<(), str>::to(TOPIC)
+                    .partition(0)
+                    .payload(&payload),
+            );
             i += 1;
             std::thread::sleep(Duration::from_millis(25));
         }
@@ -79,18 +83,37 @@ fn three_consumers_reach_ok_warn_and_err() {
     let forever = Duration::from_secs(3600);
     let mut threads = vec![producer(broker.bootstrap(), stop.clone())];
     // Keeps up: 40/s produced, each message handled at once.
-    threads.push(consumer(broker.bootstrap(), "keeps-up", Duration::ZERO, forever, stop.clone()));
+    threads.push(consumer(
+        broker.bootstrap(),
+        "keeps-up",
+        Duration::ZERO,
+        forever,
+        stop.clone(),
+    ));
     // Slowed below the producer's rate: 10/s handled against 40/s produced.
-    threads.push(consumer(broker.bootstrap(), "too-slow", Duration::from_millis(100), forever, stop.clone()));
+    threads.push(consumer(
+        broker.bootstrap(),
+        "too-slow",
+        Duration::from_millis(100),
+        forever,
+        stop.clone(),
+    ));
     // Stops after a while: the head moves on, its offset does not.
-    threads.push(consumer(broker.bootstrap(), "stops", Duration::ZERO, Duration::from_secs(4), stop.clone()));
+    threads.push(consumer(
+        broker.bootstrap(),
+        "stops",
+        Duration::ZERO,
+        Duration::from_secs(4),
+        stop.clone(),
+    ));
 
     let w = Warren::start(&format!(
         "[[clusters]]\nname = \"e\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\nrequest_timeout = \"2s\"\nevaluator = {{ allowed_lag = 5 }}\n",
         broker.bootstrap()
     ));
     let started = Instant::now();
-    let status = |g: &str| format!("kafka_consumergroup_group_status{{cluster=\"e\",group=\"{g}\"}}");
+    let status =
+        |g: &str| format!("kafka_consumergroup_group_status{{cluster=\"e\",group=\"{g}\"}}");
     let part = |g: &str| {
         format!("kafka_consumergroup_partition_status{{cluster=\"e\",group=\"{g}\",topic=\"{TOPIC}\",partition=\"0\"}}")
     };

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::evaluate::LagMethod;
 use crate::snapshot::{ClusterSnapshot, GroupSnapshot, Stage};
 
 /// Size at which a chunk is handed to the sink.
@@ -118,6 +119,22 @@ const GROUP_COMPLETE: Family = gauge(
 const PARTITION_STATUS: Family = gauge(
     "kafka_consumergroup_partition_status",
     "Burrow status of a consumer group on a partition: 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND.",
+);
+const GROUP_LAG_SECONDS: Family = Family {
+    name: "kafka_consumergroup_group_lag_seconds",
+    help: "How long ago the next message a consumer group reads on a partition was produced, estimated from the head history (see warren_lag_seconds_partitions).",
+    kind: Kind::Gauge,
+    unit: Some("seconds"),
+};
+const GROUP_MAX_LAG_SECONDS: Family = Family {
+    name: "kafka_consumergroup_group_max_lag_seconds",
+    help: "Largest lag in seconds of a consumer group over its partitions.",
+    kind: Kind::Gauge,
+    unit: Some("seconds"),
+};
+const LAG_SECONDS_METHODS: Family = gauge(
+    "warren_lag_seconds_partitions",
+    "Partitions of a consumer group by how their lag in seconds was obtained: caught_up (0), interpolated, lower_bound (behind the whole history), unknown (no series).",
 );
 const CLUSTER_UP: Family = gauge(
     "warren_cluster_up",
@@ -390,13 +407,52 @@ pub fn render(
     w.header(&PARTITION_STATUS);
     for c in clusters {
         for g in &c.groups {
-            for (t, p, status) in g.statuses() {
+            for (t, p, verdict) in g.verdicts() {
                 let Some(topic) = c.topic(t) else { continue };
                 w.start(&PARTITION_STATUS, c);
                 w.label(b",group=\"", &g.name.escaped);
                 w.label(b",topic=\"", &topic.name.escaped);
                 w.partition(p);
-                w.int(status as i64);
+                w.int(verdict.status_code() as i64);
+            }
+        }
+    }
+
+    w.header(&GROUP_LAG_SECONDS);
+    for c in clusters {
+        for g in &c.groups {
+            for (t, p, verdict) in g.verdicts() {
+                let (Some(topic), Some(s)) = (c.topic(t), verdict.lag_seconds()) else {
+                    continue;
+                };
+                w.start(&GROUP_LAG_SECONDS, c);
+                w.label(b",group=\"", &g.name.escaped);
+                w.label(b",topic=\"", &topic.name.escaped);
+                w.partition(p);
+                w.float(s);
+            }
+        }
+    }
+    w.header(&GROUP_MAX_LAG_SECONDS);
+    for c in clusters {
+        for g in &c.groups {
+            if let Some(s) = g.max_lag_seconds {
+                w.start(&GROUP_MAX_LAG_SECONDS, c);
+                w.label(b",group=\"", &g.name.escaped);
+                w.float(s);
+            }
+        }
+    }
+    w.header(&LAG_SECONDS_METHODS);
+    for c in clusters {
+        for g in &c.groups {
+            for (method, n) in LagMethod::ALL.iter().zip(g.lag_methods) {
+                if n > 0 {
+                    w.start(&LAG_SECONDS_METHODS, c);
+                    w.label(b",group=\"", &g.name.escaped);
+                    w.label(b",method=\"", method.as_str());
+                    w.int(n as i64);
+                }
             }
         }
     }
@@ -529,6 +585,11 @@ mod tests {
             format!("kafka_consumergroup_partition_status{{{p},{g},topic=\"orders\",partition=\"0\"}} 5"),
             format!("kafka_consumergroup_partition_status{{{p},{g},topic=\"orders\",partition=\"1\"}} 1"),
             format!("kafka_consumergroup_partition_status{{{p},{g},topic=\"orders\",partition=\"2\"}} 1"),
+            // One head sample, taken now: caught up is 0 s, anything else unknown (absent).
+            format!("kafka_consumergroup_group_lag_seconds{{{p},{g},topic=\"orders\",partition=\"1\"}} 0.0"),
+            format!("kafka_consumergroup_group_max_lag_seconds{{{p},{g}}} 0.0"),
+            format!("warren_lag_seconds_partitions{{{p},{g},method=\"unknown\"}} 2"),
+            format!("warren_lag_seconds_partitions{{{p},{g},method=\"caught_up\"}} 1"),
             format!("warren_cluster_up{{{p}}} 1"),
             format!("warren_poll_duration_seconds{{{p}}} 0.25"),
             format!("warren_poll_errors_total{{{p},stage=\"connect\"}} 0"),

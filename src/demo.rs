@@ -30,16 +30,19 @@ const TOPICS: &[(&str, i32)] = &[("orders", 6), ("payments", 3)];
 const BROKERS: i32 = 3;
 /// Messages produced per second to every partition.
 const RATE: i64 = 20;
-/// How often the committer acts; one tick of [`Behaviour::target`].
+/// How often the committer acts, on average; one tick of [`Behaviour::target`].
 const TICK: Duration = Duration::from_secs(1);
+/// Each tick is delayed by up to this much (see [`jitter`]).
+const MAX_JITTER: Duration = Duration::from_millis(400);
 /// Ticks after which `audit-stopped` stops committing.
 const STOP_AFTER: u64 = 30;
 /// `replay-rewind` rewinds every this many ticks...
 const REWIND_EVERY: u64 = 40;
 /// ...by this many offsets...
-const REWIND_BY: i64 = 300;
+const REWIND_BY: i64 = 500;
 /// ...on this partition, then reprocesses at this many offsets per tick until it is back at the
-/// head (twice the production rate: the lag it made is gone in `REWIND_BY / RATE` ticks).
+/// head: twice the production rate, so it is back where it was after `REWIND_BY / CATCH_UP`
+/// ticks (REWIND while below it) and at the head after `REWIND_BY / RATE` ticks.
 const REWIND_PARTITION: (&str, i32) = ("orders", 0);
 const CATCH_UP: i64 = 2 * RATE;
 /// Timeout of the workers' Kafka calls.
@@ -106,13 +109,14 @@ pub const GROUPS: &[DemoGroup] = &[
     DemoGroup {
         name: "audit-stopped",
         behaviour: Behaviour::Stopped,
-        description: "keeps up for 30 s, then stops committing -> ERR, partitions STOP",
+        description: "keeps up for 30 s, then stops committing -> ERR, partitions STOP, \
+                      ~20 s later",
     },
     DemoGroup {
         name: "replay-rewind",
         behaviour: Behaviour::Rewind,
-        description:
-            "keeps up, every 40 s rewinds orders/0 by 300 and replays -> ERR, REWIND, for ~20 s",
+        description: "keeps up; every 40 s rewinds orders/0 by 500 and replays it at twice \
+                      the rate -> ERR, REWIND, for ~15 s",
     },
 ];
 
@@ -336,7 +340,7 @@ impl Committer {
         let mut tick: u64 = 0;
         loop {
             tick += 1;
-            if stop.wait_until(start + TICK * tick as u32) {
+            if stop.wait_until(start + TICK * tick as u32 + jitter(tick)) {
                 break;
             }
             let heads: Vec<Option<i64>> = self
@@ -390,6 +394,17 @@ impl Committer {
             }
         }
     }
+}
+
+/// How late tick `tick` runs: pseudo-random, in `[0, MAX_JITTER)`, different every tick.
+///
+/// Without it, commits (every second) and polls (every 2 s) keep the same phase, so a group
+/// that keeps up shows the same small lag at every poll, e.g. always 1: a lag that never
+/// decreases, which Burrow's rules call WARN. Real consumers have jitter; so does the demo.
+fn jitter(tick: u64) -> Duration {
+    let h = tick.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let millis = (h >> 32) % MAX_JITTER.as_millis() as u64;
+    Duration::from_millis(millis)
 }
 
 /// A stop flag threads can sleep on.
@@ -467,11 +482,13 @@ mod tests {
         assert_eq!(r.target(1, 20, None, true), Some(20));
         assert_eq!(r.target(39, 780, Some(760), true), Some(780));
         // Tick 40: 300 back on the rewound partition only.
-        assert_eq!(r.target(40, 800, Some(780), true), Some(480));
+        assert_eq!(r.target(40, 800, Some(780), true), Some(280));
         assert_eq!(r.target(40, 800, Some(780), false), Some(800));
+        assert_eq!(r.target(80, 1600, Some(1580), true), Some(1080));
         // Then 40 a tick (twice the rate) until back at the head.
-        assert_eq!(r.target(41, 820, Some(480), true), Some(520));
-        assert_eq!(r.target(55, 1100, Some(1080), true), Some(1100));
+        assert_eq!(r.target(41, 820, Some(280), true), Some(320));
+        assert_eq!(r.target(65, 1300, Some(1240), true), Some(1280));
+        assert_eq!(r.target(66, 1320, Some(1280), true), Some(1320));
         // Never below 0, and the first commit of a tick-40 start is the head.
         assert_eq!(r.target(40, 800, Some(100), true), Some(0));
         assert_eq!(r.target(40, 800, None, true), Some(800));
@@ -500,6 +517,21 @@ mod tests {
         assert_eq!(cl.labels.get("env").map(String::as_str), Some("demo"));
         assert!(!cl.topic_filter().matches("__consumer_offsets"));
         assert!(cl.topic_filter().matches("orders"));
+    }
+
+    #[test]
+    fn jitter_is_bounded_and_varies() {
+        let all: Vec<Duration> = (1..=100).map(jitter).collect();
+        assert!(all.iter().all(|&j| j < MAX_JITTER));
+        assert_eq!(jitter(7), jitter(7));
+        let mut distinct = all.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > 50, "{distinct:?}");
+        // Ticks stay in order, at least 600 ms apart.
+        assert!(all
+            .windows(2)
+            .all(|w| TICK + w[1] >= w[0] + Duration::from_millis(600)));
     }
 
     #[test]

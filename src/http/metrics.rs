@@ -233,6 +233,19 @@ impl Writer<'_> {
         self.end_line();
     }
 
+    /// Ends a series line with a value kept in tenths (lag seconds): `itoa` is much cheaper
+    /// than a float formatter, and the value is exact.
+    #[inline]
+    fn tenths(&mut self, v: f64) {
+        let t = (v * 10.0).round().max(0.0) as u64;
+        self.out.extend_from_slice(b"} ");
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(t / 10).as_bytes());
+        self.out.push(b'.');
+        self.out.push(b'0' + (t % 10) as u8);
+        self.end_line();
+    }
+
     #[inline]
     fn end_line(&mut self) {
         self.out.push(b'\n');
@@ -429,7 +442,7 @@ pub fn render(
                 w.label(b",group=\"", &g.name.escaped);
                 w.label(b",topic=\"", &topic.name.escaped);
                 w.partition(p);
-                w.float(s);
+                w.tenths(s);
             }
         }
     }

@@ -569,7 +569,9 @@ mod tests {
     fn burrow_test_vectors() {
         let inc = [1000, 2000, 3000, 4000, 5000];
         let flat = [1000; 5];
-        let cases: Vec<(&str, Vec<Point>, Vec<i64>, u64, Secs, u64, Status)> = vec![
+        // (name, window, head ring, current lag, now, allowed lag, expected)
+        type Case = (&'static str, Vec<Point>, Vec<i64>, u64, Secs, u64, Status);
+        let cases: Vec<Case> = vec![
             (
                 "0 normal, had zero lag",
                 window(&inc, &lags(&[0, 50, 100, 150, 200]), &T5),
@@ -719,7 +721,7 @@ mod tests {
     fn recent_zero_lag_in_the_head_ring_prevents_stop() {
         let times: Vec<Secs> = (0..15).map(|i| 1000 + i).collect();
         let offsets: Vec<i64> = (0..15).map(|i| 100 + i * 10).collect();
-        let w = window(&offsets, &vec![Some(0); 15], &times);
+        let w = window(&offsets, &[Some(0); 15], &times);
         let last = *offsets.last().unwrap();
         let now = 1014 + 18;
         assert_eq!(

@@ -64,12 +64,9 @@ fn consumer(
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
-            match c.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
-                    std::thread::sleep(per_message);
-                    let _ = c.commit_message(&m, CommitMode::Sync);
-                }
-                Some(Err(_)) | None => {}
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+                std::thread::sleep(per_message);
+                let _ = c.commit_message(&m, CommitMode::Sync);
             }
         }
     })

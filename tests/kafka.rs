@@ -145,7 +145,8 @@ fn exact_values_for_watermarks_offsets_lags_and_sums() {
     put(format!("warren_cluster_up{{{c}}}"), 1.0);
 
     // Evaluator families depend on poll timing; checked below.
-    let evaluated = |k: &str| k.contains("_status{") || k.contains("_complete{");
+    let evaluated =
+        |k: &str| k.contains("_status{") || k.contains("_complete{") || k.contains("_seconds{");
     let kafka: BTreeMap<String, f64> = m
         .iter()
         .filter(|(k, _)| k.starts_with("kafka_") || k.starts_with("warren_cluster_up"))

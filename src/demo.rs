@@ -2,7 +2,7 @@
 //!
 //! One std thread owns the mock (3 brokers, topics `orders` with 6 partitions and `payments` with
 //! 3) and runs two workers on scoped threads: a producer writing [`RATE`] messages per second to
-//! every partition, and a committer that once a second reads the partitions' heads and commits
+//! every partition, and a committer that about once a second reads the partitions' heads and commits
 //! explicit offsets for four consumer groups, each with its own [`Behaviour`] (see [`GROUPS`]).
 //! The groups never join: they only commit, which is all lag monitoring looks at.
 //!
@@ -40,10 +40,11 @@ const STOP_AFTER: u64 = 30;
 const REWIND_EVERY: u64 = 40;
 /// ...by this many offsets...
 const REWIND_BY: i64 = 500;
-/// ...on this partition, then reprocesses at this many offsets per tick until it is back at the
-/// head: twice the production rate, so it is back where it was after `REWIND_BY / CATCH_UP`
-/// ticks (REWIND while below it) and at the head after `REWIND_BY / RATE` ticks.
+/// ...on this partition...
 const REWIND_PARTITION: (&str, i32) = ("orders", 0);
+/// ...then replays at this many offsets per tick until it is back at the head: twice the
+/// production rate, so it is back where it was after `REWIND_BY / CATCH_UP` ticks (REWIND while
+/// below it) and at the head after `REWIND_BY / RATE` ticks.
 const CATCH_UP: i64 = 2 * RATE;
 /// Timeout of the workers' Kafka calls.
 const KAFKA_TIMEOUT: Duration = Duration::from_secs(5);

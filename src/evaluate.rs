@@ -569,6 +569,11 @@ mod tests {
     fn burrow_test_vectors() {
         let inc = [1000, 2000, 3000, 4000, 5000];
         let flat = [1000; 5];
+        let recovered = window(
+            &[1000, 2000, 3000, 2000, 4000],
+            &lags(&[100, 150, 200, 1250, 300]),
+            &T5,
+        );
         // (name, window, head ring, current lag, now, allowed lag, expected)
         type Case = (&'static str, Vec<Point>, Vec<i64>, u64, Secs, u64, Status);
         let cases: Vec<Case> = vec![
@@ -637,11 +642,7 @@ mod tests {
             ),
             (
                 "7 recovered rewind, lag decreased",
-                window(
-                    &[1000, 2000, 3000, 2000, 4000],
-                    &lags(&[100, 150, 200, 1250, 300]),
-                    &T5,
-                ),
+                recovered.clone(),
                 vec![4300],
                 300,
                 600,
@@ -677,11 +678,7 @@ mod tests {
             ),
             (
                 "14 allowed lag gate",
-                window(
-                    &[1000, 2000, 3000, 2000, 4000],
-                    &lags(&[100, 150, 200, 1250, 300]),
-                    &T5,
-                ),
+                recovered.clone(),
                 vec![4300],
                 300,
                 600,

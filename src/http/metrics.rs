@@ -80,6 +80,16 @@ const fn gauge(name: &'static str, help: &'static str) -> Family {
     }
 }
 
+/// A gauge in seconds (OpenMetrics gets a `# UNIT` line).
+const fn seconds(name: &'static str, help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: Kind::Gauge,
+        unit: Some("seconds"),
+    }
+}
+
 const LATEST_OFFSET: Family = gauge(
     "kafka_partition_latest_offset",
     "Latest offset (high watermark) of a partition.",
@@ -120,18 +130,14 @@ const PARTITION_STATUS: Family = gauge(
     "kafka_consumergroup_partition_status",
     "Burrow status of a consumer group on a partition: 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND.",
 );
-const GROUP_LAG_SECONDS: Family = Family {
-    name: "kafka_consumergroup_group_lag_seconds",
-    help: "How long ago the next message a consumer group reads on a partition was produced, estimated from the head history (see warren_lag_seconds_partitions).",
-    kind: Kind::Gauge,
-    unit: Some("seconds"),
-};
-const GROUP_MAX_LAG_SECONDS: Family = Family {
-    name: "kafka_consumergroup_group_max_lag_seconds",
-    help: "Largest lag in seconds of a consumer group over its partitions.",
-    kind: Kind::Gauge,
-    unit: Some("seconds"),
-};
+const GROUP_LAG_SECONDS: Family = seconds(
+    "kafka_consumergroup_group_lag_seconds",
+    "How long ago the next message a consumer group reads on a partition was produced, estimated from the head history (see warren_lag_seconds_partitions).",
+);
+const GROUP_MAX_LAG_SECONDS: Family = seconds(
+    "kafka_consumergroup_group_max_lag_seconds",
+    "Largest lag in seconds of a consumer group over its partitions.",
+);
 const LAG_SECONDS_METHODS: Family = gauge(
     "warren_lag_seconds_partitions",
     "Partitions of a consumer group by how their lag in seconds was obtained: caught_up (0), interpolated, lower_bound (behind the whole history), unknown (no series).",
@@ -140,24 +146,20 @@ const CLUSTER_UP: Family = gauge(
     "warren_cluster_up",
     "1 when the last poll of the cluster succeeded, else 0.",
 );
-const POLL_DURATION: Family = Family {
-    name: "warren_poll_duration_seconds",
-    help: "Duration of the last poll of the cluster.",
-    kind: Kind::Gauge,
-    unit: Some("seconds"),
-};
+const POLL_DURATION: Family = seconds(
+    "warren_poll_duration_seconds",
+    "Duration of the last poll of the cluster.",
+);
 const POLL_ERRORS: Family = Family {
     name: "warren_poll_errors_total",
     help: "Failed Kafka requests by poll stage.",
     kind: Kind::Counter,
     unit: None,
 };
-const LAST_POLL: Family = Family {
-    name: "warren_last_poll_timestamp_seconds",
-    help: "Unix time of the last successful poll of the cluster.",
-    kind: Kind::Gauge,
-    unit: Some("seconds"),
-};
+const LAST_POLL: Family = seconds(
+    "warren_last_poll_timestamp_seconds",
+    "Unix time of the last successful poll of the cluster.",
+);
 const BUILD_INFO: Family = Family {
     name: "warren_build_info",
     help: "Version of warren and of its librdkafka.",

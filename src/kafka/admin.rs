@@ -1695,7 +1695,8 @@ mod tests {
             t0.elapsed(),
             r[0]
         );
-        assert!(t0.elapsed() < Duration::from_millis(100));
+        // Refused at once, not after the timeout (bound loose: these machines are noisy).
+        assert!(t0.elapsed() < timeout / 2, "{:?}", t0.elapsed());
         assert!(r
             .iter()
             .all(|r| r.as_ref().unwrap_err().message.contains("not sent")));

@@ -92,6 +92,9 @@ pub struct PartitionEval {
     /// Window fill: points / window size (1 when full, 0 without a window).
     pub complete: f32,
     pub current_lag: u64,
+    /// The window's oldest and newest points (Burrow's `start` and `end`).
+    pub start: Option<Point>,
+    pub end: Option<Point>,
 }
 
 /// What the evaluator needs to know about one group-partition.
@@ -113,6 +116,8 @@ pub fn evaluate_partition(p: &PartitionInput<'_>, now: Secs, knobs: &Knobs) -> P
         status: Status::Ok,
         complete: 0.0,
         current_lag: p.current_lag,
+        start: p.window.first().copied(),
+        end: p.window.last().copied(),
     };
     if p.window.is_empty() || p.window_size == 0 {
         return eval;
@@ -290,6 +295,19 @@ impl Default for GroupFold {
             status: Status::Ok,
             full: 0,
             count: 0,
+            total_lag: 0,
+            max_lag: None,
+        }
+    }
+}
+
+impl GroupEval {
+    /// Burrow's answer for a group it does not know (unknown, or expired).
+    pub fn not_found() -> GroupEval {
+        GroupEval {
+            status: Status::NotFound,
+            complete: 1.0,
+            partition_count: 0,
             total_lag: 0,
             max_lag: None,
         }
@@ -799,6 +817,7 @@ mod tests {
         let mut knobs = Knobs::default();
         let e = evaluate_partition(&input, 600, &knobs);
         assert_eq!((e.status, e.complete), (Status::Stall, 0.5));
+        assert_eq!((e.start, e.end), (Some(w[0]), Some(w[4])));
         knobs.minimum_complete = 0.6;
         let e = evaluate_partition(&input, 600, &knobs);
         assert_eq!((e.status, e.complete), (Status::Ok, 0.5));
@@ -862,6 +881,8 @@ mod tests {
                 status: Status::Ok,
                 complete: 1.0,
                 current_lag: 2,
+                start: None,
+                end: None,
             });
             assert_eq!(g.finish().status, Status::Ok);
 
@@ -881,11 +902,15 @@ mod tests {
                 status: Status::Ok,
                 complete: 1.0,
                 current_lag: 2,
+                start: None,
+                end: None,
             });
             g.add(&PartitionEval {
                 status: s,
                 complete: 1.0,
                 current_lag: 1000,
+                start: None,
+                end: None,
             });
             let g = g.finish();
             assert_eq!(
@@ -901,6 +926,8 @@ mod tests {
             status,
             complete,
             current_lag,
+            start: None,
+            end: None,
         };
         let mut g = GroupFold::default();
         g.add(&p(Status::Warn, 1.0, 7));
@@ -915,6 +942,17 @@ mod tests {
         assert_eq!(e.complete, 0.75);
         assert_eq!(GroupFold::default().finish().complete, 0.0);
         assert_eq!(GroupFold::default().finish().status, Status::Ok);
+        let nf = GroupEval::not_found();
+        assert_eq!(
+            (
+                nf.status,
+                nf.complete,
+                nf.partition_count,
+                nf.total_lag,
+                nf.max_lag
+            ),
+            (Status::NotFound, 1.0, 0, 0, None)
+        );
     }
 
     #[test]

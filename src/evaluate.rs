@@ -273,9 +273,17 @@ pub struct GroupEval {
     pub complete: f32,
     pub partition_count: u32,
     pub total_lag: u64,
-    /// Index (in fold order) of the partition with the largest current lag; the first wins
-    /// ties, so the result is deterministic.
-    pub max_lag: Option<(u32, u64)>,
+    /// The partition with the largest current lag; the first in fold order wins ties, so
+    /// the result is deterministic.
+    pub max_lag: Option<MaxLag>,
+}
+
+/// Where a group's largest current lag is: topic id, partition, lag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxLag {
+    pub topic: u32,
+    pub partition: i32,
+    pub lag: u64,
 }
 
 /// Folds partition evaluations into a group's. Feed partitions in a deterministic order
@@ -286,7 +294,7 @@ pub struct GroupFold {
     full: u32,
     count: u32,
     total_lag: u64,
-    max_lag: Option<(u32, u64)>,
+    max_lag: Option<MaxLag>,
 }
 
 impl Default for GroupFold {
@@ -315,13 +323,18 @@ impl GroupEval {
 }
 
 impl GroupFold {
-    pub fn add(&mut self, p: &PartitionEval) {
+    /// Adds partition `partition` of topic `topic`.
+    pub fn add(&mut self, topic: u32, partition: i32, p: &PartitionEval) {
         let g = p.status.for_group();
         if g > self.status {
             self.status = g;
         }
-        if self.max_lag.is_none_or(|(_, m)| p.current_lag > m) {
-            self.max_lag = Some((self.count, p.current_lag));
+        if self.max_lag.is_none_or(|m| p.current_lag > m.lag) {
+            self.max_lag = Some(MaxLag {
+                topic,
+                partition,
+                lag: p.current_lag,
+            });
         }
         if p.complete >= 1.0 {
             self.full += 1;
@@ -448,7 +461,6 @@ impl Verdict {
 /// A group's evaluation with the verdict on each of its group-partitions.
 #[derive(Debug, Clone)]
 pub struct GroupStatus {
-    /// `max_lag`'s index is a group-partition index (store order, as in the group's runs).
     pub eval: GroupEval,
     /// Largest known lag in seconds over the group's partitions.
     pub max_lag_seconds: Option<f64>,
@@ -489,60 +501,81 @@ pub fn evaluate_group(
     let mut max_lag_seconds: Option<f64> = None;
     let mut lag_methods = [0u32; 4];
     let mut fold = GroupFold::default();
-    let mut fold_to_store: Vec<u32> = Vec::with_capacity(g.len());
     scratch.runs.clear();
     scratch.runs.extend(0..g.runs.len());
     let topic_name = |id: u32| store.topic(id).map(|t| &*t.name.raw);
+    // Topics by name; a topic's runs keep their (ascending partition) order.
     scratch.runs.sort_by(|&a, &b| {
         topic_name(g.runs[a].topic)
             .cmp(&topic_name(g.runs[b].topic))
             .then(a.cmp(&b))
     });
-    for &r in &scratch.runs {
-        let run = g.runs[r];
-        let watermarks = store.topic(run.topic).map(|t| &t.watermarks);
-        for (i, partition) in run.partitions() {
-            let offset = g.offsets[i];
-            let latest = watermarks
-                .and_then(|w| w.get(partition as usize))
-                .map_or(-1, |w| w.latest);
-            let current_lag = if latest < 0 {
-                0
-            } else {
-                (latest - offset).max(0) as u64
-            };
-            scratch.points.clear();
-            scratch.points.extend(g.window(i, points));
-            scratch.points.reverse();
-            scratch.high_watermarks.clear();
-            scratch.high_watermarks.extend(
-                store
-                    .high_watermarks(run.topic, partition)
-                    .map(|(hw, _)| hw),
-            );
-            let input = PartitionInput {
-                window: &scratch.points,
-                window_size: points,
-                high_watermarks: &scratch.high_watermarks,
-                current_lag,
-            };
-            let eval = evaluate_partition(&input, now, knobs);
-            let (method, seconds) =
-                lag_seconds(offset, store.head_history(run.topic, partition), now);
-            let verdict = Verdict::new(eval.status, method, seconds);
-            if let Some(s) = verdict.lag_seconds() {
-                max_lag_seconds = Some(max_lag_seconds.map_or(s, |m| m.max(s)));
+    // Burrow lists every partition of a topic once the group committed to any of them; the
+    // others count with complete 0 (so `partition_count` and `complete` match Burrow's).
+    let uncommitted = PartitionEval {
+        status: Status::Ok,
+        complete: 0.0,
+        current_lag: 0,
+        start: None,
+        end: None,
+    };
+    let mut k = 0;
+    while k < scratch.runs.len() {
+        let topic = g.runs[scratch.runs[k]].topic;
+        let end = k + scratch.runs[k..]
+            .iter()
+            .take_while(|&&r| g.runs[r].topic == topic)
+            .count();
+        let watermarks = store.topic(topic).map(|t| &t.watermarks);
+        let partition_count = watermarks.map_or(0, |w| w.len() as i32);
+        let mut next = 0;
+        for &r in &scratch.runs[k..end] {
+            let run = g.runs[r];
+            for p in next..run.first {
+                fold.add(topic, p, &uncommitted);
             }
-            lag_methods[verdict.method() as usize] += 1;
-            verdicts[i] = verdict;
-            fold.add(&eval);
-            fold_to_store.push(i as u32);
+            next = run.first + run.len as i32;
+            for (i, partition) in run.partitions() {
+                let offset = g.offsets[i];
+                let latest = watermarks
+                    .and_then(|w| w.get(partition as usize))
+                    .map_or(-1, |w| w.latest);
+                let current_lag = if latest < 0 {
+                    0
+                } else {
+                    (latest - offset).max(0) as u64
+                };
+                scratch.points.clear();
+                scratch.points.extend(g.window(i, points));
+                scratch.points.reverse();
+                scratch.high_watermarks.clear();
+                scratch
+                    .high_watermarks
+                    .extend(store.high_watermarks(topic, partition).map(|(hw, _)| hw));
+                let input = PartitionInput {
+                    window: &scratch.points,
+                    window_size: points,
+                    high_watermarks: &scratch.high_watermarks,
+                    current_lag,
+                };
+                let eval = evaluate_partition(&input, now, knobs);
+                let (method, seconds) =
+                    lag_seconds(offset, store.head_history(topic, partition), now);
+                let verdict = Verdict::new(eval.status, method, seconds);
+                if let Some(s) = verdict.lag_seconds() {
+                    max_lag_seconds = Some(max_lag_seconds.map_or(s, |m| m.max(s)));
+                }
+                lag_methods[verdict.method() as usize] += 1;
+                verdicts[i] = verdict;
+                fold.add(topic, partition, &eval);
+            }
         }
+        for p in next..partition_count {
+            fold.add(topic, p, &uncommitted);
+        }
+        k = end;
     }
-    let mut eval = fold.finish();
-    eval.max_lag = eval
-        .max_lag
-        .map(|(k, lag)| (fold_to_store[k as usize], lag));
+    let eval = fold.finish();
     GroupStatus {
         eval,
         max_lag_seconds,
@@ -877,13 +910,17 @@ mod tests {
                 k.rules
             );
             let mut g = GroupFold::default();
-            g.add(&PartitionEval {
-                status: Status::Ok,
-                complete: 1.0,
-                current_lag: 2,
-                start: None,
-                end: None,
-            });
+            g.add(
+                0,
+                0,
+                &PartitionEval {
+                    status: Status::Ok,
+                    complete: 1.0,
+                    current_lag: 2,
+                    start: None,
+                    end: None,
+                },
+            );
             assert_eq!(g.finish().status, Status::Ok);
 
             let hw: Vec<i64> = (0..10).map(|i| 1500 + i * 100).collect();
@@ -898,23 +935,35 @@ mod tests {
                 k.rules
             );
             let mut g = GroupFold::default();
-            g.add(&PartitionEval {
-                status: Status::Ok,
-                complete: 1.0,
-                current_lag: 2,
-                start: None,
-                end: None,
-            });
-            g.add(&PartitionEval {
-                status: s,
-                complete: 1.0,
-                current_lag: 1000,
-                start: None,
-                end: None,
-            });
+            g.add(
+                0,
+                0,
+                &PartitionEval {
+                    status: Status::Ok,
+                    complete: 1.0,
+                    current_lag: 2,
+                    start: None,
+                    end: None,
+                },
+            );
+            g.add(
+                0,
+                1,
+                &PartitionEval {
+                    status: s,
+                    complete: 1.0,
+                    current_lag: 1000,
+                    start: None,
+                    end: None,
+                },
+            );
             let g = g.finish();
             assert_eq!(
-                (g.status, g.max_lag, g.total_lag),
+                (
+                    g.status,
+                    g.max_lag.map(|m| (m.partition, m.lag)),
+                    g.total_lag
+                ),
                 (Status::Err, Some((1, 1000)), 1002)
             );
         }
@@ -930,15 +979,20 @@ mod tests {
             end: None,
         };
         let mut g = GroupFold::default();
-        g.add(&p(Status::Warn, 1.0, 7));
-        g.add(&p(Status::Ok, 0.5, 9));
-        g.add(&p(Status::Ok, 1.0, 9));
-        g.add(&p(Status::Rewind, 1.0, 1));
+        g.add(3, 0, &p(Status::Warn, 1.0, 7));
+        g.add(3, 1, &p(Status::Ok, 0.5, 9));
+        g.add(3, 2, &p(Status::Ok, 1.0, 9));
+        g.add(3, 3, &p(Status::Rewind, 1.0, 1));
         let e = g.finish();
         assert_eq!(e.status, Status::Err);
         assert_eq!(e.partition_count, 4);
         assert_eq!(e.total_lag, 26);
-        assert_eq!(e.max_lag, Some((1, 9)), "first of the tied maxima");
+        let first = MaxLag {
+            topic: 3,
+            partition: 1,
+            lag: 9,
+        };
+        assert_eq!(e.max_lag, Some(first), "first of the tied maxima");
         assert_eq!(e.complete, 0.75);
         assert_eq!(GroupFold::default().finish().complete, 0.0);
         assert_eq!(GroupFold::default().finish().status, Status::Ok);
@@ -1034,6 +1088,78 @@ mod tests {
         (0..360)
             .map(|k| ((now - k * 10) as i64 * 40, now - k * 10))
             .collect()
+    }
+
+    #[test]
+    fn group_counts_uncommitted_partitions_like_burrow() {
+        use crate::store::WatermarkSample;
+        let mut store = Store::new(3);
+        let ids = store.apply_metadata(10, &[("b-topic", 3), ("a-topic", 2)]);
+        let samples: Vec<WatermarkSample> = [
+            (ids[0], 0, 50),
+            (ids[0], 1, 60),
+            (ids[0], 2, 70),
+            (ids[1], 0, 5),
+            (ids[1], 1, 9),
+        ]
+        .iter()
+        .map(|&(topic, partition, l)| WatermarkSample {
+            topic,
+            partition,
+            earliest: Some(0),
+            latest: Some(l),
+        })
+        .collect();
+        store.apply_watermarks(10, &samples);
+        // Partition 1 of b-topic has no commit; a-topic's partition 1 lags as much as b/2.
+        store.apply_group_offsets(
+            10,
+            "g",
+            &mut [
+                (ids[0], 0, 50),
+                (ids[0], 2, 60),
+                (ids[1], 1, 0),
+                (ids[1], 0, 5),
+            ],
+        );
+        let evals = evaluate_store(&store, 10, &Knobs::default());
+        let e = evals[0].eval;
+        assert_eq!(
+            e.partition_count, 5,
+            "2 + 3 partitions, one without a commit"
+        );
+        assert_eq!(e.total_lag, 19);
+        // b-topic/2 lags 10, more than a-topic/1 (9).
+        assert_eq!(
+            e.max_lag,
+            Some(MaxLag {
+                topic: ids[0],
+                partition: 2,
+                lag: 10
+            })
+        );
+        assert_eq!(e.complete, 0.0);
+        // Now both lag 9: the tie goes to the topic first by name.
+        let mut store2 = store;
+        store2.apply_group_offsets(
+            11,
+            "g",
+            &mut [
+                (ids[0], 0, 50),
+                (ids[0], 2, 61),
+                (ids[1], 1, 0),
+                (ids[1], 0, 5),
+            ],
+        );
+        let e = evaluate_store(&store2, 11, &Knobs::default())[0].eval;
+        assert_eq!(
+            e.max_lag,
+            Some(MaxLag {
+                topic: ids[1],
+                partition: 1,
+                lag: 9
+            })
+        );
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub async fn serve(
     let state = Arc::new(AppState {
         snapshots,
         build: build_info(),
+        clusters: config.clusters.clone(),
+        hostname: crate::http::hostname(),
     });
     let addr = listener
         .local_addr()

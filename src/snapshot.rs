@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::evaluate::{GroupEval, GroupStatus, Verdict};
-use crate::store::{Name, Run, Store, Watermarks};
+use crate::store::{Name, Point, Run, Store, Watermarks, Windows};
 
 /// The stages of a poll, for `warren_poll_errors_total{stage}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,8 @@ pub struct GroupSnapshot {
     pub lag_methods: [u32; 4],
     /// Verdict (status, lag in seconds) per group-partition, indexed like `offsets`.
     pub verdicts: Arc<[Verdict]>,
+    /// The windows, shared with the store (copied on write there).
+    pub windows: Windows,
 }
 
 impl GroupSnapshot {
@@ -89,6 +91,11 @@ impl GroupSnapshot {
             r.partitions()
                 .map(move |(i, p)| (r.topic, p, self.offsets[i]))
         })
+    }
+
+    /// Window points of group-partition `index`, newest first.
+    pub fn window(&self, index: usize, points: usize) -> impl Iterator<Item = Point> + '_ {
+        self.windows.points(index, points, self.offsets[index])
     }
 
     /// `(topic index, partition, verdict)` of every group-partition.
@@ -120,6 +127,8 @@ pub struct ClusterSnapshot {
     pub topic_order: Vec<u32>,
     /// Sorted by name.
     pub groups: Vec<GroupSnapshot>,
+    /// Window size (`window.points`).
+    pub window_points: usize,
 }
 
 impl ClusterSnapshot {
@@ -142,6 +151,7 @@ impl ClusterSnapshot {
             topics: Vec::new(),
             topic_order: Vec::new(),
             groups: Vec::new(),
+            window_points: 0,
         }
     }
 
@@ -181,6 +191,7 @@ impl ClusterSnapshot {
                 max_lag_seconds: e.max_lag_seconds,
                 lag_methods: e.lag_methods,
                 verdicts: e.verdicts.clone(),
+                windows: g.windows.clone(),
             })
             .collect();
         ClusterSnapshot {
@@ -191,12 +202,28 @@ impl ClusterSnapshot {
             topics,
             topic_order,
             groups,
+            window_points: store.points(),
         }
     }
 
     /// The topic with index `id` (as in [`Run::topic`]).
     pub fn topic(&self, id: u32) -> Option<&TopicSnapshot> {
         self.topics.get(id as usize).and_then(Option::as_ref)
+    }
+
+    pub fn group(&self, name: &str) -> Option<&GroupSnapshot> {
+        self.groups
+            .binary_search_by(|g| (*g.name.raw).cmp(name))
+            .ok()
+            .map(|i| &self.groups[i])
+    }
+
+    /// The id of topic `name`.
+    pub fn topic_id(&self, name: &str) -> Option<u32> {
+        self.topic_order
+            .iter()
+            .copied()
+            .find(|&id| self.topic(id).is_some_and(|t| &*t.name.raw == name))
     }
 
     /// Topics sorted by name.

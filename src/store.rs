@@ -141,7 +141,7 @@ pub struct GroupState {
     pub runs: Arc<[Run]>,
     /// The newest committed offset of each group-partition; shared with snapshots.
     pub offsets: Arc<[i64]>,
-    windows: Windows,
+    pub windows: Windows,
     /// Since when some group-partitions have been missing from the committed offsets.
     missing_since: Option<Secs>,
 }
@@ -149,18 +149,20 @@ pub struct GroupState {
 /// The windows of a group's partitions, struct-of-arrays. Point 0 is the newest: its offset is
 /// the group's `offsets[i]`; older points are stored as deltas to their newer neighbour, so
 /// appending a point shifts them without rewriting.
-#[derive(Debug, Default)]
-struct Windows {
-    newest_time: Box<[Secs]>,
-    newest_lag: Box<[u32]>,
+/// Shared with snapshots (the Burrow API shows whole windows): arrays are copied on write, so a
+/// poll copies only the groups whose windows changed, and only while a snapshot holds them.
+#[derive(Debug, Default, Clone)]
+pub struct Windows {
+    newest_time: Arc<[Secs]>,
+    newest_lag: Arc<[u32]>,
     /// Low 7 bits: number of points; [`MISSING`] flag.
-    len: Box<[u8]>,
+    len: Arc<[u8]>,
     /// `n × (points - 1)`: newer offset − this offset.
-    back_offset: Box<[i32]>,
+    back_offset: Arc<[i32]>,
     /// `n × (points - 1)`: this point's lag.
-    back_lag: Box<[u32]>,
+    back_lag: Arc<[u32]>,
     /// `n × (points - 1)`: newer time − this time, encoded by [`encode_dt`].
-    back_dt: Box<[u8]>,
+    back_dt: Arc<[u8]>,
 }
 
 /// One window point, decoded.
@@ -221,15 +223,26 @@ impl Windows {
 
     fn copy_from(&mut self, dst: usize, src: &Windows, from: usize, points: usize) {
         let b = points - 1;
-        self.newest_time[dst] = src.newest_time[from];
-        self.newest_lag[dst] = src.newest_lag[from];
-        self.len[dst] = src.len[from];
-        self.back_offset[dst * b..(dst + 1) * b]
-            .copy_from_slice(&src.back_offset[from * b..(from + 1) * b]);
-        self.back_lag[dst * b..(dst + 1) * b]
-            .copy_from_slice(&src.back_lag[from * b..(from + 1) * b]);
-        self.back_dt[dst * b..(dst + 1) * b]
-            .copy_from_slice(&src.back_dt[from * b..(from + 1) * b]);
+        Arc::make_mut(&mut self.newest_time)[dst] = src.newest_time[from];
+        Arc::make_mut(&mut self.newest_lag)[dst] = src.newest_lag[from];
+        Arc::make_mut(&mut self.len)[dst] = src.len[from];
+        let (d, f) = (dst * b..(dst + 1) * b, from * b..(from + 1) * b);
+        Arc::make_mut(&mut self.back_offset)[d.clone()]
+            .copy_from_slice(&src.back_offset[f.clone()]);
+        Arc::make_mut(&mut self.back_lag)[d.clone()].copy_from_slice(&src.back_lag[f.clone()]);
+        Arc::make_mut(&mut self.back_dt)[d].copy_from_slice(&src.back_dt[f]);
+    }
+
+    /// Sets or clears window `i`'s missing flag, writing only on a change.
+    fn set_missing(&mut self, i: usize, missing: bool) {
+        let want = if missing {
+            self.len[i] | MISSING
+        } else {
+            self.len[i] & !MISSING
+        };
+        if want != self.len[i] {
+            Arc::make_mut(&mut self.len)[i] = want;
+        }
     }
 
     /// Appends a point to window `i` whose newest offset was `prev` (ignored when empty). A
@@ -255,7 +268,7 @@ impl Windows {
                 (1, Some(_)) => true,
                 (_, Some(d)) => match self.back_offset[i * b].checked_add(d) {
                     Some(v) => {
-                        self.back_offset[i * b] = v;
+                        Arc::make_mut(&mut self.back_offset)[i * b] = v;
                         true
                     }
                     None => false,
@@ -263,30 +276,36 @@ impl Windows {
                 _ => false,
             };
             if merged {
-                self.newest_lag[i] = lag;
+                Arc::make_mut(&mut self.newest_lag)[i] = lag;
                 return;
             }
         }
-        match delta {
+        let newest_lag = self.newest_lag[i];
+        let newest_time = self.newest_time[i];
+        let new_len = match delta {
             Some(delta) if len > 0 && b > 0 => {
                 let row = i * b..(i + 1) * b;
-                self.back_offset[row.clone()].copy_within(0..b - 1, 1);
-                self.back_lag[row.clone()].copy_within(0..b - 1, 1);
-                self.back_dt[row.clone()].copy_within(0..b - 1, 1);
-                self.back_offset[i * b] = delta;
-                self.back_lag[i * b] = self.newest_lag[i];
-                self.back_dt[i * b] = encode_dt(time.saturating_sub(self.newest_time[i]));
-                self.len[i] = (len + 1).min(points) as u8;
+                let back_offset = Arc::make_mut(&mut self.back_offset);
+                back_offset[row.clone()].copy_within(0..b - 1, 1);
+                back_offset[row.start] = delta;
+                let back_lag = Arc::make_mut(&mut self.back_lag);
+                back_lag[row.clone()].copy_within(0..b - 1, 1);
+                back_lag[row.start] = newest_lag;
+                let back_dt = Arc::make_mut(&mut self.back_dt);
+                back_dt[row.clone()].copy_within(0..b - 1, 1);
+                back_dt[row.start] = encode_dt(time.saturating_sub(newest_time));
+                (len + 1).min(points) as u8
             }
             // First point, or a jump too large for the deltas: the window restarts here.
-            _ => self.len[i] = 1,
-        }
-        self.newest_time[i] = time;
-        self.newest_lag[i] = lag;
+            _ => 1,
+        };
+        Arc::make_mut(&mut self.len)[i] = (self.len[i] & MISSING) | new_len;
+        Arc::make_mut(&mut self.newest_time)[i] = time;
+        Arc::make_mut(&mut self.newest_lag)[i] = lag;
     }
 
-    /// Points of window `i`, newest first.
-    fn points(&self, i: usize, points: usize, newest: i64) -> impl Iterator<Item = Point> + '_ {
+    /// Points of window `i` whose newest offset is `newest`, newest first.
+    pub fn points(&self, i: usize, points: usize, newest: i64) -> impl Iterator<Item = Point> + '_ {
         let b = points - 1;
         let len = (self.len[i] & !MISSING) as usize;
         let mut cur = Point {
@@ -786,11 +805,11 @@ impl Store {
             }
             let hit = c < commits.len() && (commits[c].0, commits[c].1) == (topic, partition);
             if !hit {
-                g.windows.len[i] |= MISSING;
+                g.windows.set_missing(i, true);
                 any_missing = true;
                 continue;
             }
-            g.windows.len[i] &= !MISSING;
+            g.windows.set_missing(i, false);
             let offset = commits[c].2;
             if g.windows.len[i] == 0 || offset != g.offsets[i] {
                 let latest = self.topics[topic as usize]

@@ -1,5 +1,7 @@
-//! The HTTP side: `/metrics`, `/healthz`, `/readyz`, all served from snapshots without locks.
+//! The HTTP side: `/metrics`, `/healthz`, `/readyz` and Burrow's API, all served from
+//! snapshots without locks.
 
+pub mod burrow;
 pub mod metrics;
 
 use std::convert::Infallible;
@@ -18,6 +20,7 @@ use http_body::Frame;
 use tokio::sync::mpsc;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
+use crate::config::ClusterConfig;
 use crate::snapshot::Snapshots;
 use metrics::{BuildInfo, Format};
 
@@ -26,6 +29,21 @@ use metrics::{BuildInfo, Format};
 pub struct AppState {
     pub snapshots: Arc<Snapshots>,
     pub build: BuildInfo,
+    /// The clusters' configuration, in snapshot order (Burrow's cluster detail shows it).
+    pub clusters: Vec<ClusterConfig>,
+    /// This machine's name, for Burrow's `request.host`.
+    pub hostname: Arc<str>,
+}
+
+/// The host name as the kernel knows it (`localhost` when unreadable).
+pub fn hostname() -> Arc<str> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+        .into()
 }
 
 /// The router with all endpoints and gzip (fastest level) when the client accepts it.
@@ -35,6 +53,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .merge(burrow::routes())
+        .fallback(burrow::fallback)
         .with_state(state)
         .layer(
             CompressionLayer::new()

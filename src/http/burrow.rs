@@ -1,0 +1,624 @@
+//! Burrow's HTTP API v3 (read side), so Burrow's clients keep working: the same paths, JSON
+//! field names and order (Go struct order), quirks (`current-lag` next to `current_lag`,
+//! `observedAt`, 404 with `error:false` for a NOTFOUND group) and status codes. Served from the
+//! snapshots like `/metrics`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::{Serialize, Serializer};
+
+use super::AppState;
+use crate::evaluate::{GroupEval, Status, Verdict};
+use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
+use crate::store::Point;
+
+/// The Burrow routes.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/burrow/admin", get(|| async { text("GOOD") }))
+        .route("/burrow/admin/ready", get(ready))
+        .route("/v3/kafka", get(clusters))
+        .route("/v3/kafka/{cluster}", get(cluster_detail))
+        .route("/v3/kafka/{cluster}/topic", get(topics))
+        .route("/v3/kafka/{cluster}/topic/{topic}", get(topic_detail))
+        .route(
+            "/v3/kafka/{cluster}/topic/{topic}/consumers",
+            get(topic_consumers),
+        )
+        .route("/v3/kafka/{cluster}/consumer", get(consumers))
+        .route("/v3/kafka/{cluster}/consumer/{group}", get(consumer_detail))
+        .route(
+            "/v3/kafka/{cluster}/consumer/{group}/status",
+            get(consumer_status),
+        )
+        .route(
+            "/v3/kafka/{cluster}/consumer/{group}/lag",
+            get(consumer_lag),
+        )
+}
+
+fn text(body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// `request` in every reply: the decoded path and this host's name.
+#[derive(Serialize)]
+struct RequestInfo {
+    url: String,
+    host: Arc<str>,
+}
+
+fn request(uri: &Uri, state: &AppState) -> RequestInfo {
+    RequestInfo {
+        url: uri.path().to_string(),
+        host: state.hostname.clone(),
+    }
+}
+
+/// Compact JSON with Burrow's content type and no trailing newline.
+fn json(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorReply<'a> {
+    error: bool,
+    message: &'a str,
+    request: RequestInfo,
+}
+
+fn not_found(uri: &Uri, state: &AppState, message: &str) -> Response {
+    let body = ErrorReply {
+        error: true,
+        message,
+        request: request(uri, state),
+    };
+    json(StatusCode::NOT_FOUND, &body)
+}
+
+/// Burrow's body for a path it does not route (text/plain, with a newline).
+pub async fn fallback() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        "{\"error\":true,\"message\":\"invalid request type\",\"result\":{}}\n",
+    )
+        .into_response()
+}
+
+fn find<'a>(clusters: &'a [Arc<ClusterSnapshot>], name: &str) -> Option<&'a Arc<ClusterSnapshot>> {
+    clusters.iter().find(|c| &*c.cluster.raw == name)
+}
+
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    if state.snapshots.ready() {
+        text("READY")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, text("STARTING")).into_response()
+    }
+}
+
+#[derive(Serialize)]
+struct Clusters<'a> {
+    error: bool,
+    message: &'a str,
+    clusters: Vec<Arc<str>>,
+    request: RequestInfo,
+}
+
+async fn clusters(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    let clusters = state.snapshots.load();
+    json(
+        StatusCode::OK,
+        &Clusters {
+            error: false,
+            message: "cluster list returned",
+            clusters: clusters.iter().map(|c| c.cluster.raw.clone()).collect(),
+            request: request(&uri, &state),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct ClientProfile<'a> {
+    name: &'a str,
+    #[serde(rename = "client-id")]
+    client_id: &'a str,
+    #[serde(rename = "kafka-version")]
+    kafka_version: &'a str,
+    tls: Option<()>,
+    sasl: Option<()>,
+}
+
+#[derive(Serialize)]
+struct ClusterModule<'a> {
+    #[serde(rename = "class-name")]
+    class_name: &'a str,
+    servers: Vec<&'a str>,
+    #[serde(rename = "client-profile")]
+    client_profile: ClientProfile<'a>,
+    #[serde(rename = "topic-refresh")]
+    topic_refresh: u64,
+    #[serde(rename = "offset-refresh")]
+    offset_refresh: u64,
+}
+
+#[derive(Serialize)]
+struct ClusterDetail<'a> {
+    error: bool,
+    message: &'a str,
+    module: ClusterModule<'a>,
+    request: RequestInfo,
+}
+
+async fn cluster_detail(
+    State(state): State<Arc<AppState>>,
+    Path(cluster): Path<String>,
+    uri: Uri,
+) -> Response {
+    let Some(c) = state.clusters.iter().find(|c| c.name == cluster) else {
+        return not_found(&uri, &state, "cluster module not found");
+    };
+    let module = ClusterModule {
+        class_name: "kafka",
+        servers: c.bootstrap_servers.split(',').map(str::trim).collect(),
+        client_profile: ClientProfile {
+            name: "default",
+            client_id: "warren",
+            kafka_version: "",
+            tls: None,
+            sasl: None,
+        },
+        topic_refresh: c.metadata_refresh.as_secs(),
+        offset_refresh: c.poll_interval.as_secs(),
+    };
+    json(
+        StatusCode::OK,
+        &ClusterDetail {
+            error: false,
+            message: "cluster module detail returned",
+            module,
+            request: request(&uri, &state),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct Topics<'a> {
+    error: bool,
+    message: &'a str,
+    topics: Vec<Arc<str>>,
+    request: RequestInfo,
+}
+
+async fn topics(
+    State(state): State<Arc<AppState>>,
+    Path(cluster): Path<String>,
+    uri: Uri,
+) -> Response {
+    let clusters = state.snapshots.load();
+    let Some(c) = find(&clusters, &cluster) else {
+        return not_found(&uri, &state, "cluster not found");
+    };
+    json(
+        StatusCode::OK,
+        &Topics {
+            error: false,
+            message: "topic list returned",
+            topics: c.topics_sorted().map(|t| t.name.raw.clone()).collect(),
+            request: request(&uri, &state),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct TopicOffsets<'a> {
+    error: bool,
+    message: &'a str,
+    offsets: Vec<i64>,
+    request: RequestInfo,
+}
+
+async fn topic_detail(
+    State(state): State<Arc<AppState>>,
+    Path((cluster, topic)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    let clusters = state.snapshots.load();
+    let Some(t) = find(&clusters, &cluster).and_then(|c| c.topic(c.topic_id(&topic)?)) else {
+        return not_found(&uri, &state, "cluster or topic not found");
+    };
+    // As Burrow: partitions without a head sample are skipped.
+    let offsets = t
+        .watermarks
+        .iter()
+        .map(|w| w.latest)
+        .filter(|&l| l >= 0)
+        .collect();
+    json(
+        StatusCode::OK,
+        &TopicOffsets {
+            error: false,
+            message: "topic offsets returned",
+            offsets,
+            request: request(&uri, &state),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct Consumers<'a> {
+    error: bool,
+    message: &'a str,
+    consumers: Vec<Arc<str>>,
+    request: RequestInfo,
+}
+
+async fn topic_consumers(
+    State(state): State<Arc<AppState>>,
+    Path((cluster, topic)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    let clusters = state.snapshots.load();
+    let Some(c) = find(&clusters, &cluster) else {
+        return not_found(&uri, &state, "cluster not found");
+    };
+    let id = c.topic_id(&topic);
+    let consumers = c
+        .groups
+        .iter()
+        .filter(|g| id.is_some_and(|id| g.runs.iter().any(|r| r.topic == id)))
+        .map(|g| g.name.raw.clone())
+        .collect();
+    json(
+        StatusCode::OK,
+        &Consumers {
+            error: false,
+            message: "consumers of topic returned",
+            consumers,
+            request: request(&uri, &state),
+        },
+    )
+}
+
+async fn consumers(
+    State(state): State<Arc<AppState>>,
+    Path(cluster): Path<String>,
+    uri: Uri,
+) -> Response {
+    let clusters = state.snapshots.load();
+    let Some(c) = find(&clusters, &cluster) else {
+        return not_found(&uri, &state, "cluster not found");
+    };
+    // Only groups with committed offsets: a listed group must never answer NOTFOUND (the
+    // Datadog check aborts its run on that 404).
+    let consumers = c
+        .groups
+        .iter()
+        .filter(|g| !g.offsets.is_empty())
+        .map(|g| g.name.raw.clone())
+        .collect();
+    json(
+        StatusCode::OK,
+        &Consumers {
+            error: false,
+            message: "consumer list returned",
+            consumers,
+            request: request(&uri, &state),
+        },
+    )
+}
+
+/// A window point as Burrow prints it (`ConsumerOffset`).
+#[derive(Serialize, Clone, Copy)]
+struct Offset {
+    offset: i64,
+    timestamp: u64,
+    #[serde(rename = "observedAt")]
+    observed_at: u64,
+    lag: Option<u32>,
+}
+
+impl From<Point> for Offset {
+    fn from(p: Point) -> Offset {
+        // Poll-based: the commit time is when the change was observed (whole seconds).
+        let ms = p.time as u64 * 1000;
+        Offset {
+            offset: p.offset,
+            timestamp: ms,
+            observed_at: ms,
+            lag: p.lag,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PartitionDetail {
+    offsets: Vec<Option<Offset>>,
+    owner: &'static str,
+    client_id: &'static str,
+    #[serde(rename = "current-lag")]
+    current_lag: u64,
+}
+
+#[derive(Serialize)]
+struct ConsumerDetail<'a> {
+    error: bool,
+    message: &'a str,
+    topics: std::collections::BTreeMap<Arc<str>, Vec<PartitionDetail>>,
+    request: RequestInfo,
+}
+
+/// Current lag of a group-partition as Burrow computes it: 0 without a head.
+fn current_lag(c: &ClusterSnapshot, topic: u32, partition: i32, offset: i64) -> u64 {
+    let latest = c
+        .topic(topic)
+        .and_then(|t| t.watermarks.get(partition as usize))
+        .map_or(-1, |w| w.latest);
+    if latest < 0 {
+        0
+    } else {
+        (latest - offset).max(0) as u64
+    }
+}
+
+/// Every partition of every topic the group committed to: `(topic, partition, index)`, with
+/// `index` `None` for partitions without a commit (Burrow lists them too).
+fn group_partitions(c: &ClusterSnapshot, g: &GroupSnapshot) -> Vec<(u32, i32, Option<usize>)> {
+    let mut topics: Vec<u32> = g.runs.iter().map(|r| r.topic).collect();
+    topics.dedup();
+    topics.sort_by(|a, b| {
+        let name = |id: &u32| c.topic(*id).map(|t| t.name.raw.clone());
+        name(a).cmp(&name(b))
+    });
+    let mut out = Vec::new();
+    for t in topics {
+        let count = c.topic(t).map_or(0, |t| t.watermarks.len() as i32);
+        let mut committed: Vec<(i32, usize)> = g
+            .runs
+            .iter()
+            .filter(|r| r.topic == t)
+            .flat_map(|r| r.partitions().map(|(i, p)| (p, i)))
+            .collect();
+        committed.sort_unstable();
+        let count = count.max(committed.last().map_or(0, |&(p, _)| p + 1));
+        for p in 0..count {
+            let index = committed.iter().find(|&&(q, _)| q == p).map(|&(_, i)| i);
+            out.push((t, p, index));
+        }
+    }
+    out
+}
+
+async fn consumer_detail(
+    State(state): State<Arc<AppState>>,
+    Path((cluster, group)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    let clusters = state.snapshots.load();
+    let Some((c, g)) = find(&clusters, &cluster).and_then(|c| Some((c, c.group(&group)?))) else {
+        return not_found(&uri, &state, "cluster or consumer not found");
+    };
+    let points = c.window_points;
+    let mut topics: std::collections::BTreeMap<Arc<str>, Vec<PartitionDetail>> = Default::default();
+    for (t, p, index) in group_partitions(c, g) {
+        let Some(topic) = c.topic(t) else { continue };
+        let detail = match index {
+            Some(i) => {
+                let mut window: Vec<Option<Offset>> =
+                    g.window(i, points).map(|p| Some(p.into())).collect();
+                window.resize(points.max(window.len()), None);
+                window.reverse();
+                PartitionDetail {
+                    offsets: window,
+                    owner: "",
+                    client_id: "",
+                    current_lag: current_lag(c, t, p, g.offsets[i]),
+                }
+            }
+            None => PartitionDetail {
+                offsets: Vec::new(),
+                owner: "",
+                client_id: "",
+                current_lag: 0,
+            },
+        };
+        topics
+            .entry(topic.name.raw.clone())
+            .or_default()
+            .push(detail);
+    }
+    json(
+        StatusCode::OK,
+        &ConsumerDetail {
+            error: false,
+            message: "consumer detail returned",
+            topics,
+            request: request(&uri, &state),
+        },
+    )
+}
+
+/// Burrow prints `complete` as a Go float32: `1`, `0`, `0.6666667`.
+fn go_float32<S: Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.is_finite() {
+        s.serialize_u64(*v as u64)
+    } else {
+        s.serialize_f32(*v)
+    }
+}
+
+fn status_name<S: Serializer>(v: &Status, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
+}
+
+#[derive(Serialize, Clone)]
+struct PartitionStatus {
+    topic: Arc<str>,
+    partition: i32,
+    owner: &'static str,
+    client_id: &'static str,
+    #[serde(serialize_with = "status_name")]
+    status: Status,
+    start: Option<Offset>,
+    end: Option<Offset>,
+    current_lag: u64,
+    #[serde(serialize_with = "go_float32")]
+    complete: f32,
+}
+
+#[derive(Serialize)]
+struct GroupStatusBody {
+    cluster: Arc<str>,
+    group: String,
+    #[serde(serialize_with = "status_name")]
+    status: Status,
+    #[serde(serialize_with = "go_float32")]
+    complete: f32,
+    partitions: Vec<PartitionStatus>,
+    partition_count: u32,
+    maxlag: Option<PartitionStatus>,
+    totallag: u64,
+}
+
+#[derive(Serialize)]
+struct StatusReply<'a> {
+    error: bool,
+    message: &'a str,
+    status: GroupStatusBody,
+    request: RequestInfo,
+}
+
+fn status_body(c: &ClusterSnapshot, g: &GroupSnapshot, all: bool) -> GroupStatusBody {
+    let points = c.window_points;
+    let eval: GroupEval = g.eval;
+    let mut partitions = Vec::new();
+    let mut maxlag = None;
+    for (t, p, index) in group_partitions(c, g) {
+        let Some(topic) = c.topic(t) else { continue };
+        let ps = match index {
+            Some(i) => {
+                let verdict: Verdict = g.verdicts.get(i).copied().unwrap_or_default();
+                let newest = g.window(i, points).next();
+                let oldest = g.window(i, points).last();
+                let len = g.window(i, points).count();
+                PartitionStatus {
+                    topic: topic.name.raw.clone(),
+                    partition: p,
+                    owner: "",
+                    client_id: "",
+                    status: status_of(verdict.status_code()),
+                    start: oldest.map(Offset::from),
+                    end: newest.map(Offset::from),
+                    current_lag: current_lag(c, t, p, g.offsets[i]),
+                    complete: if len >= points {
+                        1.0
+                    } else {
+                        len as f32 / points.max(1) as f32
+                    },
+                }
+            }
+            None => PartitionStatus {
+                topic: topic.name.raw.clone(),
+                partition: p,
+                owner: "",
+                client_id: "",
+                status: Status::Ok,
+                start: None,
+                end: None,
+                current_lag: 0,
+                complete: 0.0,
+            },
+        };
+        if eval
+            .max_lag
+            .is_some_and(|m| m.topic == t && m.partition == p)
+        {
+            maxlag = Some(ps.clone());
+        }
+        if all || ps.status > Status::Ok {
+            partitions.push(ps);
+        }
+    }
+    GroupStatusBody {
+        cluster: c.cluster.raw.clone(),
+        group: g.name.raw.to_string(),
+        status: eval.status,
+        complete: eval.complete,
+        partitions,
+        partition_count: eval.partition_count,
+        maxlag,
+        totallag: eval.total_lag,
+    }
+}
+
+fn status_of(code: u8) -> Status {
+    match code {
+        1 => Status::Ok,
+        2 => Status::Warn,
+        3 => Status::Err,
+        4 => Status::Stop,
+        5 => Status::Stall,
+        6 => Status::Rewind,
+        _ => Status::NotFound,
+    }
+}
+
+fn group_status(state: &AppState, cluster: &str, group: &str, uri: &Uri, all: bool) -> Response {
+    let clusters = state.snapshots.load();
+    let found = find(&clusters, cluster).and_then(|c| Some((c, c.group(group)?)));
+    let (code, status) = match found {
+        Some((c, g)) if !g.offsets.is_empty() => (StatusCode::OK, status_body(c, g, all)),
+        _ => {
+            // Burrow: 404 with `error:false` and a NOTFOUND status object.
+            let nf = GroupEval::not_found();
+            let body = GroupStatusBody {
+                cluster: Arc::from(cluster),
+                group: group.to_string(),
+                status: nf.status,
+                complete: nf.complete,
+                partitions: Vec::new(),
+                partition_count: 0,
+                maxlag: None,
+                totallag: 0,
+            };
+            (StatusCode::NOT_FOUND, body)
+        }
+    };
+    json(
+        code,
+        &StatusReply {
+            error: false,
+            message: "consumer status returned",
+            status,
+            request: request(uri, state),
+        },
+    )
+}
+
+async fn consumer_status(
+    State(state): State<Arc<AppState>>,
+    Path((cluster, group)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    group_status(&state, &cluster, &group, &uri, false)
+}
+
+async fn consumer_lag(
+    State(state): State<Arc<AppState>>,
+    Path((cluster, group)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    group_status(&state, &cluster, &group, &uri, true)
+}

@@ -149,20 +149,24 @@ pub struct GroupState {
 /// The windows of a group's partitions, struct-of-arrays. Point 0 is the newest: its offset is
 /// the group's `offsets[i]`; older points are stored as deltas to their newer neighbour, so
 /// appending a point shifts them without rewriting.
-/// Shared with snapshots (the Burrow API shows whole windows): arrays are copied on write, so a
-/// poll copies only the groups whose windows changed, and only while a snapshot holds them.
+/// Shared with snapshots (the Burrow API shows whole windows): one `Arc` per group, copied
+/// on write, so a poll copies only the groups whose windows changed, and only while a snapshot
+/// still holds them.
 #[derive(Debug, Default, Clone)]
-pub struct Windows {
-    newest_time: Arc<[Secs]>,
-    newest_lag: Arc<[u32]>,
+pub struct Windows(Arc<WindowData>);
+
+#[derive(Debug, Default, Clone)]
+struct WindowData {
+    newest_time: Box<[Secs]>,
+    newest_lag: Box<[u32]>,
     /// Low 7 bits: number of points; [`MISSING`] flag.
-    len: Arc<[u8]>,
+    len: Box<[u8]>,
     /// `n × (points - 1)`: newer offset − this offset.
-    back_offset: Arc<[i32]>,
+    back_offset: Box<[i32]>,
     /// `n × (points - 1)`: this point's lag.
-    back_lag: Arc<[u32]>,
+    back_lag: Box<[u32]>,
     /// `n × (points - 1)`: newer time − this time, encoded by [`encode_dt`].
-    back_dt: Arc<[u8]>,
+    back_dt: Box<[u8]>,
 }
 
 /// One window point, decoded.
@@ -211,37 +215,38 @@ fn lag_of(latest: i64, offset: i64) -> u32 {
 impl Windows {
     fn with_len(n: usize, points: usize) -> Windows {
         let back = n * (points - 1);
-        Windows {
+        Windows(Arc::new(WindowData {
             newest_time: vec![0; n].into(),
             newest_lag: vec![LAG_UNKNOWN; n].into(),
             len: vec![0; n].into(),
             back_offset: vec![0; back].into(),
             back_lag: vec![LAG_UNKNOWN; back].into(),
             back_dt: vec![0; back].into(),
-        }
+        }))
     }
 
     fn copy_from(&mut self, dst: usize, src: &Windows, from: usize, points: usize) {
         let b = points - 1;
-        Arc::make_mut(&mut self.newest_time)[dst] = src.newest_time[from];
-        Arc::make_mut(&mut self.newest_lag)[dst] = src.newest_lag[from];
-        Arc::make_mut(&mut self.len)[dst] = src.len[from];
+        let (w, src) = (Arc::make_mut(&mut self.0), &src.0);
+        w.newest_time[dst] = src.newest_time[from];
+        w.newest_lag[dst] = src.newest_lag[from];
+        w.len[dst] = src.len[from];
         let (d, f) = (dst * b..(dst + 1) * b, from * b..(from + 1) * b);
-        Arc::make_mut(&mut self.back_offset)[d.clone()]
-            .copy_from_slice(&src.back_offset[f.clone()]);
-        Arc::make_mut(&mut self.back_lag)[d.clone()].copy_from_slice(&src.back_lag[f.clone()]);
-        Arc::make_mut(&mut self.back_dt)[d].copy_from_slice(&src.back_dt[f]);
+        w.back_offset[d.clone()].copy_from_slice(&src.back_offset[f.clone()]);
+        w.back_lag[d.clone()].copy_from_slice(&src.back_lag[f.clone()]);
+        w.back_dt[d].copy_from_slice(&src.back_dt[f]);
     }
 
     /// Sets or clears window `i`'s missing flag, writing only on a change.
     fn set_missing(&mut self, i: usize, missing: bool) {
+        let have = self.0.len[i];
         let want = if missing {
-            self.len[i] | MISSING
+            have | MISSING
         } else {
-            self.len[i] & !MISSING
+            have & !MISSING
         };
-        if want != self.len[i] {
-            Arc::make_mut(&mut self.len)[i] = want;
+        if want != have {
+            Arc::make_mut(&mut self.0).len[i] = want;
         }
     }
 
@@ -260,15 +265,16 @@ impl Windows {
         min_distance: Secs,
     ) {
         let b = points - 1;
-        let len = (self.len[i] & !MISSING) as usize;
+        let w = Arc::make_mut(&mut self.0);
+        let len = (w.len[i] & !MISSING) as usize;
         let delta = offset.checked_sub(prev).and_then(|d| i32::try_from(d).ok());
-        if len > 0 && min_distance > 0 && time.saturating_sub(self.newest_time[i]) < min_distance {
+        if len > 0 && min_distance > 0 && time.saturating_sub(w.newest_time[i]) < min_distance {
             // Merge into the newest point: its older neighbour's delta absorbs the change.
             let merged = match (len, delta) {
                 (1, Some(_)) => true,
-                (_, Some(d)) => match self.back_offset[i * b].checked_add(d) {
+                (_, Some(d)) => match w.back_offset[i * b].checked_add(d) {
                     Some(v) => {
-                        Arc::make_mut(&mut self.back_offset)[i * b] = v;
+                        w.back_offset[i * b] = v;
                         true
                     }
                     None => false,
@@ -276,50 +282,48 @@ impl Windows {
                 _ => false,
             };
             if merged {
-                Arc::make_mut(&mut self.newest_lag)[i] = lag;
+                w.newest_lag[i] = lag;
                 return;
             }
         }
-        let newest_lag = self.newest_lag[i];
-        let newest_time = self.newest_time[i];
+        let newest_lag = w.newest_lag[i];
+        let newest_time = w.newest_time[i];
         let new_len = match delta {
             Some(delta) if len > 0 && b > 0 => {
                 let row = i * b..(i + 1) * b;
-                let back_offset = Arc::make_mut(&mut self.back_offset);
-                back_offset[row.clone()].copy_within(0..b - 1, 1);
-                back_offset[row.start] = delta;
-                let back_lag = Arc::make_mut(&mut self.back_lag);
-                back_lag[row.clone()].copy_within(0..b - 1, 1);
-                back_lag[row.start] = newest_lag;
-                let back_dt = Arc::make_mut(&mut self.back_dt);
-                back_dt[row.clone()].copy_within(0..b - 1, 1);
-                back_dt[row.start] = encode_dt(time.saturating_sub(newest_time));
+                w.back_offset[row.clone()].copy_within(0..b - 1, 1);
+                w.back_offset[row.start] = delta;
+                w.back_lag[row.clone()].copy_within(0..b - 1, 1);
+                w.back_lag[row.start] = newest_lag;
+                w.back_dt[row.clone()].copy_within(0..b - 1, 1);
+                w.back_dt[row.start] = encode_dt(time.saturating_sub(newest_time));
                 (len + 1).min(points) as u8
             }
             // First point, or a jump too large for the deltas: the window restarts here.
             _ => 1,
         };
-        Arc::make_mut(&mut self.len)[i] = (self.len[i] & MISSING) | new_len;
-        Arc::make_mut(&mut self.newest_time)[i] = time;
-        Arc::make_mut(&mut self.newest_lag)[i] = lag;
+        w.len[i] = (w.len[i] & MISSING) | new_len;
+        w.newest_time[i] = time;
+        w.newest_lag[i] = lag;
     }
 
     /// Points of window `i` whose newest offset is `newest`, newest first.
     pub fn points(&self, i: usize, points: usize, newest: i64) -> impl Iterator<Item = Point> + '_ {
         let b = points - 1;
-        let len = (self.len[i] & !MISSING) as usize;
+        let w = &*self.0;
+        let len = (w.len[i] & !MISSING) as usize;
         let mut cur = Point {
             offset: newest,
-            time: self.newest_time[i],
-            lag: lag_opt(self.newest_lag[i]),
+            time: w.newest_time[i],
+            lag: lag_opt(w.newest_lag[i]),
         };
         (0..len).map(move |k| {
             if k > 0 {
                 let j = i * b + k - 1;
                 cur = Point {
-                    offset: cur.offset - self.back_offset[j] as i64,
-                    time: cur.time.saturating_sub(decode_dt(self.back_dt[j])),
-                    lag: lag_opt(self.back_lag[j]),
+                    offset: cur.offset - w.back_offset[j] as i64,
+                    time: cur.time.saturating_sub(decode_dt(w.back_dt[j])),
+                    lag: lag_opt(w.back_lag[j]),
                 };
             }
             cur
@@ -362,7 +366,7 @@ impl GroupState {
 
     /// Whether group-partition `index` is currently missing from the committed offsets.
     pub fn is_missing(&self, index: usize) -> bool {
-        self.windows.len[index] & MISSING != 0
+        self.windows.0.len[index] & MISSING != 0
     }
 
     /// Rebuilds the layout for the sorted, de-duplicated `keys`, carrying over the windows of
@@ -811,7 +815,7 @@ impl Store {
             }
             g.windows.set_missing(i, false);
             let offset = commits[c].2;
-            if g.windows.len[i] == 0 || offset != g.offsets[i] {
+            if g.windows.0.len[i] & !MISSING == 0 || offset != g.offsets[i] {
                 let latest = self.topics[topic as usize]
                     .as_ref()
                     .and_then(|t| t.watermarks.get(partition as usize))

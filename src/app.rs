@@ -59,7 +59,7 @@ pub async fn serve(
     let state = Arc::new(AppState {
         snapshots,
         build: build_info(),
-        clusters: config.clusters.clone(),
+        config: config.clone(),
         hostname: crate::http::hostname(),
     });
     let addr = listener

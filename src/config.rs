@@ -75,6 +75,13 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Enables the Burrow API's mutations (`DELETE` a group, `POST` the log level) for
+    /// requests carrying `Authorization: Bearer <token>`. Unset: mutations are refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+    /// `Access-Control-Allow-Origin` value added to replies (Burrow's option); unset: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_control_allow_origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,6 +185,8 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: ([0, 0, 0, 0], 9753).into(),
+            admin_token: None,
+            access_control_allow_origin: None,
         }
     }
 }
@@ -994,6 +1003,17 @@ fn validate_base(config: &Config, errors: &mut Errors) {
             format!("must be between 2 and 100, got {points}"),
         ));
     }
+    if config
+        .http
+        .admin_token
+        .as_deref()
+        .is_some_and(|t| t.trim().len() < 16)
+    {
+        errors.push(ConfigError::new(
+            "http.admin_token",
+            "must be at least 16 characters (it guards DELETE and log-level changes)",
+        ));
+    }
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
         errors.push(ConfigError::new(
             "log.filter",
@@ -1243,6 +1263,9 @@ impl Config {
     /// gives the same configuration, secrets aside.
     pub fn masked_toml(&self) -> String {
         let mut masked = self.clone();
+        if masked.http.admin_token.is_some() {
+            masked.http.admin_token = Some("***".to_string());
+        }
         for cluster in &mut masked.clusters {
             for (property, value) in cluster.client.iter_mut() {
                 if is_secret_key(property) {
@@ -1325,6 +1348,26 @@ bootstrap_servers = "k1:9092"
 
     fn cluster_with(extra: &str) -> String {
         format!("[[clusters]]\nname = \"prod\"\nbootstrap_servers = \"k1:9092\"\n{extra}\n")
+    }
+
+    #[test]
+    fn admin_token_is_checked_and_masked() {
+        let c = ok(
+            &format!("[http]\nadmin_token = \"0123456789abcdef-secret\"\naccess_control_allow_origin = \"*\"\n{MINIMAL}"),
+            &[],
+        );
+        assert_eq!(c.http.access_control_allow_origin.as_deref(), Some("*"));
+        let printed = c.masked_toml();
+        assert!(
+            printed.contains("admin_token = \"***\"") && !printed.contains("secret"),
+            "{printed}"
+        );
+        let errors = errs(&format!("[http]\nadmin_token = \"short\"\n{MINIMAL}"), &[]);
+        error_for(&errors, "http.admin_token");
+        assert!(
+            !format!("{errors:?}").contains("short"),
+            "the token is not echoed"
+        );
     }
 
     #[test]

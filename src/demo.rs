@@ -144,7 +144,10 @@ pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
         labels: BTreeMap::from([("env".to_string(), "demo".to_string())]),
     };
     Config {
-        http: HttpConfig { listen },
+        http: HttpConfig {
+            listen,
+            ..HttpConfig::default()
+        },
         window: WindowConfig { points: 10 },
         clusters: vec![cluster],
         ..Config::default()

@@ -11,5 +11,6 @@ pub mod demo;
 pub mod evaluate;
 pub mod http;
 pub mod kafka;
+pub mod logging;
 pub mod snapshot;
 pub mod store;

@@ -241,16 +241,38 @@ impl ClusterSnapshot {
 }
 
 /// The latest snapshot of every cluster, in config order. Each scraper swaps its own slot.
+/// Also carries the API's requests to forget groups back to the scrapers (the only way
+/// anything flows upstream: a queue the scraper drains at its next poll).
 #[derive(Debug)]
 pub struct Snapshots {
     clusters: Vec<ArcSwap<ClusterSnapshot>>,
+    forget: Vec<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Snapshots {
     pub fn new(initial: Vec<ClusterSnapshot>) -> Snapshots {
+        let forget = initial.iter().map(|_| Default::default()).collect();
         Snapshots {
             clusters: initial.into_iter().map(ArcSwap::from_pointee).collect(),
+            forget,
         }
+    }
+
+    /// Asks cluster `cluster`'s scraper to forget `group` at its next poll.
+    pub fn request_forget(&self, cluster: usize, group: &str) {
+        if let Some(q) = self.forget.get(cluster) {
+            q.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(group.to_string());
+        }
+    }
+
+    /// The groups to forget, taken out of the queue.
+    pub fn take_forget_requests(&self, cluster: usize) -> Vec<String> {
+        self.forget
+            .get(cluster)
+            .map(|q| std::mem::take(&mut *q.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
     }
 
     pub fn publish(&self, cluster: usize, snapshot: ClusterSnapshot) {

@@ -463,6 +463,15 @@ fn decode_dt16(v: u16) -> u32 {
     }
 }
 
+/// A hash of a group's committed offsets (sorted in place first).
+fn fingerprint(commits: &mut [(u32, i32, i64)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    commits.sort_unstable();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    commits.hash(&mut h);
+    h.finish()
+}
+
 /// Groups sorted `(topic, partition)` keys into runs of consecutive partitions.
 fn runs_of(keys: &[(u32, i32)]) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
@@ -492,6 +501,9 @@ pub struct Store {
     poll_times: Vec<Secs>,
     /// Burrow's `min-distance`, in seconds (0 = off).
     min_distance: Secs,
+    /// Groups removed through the API, with a fingerprint of their committed offsets then:
+    /// they stay away until they commit something else.
+    forgotten: HashMap<Arc<str>, u64>,
 }
 
 impl Store {
@@ -505,6 +517,7 @@ impl Store {
             groups: BTreeMap::new(),
             poll_times: Vec::new(),
             min_distance: 0,
+            forgotten: HashMap::new(),
         }
     }
 
@@ -764,8 +777,24 @@ impl Store {
         groups.entry(state.name.raw.clone()).or_insert(state)
     }
 
+    /// Forgets `group` (Burrow's `DELETE`) until it commits offsets other than its current
+    /// ones. Returns whether it was known.
+    pub fn forget(&mut self, group: &str) -> bool {
+        let Some(g) = self.groups.remove(group) else {
+            return false;
+        };
+        let mut commits: Vec<(u32, i32, i64)> =
+            g.keys().map(|(t, p, i)| (t, p, g.offsets[i])).collect();
+        self.forgotten
+            .insert(g.name.raw.clone(), fingerprint(&mut commits));
+        true
+    }
+
     /// Records a group listing entry (the group exists, in `state`).
     pub fn apply_group_state(&mut self, now: Secs, group: &str, state: &str) {
+        if self.forgotten.contains_key(group) {
+            return;
+        }
         let g = match self.groups.get_mut(group) {
             Some(g) => g,
             None => Self::insert_group(&mut self.groups, group),
@@ -781,6 +810,12 @@ impl Store {
     /// were applied, so each new window point gets this poll's lag.
     pub fn apply_group_offsets(&mut self, now: Secs, group: &str, commits: &mut [(u32, i32, i64)]) {
         let (points, min_distance) = (self.points, self.min_distance);
+        if let Some(&seen) = self.forgotten.get(group) {
+            if fingerprint(commits) == seen {
+                return;
+            }
+            self.forgotten.remove(group);
+        }
         commits.sort_unstable_by_key(|&(t, p, _)| (t, p));
         let g = match self.groups.get_mut(group) {
             Some(g) => g,
@@ -985,6 +1020,25 @@ mod tests {
         assert_eq!(
             window(&s, "g", 0),
             vec![(45, 140, Some(955)), (20, 100, Some(980))]
+        );
+    }
+
+    #[test]
+    fn forgotten_groups_stay_away_until_they_commit_again() {
+        let mut s = Store::new(3);
+        let t = s.apply_metadata(0, &[("t", 2)])[0];
+        wm(&mut s, 0, t, &[10, 10]);
+        s.apply_group_offsets(1, "g", &mut [(t, 0, 3), (t, 1, 4)]);
+        assert!(s.forget("g"));
+        assert!(!s.forget("g"));
+        s.apply_group_state(2, "g", "Empty");
+        s.apply_group_offsets(2, "g", &mut [(t, 1, 4), (t, 0, 3)]);
+        assert!(s.group("g").is_none(), "same offsets: still forgotten");
+        s.apply_group_offsets(3, "g", &mut [(t, 0, 5), (t, 1, 4)]);
+        assert_eq!(
+            window(&s, "g", 0),
+            vec![(5, 3, Some(5))],
+            "back, with a fresh window"
         );
     }
 

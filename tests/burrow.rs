@@ -237,3 +237,200 @@ fn raw_request(port: u16, line: &str) -> String {
     let _ = s.read_to_string(&mut out);
     out
 }
+
+const TOKEN: &str = "test-admin-token-0123456789";
+
+#[test]
+fn burrow_config_loglevel_delete_auth_and_cors() {
+    let broker = Broker::start("burrow-admin");
+    broker.create_topic("t", 1);
+    broker.produce("t", &[9]);
+    broker.commit("doomed", &[("t", 0, 2)]);
+    let w = Warren::start_with_http(
+        &format!(
+            "retention = \"5m\"\n[[clusters]]\nname = \"c1\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\n",
+            broker.bootstrap()
+        ),
+        &format!("admin_token = \"{TOKEN}\"\naccess_control_allow_origin = \"https://grafana.example\""),
+    );
+    let listed = || {
+        let (_, _, v) = get_json(&w, "/v3/kafka/c1/consumer");
+        v["consumers"].as_array().cloned().unwrap_or_default()
+    };
+    wait_for(Duration::from_secs(30), "the group", || {
+        (listed() == [json!("doomed")]).then_some(())
+    });
+
+    // CORS on JSON replies.
+    let r = w.get("/v3/kafka", &[]);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://grafana.example")
+    );
+
+    // Config: Burrow's shapes with warren's values, secrets never echoed.
+    let (code, raw, v) = get_json(&w, "/v3/config");
+    assert_eq!(code, 200);
+    assert!(
+        raw.starts_with("{\"error\":false,\"message\":\"main config returned\",\"request\":{"),
+        "{raw}"
+    );
+    assert!(!raw.contains(TOKEN), "the admin token never appears");
+    assert_eq!(
+        v["general"]["access-control-allow-origin"],
+        "https://grafana.example"
+    );
+    assert_eq!(
+        v["httpserver"]["default"]["address"],
+        format!("127.0.0.1:{}", w.port)
+    );
+    let cases: Vec<(&str, u16, Value)> = vec![
+        (
+            "/v3/config/storage",
+            200,
+            json!({"error": false, "message": "module list returned", "request": request("/v3/config/storage"), "coordinator": "storage", "modules": ["default"]}),
+        ),
+        (
+            "/v3/config/cluster",
+            200,
+            json!({"error": false, "message": "module list returned", "request": request("/v3/config/cluster"), "coordinator": "cluster", "modules": ["c1"]}),
+        ),
+        (
+            "/v3/config/notifier",
+            200,
+            json!({"error": false, "message": "module list returned", "request": request("/v3/config/notifier"), "coordinator": "notifier", "modules": []}),
+        ),
+        (
+            "/v3/config/storage/default",
+            200,
+            json!({"error": false, "message": "storage module detail returned",
+            "module": {"class-name": "inmemory", "intervals": 10, "min-distance": 0, "group-allowlist": "", "expire-group": 300},
+            "request": request("/v3/config/storage/default")}),
+        ),
+        (
+            "/v3/config/evaluator/default",
+            200,
+            json!({"error": false, "message": "evaluator module detail returned",
+            "module": {"class-name": "caching", "expire-cache": 0}, "request": request("/v3/config/evaluator/default")}),
+        ),
+        (
+            "/v3/config/consumer/c1",
+            200,
+            json!({"error": false, "message": "consumer module detail returned",
+            "module": {"class-name": "kafka", "cluster": "c1", "servers": [broker.bootstrap()], "group-allowlist": "",
+                       "zookeeper-path": "", "zookeeper-timeout": 0,
+                       "client-profile": {"name": "default", "client-id": "warren", "kafka-version": "", "tls": null, "sasl": null},
+                       "offsets-topic": "", "start-latest": false},
+            "request": request("/v3/config/consumer/c1")}),
+        ),
+        (
+            "/v3/config/notifier/x",
+            404,
+            json!({"error": true, "message": "notifier module not found", "request": request("/v3/config/notifier/x")}),
+        ),
+        (
+            "/v3/config/cluster/nope",
+            404,
+            json!({"error": true, "message": "cluster module not found", "request": request("/v3/config/cluster/nope")}),
+        ),
+        (
+            "/v3/admin/loglevel",
+            200,
+            json!({"error": false, "message": "log level returned", "level": "info", "request": request("/v3/admin/loglevel")}),
+        ),
+    ];
+    for (path, code, want) in cases {
+        let (status, _, got) = get_json(&w, path);
+        assert_eq!((status, got), (code, want), "{path}");
+    }
+
+    // Mutations need the bearer token.
+    let auth = format!("Bearer {TOKEN}");
+    let post = |headers: &[(&str, &str)], body: &str| {
+        w.request("POST", "/v3/admin/loglevel", headers, body)
+    };
+    assert_eq!(post(&[], "{\"level\":\"debug\"}").status, 401);
+    assert_eq!(
+        post(
+            &[("Authorization", "Bearer wrong-token-0123456789")],
+            "{\"level\":\"debug\"}"
+        )
+        .status,
+        401
+    );
+    assert_eq!(post(&[("Authorization", &auth)], "not json").status, 400);
+    let r = post(&[("Authorization", &auth)], "{\"level\":\"chatty\"}");
+    assert_eq!(
+        (
+            r.status,
+            r.text().contains("\"message\":\"unknown log level\"")
+        ),
+        (404, true)
+    );
+    let r = post(&[("Authorization", &auth)], "{\"level\":\"DEBUG\"}");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r
+        .text()
+        .starts_with("{\"error\":false,\"message\":\"set log level\",\"request\":{"));
+    assert_eq!(get_json(&w, "/v3/admin/loglevel").2["level"], "debug");
+
+    let delete = |headers: &[(&str, &str)], path: &str| w.request("DELETE", path, headers, "");
+    assert_eq!(delete(&[], "/v3/kafka/c1/consumer/doomed").status, 401);
+    assert_eq!(
+        delete(
+            &[("Authorization", &auth)],
+            "/v3/kafka/nope/consumer/doomed"
+        )
+        .status,
+        404
+    );
+    let r = delete(&[("Authorization", &auth)], "/v3/kafka/c1/consumer/doomed");
+    assert_eq!(r.status, 200);
+    assert!(r
+        .text()
+        .starts_with("{\"error\":false,\"message\":\"consumer group removed\""));
+    // Forgotten at the next poll, and from /metrics too...
+    wait_for(Duration::from_secs(10), "the group to be forgotten", || {
+        listed().is_empty().then_some(())
+    });
+    assert!(!w.metrics().keys().any(|k| k.contains("doomed")));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        listed().is_empty(),
+        "stays away while its offsets do not change"
+    );
+    // ...until it commits again.
+    broker.commit("doomed", &[("t", 0, 5)]);
+    wait_for(Duration::from_secs(10), "the group to come back", || {
+        (listed() == [json!("doomed")]).then_some(())
+    });
+}
+
+#[test]
+fn mutations_are_off_without_a_token() {
+    let broker = Broker::start("burrow-noadmin");
+    let w = Warren::start(&format!(
+        "[[clusters]]\nname = \"c\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\n",
+        broker.bootstrap()
+    ));
+    let r = w.request(
+        "POST",
+        "/v3/admin/loglevel",
+        &[("Authorization", "Bearer x")],
+        "{\"level\":\"debug\"}",
+    );
+    assert_eq!(r.status, 403);
+    assert!(r
+        .text()
+        .contains("\"message\":\"admin endpoints are disabled: set http.admin_token\""));
+    assert_eq!(
+        w.request("DELETE", "/v3/kafka/c/consumer/g", &[], "")
+            .status,
+        403
+    );
+    assert_eq!(
+        w.get("/v3/kafka", &[])
+            .header("access-control-allow-origin"),
+        None
+    );
+}

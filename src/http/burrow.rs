@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -31,7 +31,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(topic_consumers),
         )
         .route("/v3/kafka/{cluster}/consumer", get(consumers))
-        .route("/v3/kafka/{cluster}/consumer/{group}", get(consumer_detail))
+        .route(
+            "/v3/kafka/{cluster}/consumer/{group}",
+            get(consumer_detail).delete(consumer_delete),
+        )
         .route(
             "/v3/kafka/{cluster}/consumer/{group}/status",
             get(consumer_status),
@@ -40,6 +43,295 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/v3/kafka/{cluster}/consumer/{group}/lag",
             get(consumer_lag),
         )
+        .route("/v3/config", get(config_main))
+        .route("/v3/config/{kind}", get(config_modules))
+        .route("/v3/config/{kind}/{name}", get(config_module))
+        .route("/v3/admin/loglevel", get(loglevel_get).post(loglevel_set))
+        .route("/v3/openapi.json", get(openapi))
+}
+
+/// The OpenAPI 3 document of this API (kept in the repository, checked by tests).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+#[derive(Serialize)]
+struct Ack<'a> {
+    error: bool,
+    message: &'a str,
+    request: RequestInfo,
+}
+
+fn envelope(state: &AppState, uri: &Uri, code: StatusCode, error: bool, message: &str) -> Response {
+    json(
+        code,
+        &Ack {
+            error,
+            message,
+            request: request(uri, state),
+        },
+    )
+}
+
+/// Mutations are off unless `http.admin_token` is set, and then need `Authorization: Bearer`
+/// with it (unlike Burrow, whose mutations are open to anyone who can reach it).
+fn authorize(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(token) = state.config.http.admin_token.as_deref() else {
+        return Err(envelope(
+            state,
+            uri,
+            StatusCode::FORBIDDEN,
+            true,
+            "admin endpoints are disabled: set http.admin_token",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compare without an early exit, so timing does not reveal the token's prefix.
+    let same = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        let mut r = envelope(
+            state,
+            uri,
+            StatusCode::UNAUTHORIZED,
+            true,
+            "missing or wrong bearer token",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+        Err(r)
+    }
+}
+
+async fn consumer_delete(
+    State(state): State<Arc<AppState>>,
+    Path((cluster, group)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&state, &uri, &headers) {
+        return r;
+    }
+    let Some(index) = state.config.clusters.iter().position(|c| c.name == cluster) else {
+        return not_found(&uri, &state, "cluster not found");
+    };
+    // Asynchronous, as in Burrow: the scraper forgets the group at its next poll.
+    state.snapshots.request_forget(index, &group);
+    envelope(
+        &state,
+        &uri,
+        StatusCode::OK,
+        false,
+        "consumer group removed",
+    )
+}
+
+#[derive(Serialize)]
+struct LogLevel<'a> {
+    error: bool,
+    message: &'a str,
+    level: String,
+    request: RequestInfo,
+}
+
+async fn loglevel_get(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    json(
+        StatusCode::OK,
+        &LogLevel {
+            error: false,
+            message: "log level returned",
+            level: crate::logging::level(),
+            request: request(&uri, &state),
+        },
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct LevelBody {
+    level: String,
+}
+
+async fn loglevel_set(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = authorize(&state, &uri, &headers) {
+        return r;
+    }
+    let Ok(body) = serde_json::from_slice::<LevelBody>(&body) else {
+        return envelope(
+            &state,
+            &uri,
+            StatusCode::BAD_REQUEST,
+            true,
+            "could not decode message body",
+        );
+    };
+    let Some(level) = crate::logging::burrow_level(&body.level) else {
+        return envelope(
+            &state,
+            &uri,
+            StatusCode::NOT_FOUND,
+            true,
+            "unknown log level",
+        );
+    };
+    crate::logging::set_level(level);
+    tracing::info!(level, "log level changed through the API");
+    envelope(&state, &uri, StatusCode::OK, false, "set log level")
+}
+
+#[derive(Serialize)]
+struct MainConfig<'a> {
+    error: bool,
+    message: &'a str,
+    request: RequestInfo,
+    general: serde_json::Value,
+    logging: serde_json::Value,
+    zookeeper: serde_json::Value,
+    httpserver: serde_json::Value,
+}
+
+async fn config_main(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    let http = &state.config.http;
+    let body = MainConfig {
+        error: false,
+        message: "main config returned",
+        request: request(&uri, &state),
+        general: serde_json::json!({
+            "pidfile": "",
+            "stdout-logfile": "",
+            "access-control-allow-origin": http.access_control_allow_origin.clone().unwrap_or_default(),
+        }),
+        logging: serde_json::json!({
+            "filename": "", "max-size": 0, "max-backups": 0, "max-age": 0,
+            "use-local-time": false, "use-compression": false, "level": crate::logging::level(),
+        }),
+        zookeeper: serde_json::json!({"servers": [], "timeout": 0, "root-path": ""}),
+        httpserver: serde_json::json!({"default": {"address": http.listen.to_string(), "tls": "", "timeout": 0}}),
+    };
+    json(StatusCode::OK, &body)
+}
+
+const KINDS: [&str; 5] = ["storage", "evaluator", "cluster", "consumer", "notifier"];
+
+/// Module names per kind: one storage and one evaluator (`default`), a cluster and a consumer
+/// module per configured cluster, no notifiers.
+fn module_names(state: &AppState, kind: &str) -> Vec<String> {
+    match kind {
+        "storage" | "evaluator" => vec!["default".to_string()],
+        "cluster" | "consumer" => state
+            .config
+            .clusters
+            .iter()
+            .map(|c| c.name.clone())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[derive(Serialize)]
+struct ModuleList<'a> {
+    error: bool,
+    message: &'a str,
+    request: RequestInfo,
+    coordinator: &'a str,
+    modules: Vec<String>,
+}
+
+async fn config_modules(
+    State(state): State<Arc<AppState>>,
+    Path(kind): Path<String>,
+    uri: Uri,
+) -> Response {
+    let Some(kind) = KINDS.iter().find(|k| **k == kind) else {
+        return not_found(&uri, &state, "unknown module kind");
+    };
+    json(
+        StatusCode::OK,
+        &ModuleList {
+            error: false,
+            message: "module list returned",
+            request: request(&uri, &state),
+            coordinator: kind,
+            modules: module_names(&state, kind),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct ModuleDetail<'a, M: Serialize> {
+    error: bool,
+    message: &'a str,
+    module: M,
+    request: RequestInfo,
+}
+
+async fn config_module(
+    State(state): State<Arc<AppState>>,
+    Path((kind, name)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    let Some(kind) = KINDS.iter().find(|k| **k == kind) else {
+        return not_found(&uri, &state, "unknown module kind");
+    };
+    let missing = format!("{kind} module not found");
+    if !module_names(&state, kind).contains(&name) {
+        return not_found(&uri, &state, &missing);
+    }
+    let c = state.config.clusters.iter().find(|c| c.name == name);
+    let module = match (*kind, c) {
+        ("storage", _) => serde_json::json!({
+            "class-name": "inmemory",
+            "intervals": state.config.window.points,
+            "min-distance": state.config.clusters.first().map_or(0, |c| c.evaluator.min_distance.as_secs()),
+            "group-allowlist": "",
+            "expire-group": state.config.retention.as_secs(),
+        }),
+        ("evaluator", _) => serde_json::json!({"class-name": "caching", "expire-cache": 0}),
+        ("cluster", Some(_)) => match cluster_module(&state, &name).map(serde_json::to_value) {
+            Some(Ok(v)) => v,
+            _ => return not_found(&uri, &state, &missing),
+        },
+        ("consumer", Some(c)) => serde_json::json!({
+            "class-name": "kafka",
+            "cluster": c.name,
+            "servers": servers(&c.bootstrap_servers),
+            "group-allowlist": c.groups.allow.join("|"),
+            "zookeeper-path": "",
+            "zookeeper-timeout": 0,
+            "client-profile": client_profile(),
+            "offsets-topic": "",
+            "start-latest": false,
+        }),
+        _ => return not_found(&uri, &state, &missing),
+    };
+    let message = format!("{kind} module detail returned");
+    json(
+        StatusCode::OK,
+        &ModuleDetail {
+            error: false,
+            message: &message,
+            module,
+            request: request(&uri, &state),
+        },
+    )
 }
 
 fn text(body: &'static str) -> Response {
@@ -154,6 +446,35 @@ struct ClusterModule<'a> {
     offset_refresh: u64,
 }
 
+fn client_profile() -> ClientProfile<'static> {
+    ClientProfile {
+        name: "default",
+        client_id: "warren",
+        kafka_version: "",
+        tls: None,
+        sasl: None,
+    }
+}
+
+/// A cluster as Burrow's cluster module describes it (no secrets: servers and intervals only).
+fn cluster_module<'a>(state: &'a AppState, cluster: &str) -> Option<ClusterModule<'a>> {
+    let c = state.config.clusters.iter().find(|c| c.name == cluster)?;
+    Some(ClusterModule {
+        class_name: "kafka",
+        servers: servers(&c.bootstrap_servers),
+        client_profile: client_profile(),
+        topic_refresh: c.metadata_refresh.as_secs(),
+        offset_refresh: c.poll_interval.as_secs(),
+    })
+}
+
+/// Bootstrap servers without any `user:pass@` part.
+fn servers(list: &str) -> Vec<&str> {
+    list.split(',')
+        .map(|s| s.trim().rsplit('@').next().unwrap_or(""))
+        .collect()
+}
+
 #[derive(Serialize)]
 struct ClusterDetail<'a> {
     error: bool,
@@ -167,21 +488,8 @@ async fn cluster_detail(
     Path(cluster): Path<String>,
     uri: Uri,
 ) -> Response {
-    let Some(c) = state.clusters.iter().find(|c| c.name == cluster) else {
+    let Some(module) = cluster_module(&state, &cluster) else {
         return not_found(&uri, &state, "cluster module not found");
-    };
-    let module = ClusterModule {
-        class_name: "kafka",
-        servers: c.bootstrap_servers.split(',').map(str::trim).collect(),
-        client_profile: ClientProfile {
-            name: "default",
-            client_id: "warren",
-            kafka_version: "",
-            tls: None,
-            sasl: None,
-        },
-        topic_refresh: c.metadata_refresh.as_secs(),
-        offset_refresh: c.poll_interval.as_secs(),
     };
     json(
         StatusCode::OK,

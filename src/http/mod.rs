@@ -20,7 +20,7 @@ use http_body::Frame;
 use tokio::sync::mpsc;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
-use crate::config::ClusterConfig;
+use crate::config::Config;
 use crate::snapshot::Snapshots;
 use metrics::{BuildInfo, Format};
 
@@ -29,8 +29,8 @@ use metrics::{BuildInfo, Format};
 pub struct AppState {
     pub snapshots: Arc<Snapshots>,
     pub build: BuildInfo,
-    /// The clusters' configuration, in snapshot order (Burrow's cluster detail shows it).
-    pub clusters: Vec<ClusterConfig>,
+    /// The configuration (Burrow's config endpoints show parts of it, never secrets).
+    pub config: Config,
     /// This machine's name, for Burrow's `request.host`.
     pub hostname: Arc<str>,
 }
@@ -48,6 +48,27 @@ pub fn hostname() -> Arc<str> {
 
 /// The router with all endpoints and gzip (fastest level) when the client accepts it.
 pub fn router(state: Arc<AppState>) -> Router {
+    let cors = state
+        .config
+        .http
+        .access_control_allow_origin
+        .as_deref()
+        .and_then(|o| axum::http::HeaderValue::from_str(o).ok());
+    let router = routes(state);
+    match cors {
+        Some(origin) => router.layer(axum::middleware::map_response(move |mut r: Response| {
+            let origin = origin.clone();
+            async move {
+                r.headers_mut()
+                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                r
+            }
+        })),
+        None => router,
+    }
+}
+
+fn routes(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/metrics", get(metrics_handler))
@@ -55,7 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .merge(burrow::routes())
         .fallback(burrow::fallback)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(
             CompressionLayer::new()
                 .gzip(true)

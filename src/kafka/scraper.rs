@@ -211,6 +211,15 @@ impl Scraper {
             self.refresh_group_list(timeout).await;
         }
         let data = self.read(timeout).await?;
+        for group in self.snapshots.take_forget_requests(self.index) {
+            if self.store.forget(&group) {
+                tracing::info!(
+                    cluster = self.name(),
+                    group,
+                    "group forgotten until it commits again"
+                );
+            }
+        }
         self.apply(now, data);
         if std::mem::take(&mut self.reconnect_after_poll) {
             self.disconnect();

@@ -228,11 +228,16 @@ impl Warren {
     /// Starts `warren run` with `config` (TOML, without the `[http]` table) and waits until
     /// `/readyz` answers 200.
     pub fn start(config: &str) -> Warren {
+        Warren::start_with_http(config, "")
+    }
+
+    /// As [`Warren::start`], with extra keys for the `[http]` table.
+    pub fn start_with_http(config: &str, http: &str) -> Warren {
         let port = free_port();
         let dir = temp_dir("warren");
         let path = dir.join("warren.toml");
         // The table goes last so that top-level keys in `config` stay top-level.
-        let full = format!("{config}\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
+        let full = format!("{config}\n[http]\nlisten = \"127.0.0.1:{port}\"\n{http}\n");
         std::fs::write(&path, full).expect("config file");
         let log = std::fs::File::create(dir.join("warren.log")).expect("log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
@@ -269,6 +274,18 @@ impl Warren {
 
     pub fn try_get(&self, path: &str, headers: &[(&str, &str)]) -> std::io::Result<HttpResponse> {
         http_get(self.port, path, headers)
+    }
+
+    /// Any method, with a body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> HttpResponse {
+        http_request(self.port, method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}\nwarren log:\n{}", self.log()))
     }
 
     /// `/metrics` (text format) as a map from series (name and labels as written) to value.
@@ -318,13 +335,28 @@ impl HttpResponse {
 
 /// A minimal HTTP/1.1 GET (Connection: close), decoding chunked bodies.
 pub fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Result<HttpResponse> {
+    http_request(port, "GET", path, headers, "")
+}
+
+/// A minimal HTTP/1.1 request (Connection: close), decoding chunked bodies.
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<HttpResponse> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
+    req.push_str(body);
     s.write_all(req.as_bytes())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;

@@ -77,9 +77,10 @@ fn envelope(state: &AppState, uri: &Uri, code: StatusCode, error: bool, message:
 
 /// Mutations are off unless `http.admin_token` is set, and then need `Authorization: Bearer`
 /// with it (unlike Burrow, whose mutations are open to anyone who can reach it).
-fn authorize(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), Response> {
+/// Returns the rejection, if any.
+fn reject(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = state.config.http.admin_token.as_deref() else {
-        return Err(envelope(
+        return Some(envelope(
             state,
             uri,
             StatusCode::FORBIDDEN,
@@ -100,7 +101,7 @@ fn authorize(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), Res
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
     if same {
-        Ok(())
+        None
     } else {
         let mut r = envelope(
             state,
@@ -113,7 +114,7 @@ fn authorize(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Result<(), Res
             header::WWW_AUTHENTICATE,
             axum::http::HeaderValue::from_static("Bearer"),
         );
-        Err(r)
+        Some(r)
     }
 }
 
@@ -123,7 +124,7 @@ async fn consumer_delete(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = authorize(&state, &uri, &headers) {
+    if let Some(r) = reject(&state, &uri, &headers) {
         return r;
     }
     let Some(index) = state.config.clusters.iter().position(|c| c.name == cluster) else {
@@ -171,7 +172,7 @@ async fn loglevel_set(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = authorize(&state, &uri, &headers) {
+    if let Some(r) = reject(&state, &uri, &headers) {
         return r;
     }
     let Ok(body) = serde_json::from_slice::<LevelBody>(&body) else {

@@ -434,3 +434,133 @@ fn mutations_are_off_without_a_token() {
         None
     );
 }
+
+/// Walks the API the way the Datadog Burrow check (packetloop/datadog-agent-burrow, v3) does and
+/// checks it reads the same numbers as `/metrics`.
+#[test]
+fn a_burrow_client_reads_what_metrics_show() {
+    let broker = Broker::start("burrow-client");
+    broker.create_topic("orders", 2);
+    broker.create_topic("audit", 1);
+    broker.produce("orders", &[12, 8]);
+    broker.produce("audit", &[5]);
+    broker.commit(
+        "svc",
+        &[("orders", 0, 10), ("orders", 1, 8), ("audit", 0, 1)],
+    );
+    let w = Warren::start(&format!(
+        "[[clusters]]\nname = \"dd\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\n",
+        broker.bootstrap()
+    ));
+    wait_for(Duration::from_secs(30), "the group", || {
+        (w.metrics()
+            .get("kafka_consumergroup_group_sum_lag{cluster=\"dd\",group=\"svc\"}")
+            == Some(&6.0))
+        .then_some(())
+    });
+    let metrics = w.metrics();
+    let metric = |name: &str, labels: &str| {
+        metrics
+            .get(&format!("{name}{{cluster=\"dd\",{labels}}}"))
+            .copied()
+    };
+
+    // Service check: GET /burrow/admin answers 2xx.
+    assert_eq!(w.get("/burrow/admin", &[]).status, 200);
+    let (_, _, clusters) = get_json(&w, "/v3/kafka");
+    assert_eq!(clusters["clusters"], json!(["dd"]));
+    let mut checked = 0;
+    for cluster in clusters["clusters"].as_array().unwrap() {
+        let cluster = cluster.as_str().unwrap();
+        let (_, _, topics) = get_json(&w, &format!("/v3/kafka/{cluster}/topic"));
+        for topic in topics["topics"].as_array().unwrap() {
+            let topic = topic.as_str().unwrap();
+            let (_, _, detail) = get_json(&w, &format!("/v3/kafka/{cluster}/topic/{topic}"));
+            // kafka.topic.offsets{partition = list index}
+            for (p, off) in detail["offsets"].as_array().unwrap().iter().enumerate() {
+                let want = metric(
+                    "kafka_partition_latest_offset",
+                    &format!("topic=\"{topic}\",partition=\"{p}\""),
+                );
+                assert_eq!(off.as_f64(), want, "{topic}/{p}");
+                checked += 1;
+            }
+        }
+        let (_, _, consumers) = get_json(&w, &format!("/v3/kafka/{cluster}/consumer"));
+        for group in consumers["consumers"].as_array().unwrap() {
+            let group = group.as_str().unwrap();
+            let (_, _, detail) = get_json(&w, &format!("/v3/kafka/{cluster}/consumer/{group}"));
+            // kafka.consumer.offsets: the last non-null window entry per partition.
+            for (topic, parts) in detail["topics"].as_object().unwrap() {
+                for (p, part) in parts.as_array().unwrap().iter().enumerate() {
+                    let last = part["offsets"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .rev()
+                        .find(|o| !o.is_null());
+                    let want = metric(
+                        "kafka_consumergroup_group_offset",
+                        &format!("group=\"{group}\",topic=\"{topic}\",partition=\"{p}\""),
+                    );
+                    assert_eq!(
+                        last.map(|o| o["offset"].as_f64().unwrap()),
+                        want,
+                        "{group} {topic}/{p}"
+                    );
+                    assert_eq!(
+                        part["current-lag"].as_f64(),
+                        metric(
+                            "kafka_consumergroup_group_lag",
+                            &format!("group=\"{group}\",topic=\"{topic}\",partition=\"{p}\"")
+                        ),
+                    );
+                    checked += 1;
+                }
+            }
+            let (_, _, lag) = get_json(&w, &format!("/v3/kafka/{cluster}/consumer/{group}/lag"));
+            let status = &lag["status"];
+            assert_eq!(
+                status["totallag"].as_f64(),
+                metric(
+                    "kafka_consumergroup_group_sum_lag",
+                    &format!("group=\"{group}\"")
+                )
+            );
+            assert_eq!(
+                status["maxlag"]["current_lag"].as_f64(),
+                metric(
+                    "kafka_consumergroup_group_max_lag",
+                    &format!("group=\"{group}\"")
+                )
+            );
+            let code = metric(
+                "kafka_consumergroup_group_status",
+                &format!("group=\"{group}\""),
+            )
+            .unwrap();
+            let name = ["NOTFOUND", "OK", "WARN", "ERR"][code as usize];
+            assert_eq!(status["status"], name);
+            for part in status["partitions"].as_array().unwrap() {
+                // kafka.consumer.partition_lag = end.lag (the lag at the newest commit).
+                assert!(part["end"]["lag"].is_u64(), "{part}");
+                let (t, p) = (
+                    part["topic"].as_str().unwrap(),
+                    part["partition"].as_i64().unwrap(),
+                );
+                let code = metric(
+                    "kafka_consumergroup_partition_status",
+                    &format!("group=\"{group}\",topic=\"{t}\",partition=\"{p}\""),
+                )
+                .unwrap();
+                let name =
+                    ["NOTFOUND", "OK", "WARN", "ERR", "STOP", "STALL", "REWIND"][code as usize];
+                assert_eq!(part["status"], name);
+            }
+        }
+    }
+    assert_eq!(
+        checked, 6,
+        "3 topic partitions and 3 group partitions compared"
+    );
+}

@@ -1,0 +1,205 @@
+//! The Burrow API against its OpenAPI document (`src/http/openapi.json`): schemathesis (a
+//! property-based API tester, installed by `.ci/run`) generates requests for every documented
+//! operation and checks every reply against the document: no 5xx, documented status codes,
+//! content types, headers and JSON schemas. The server is the real binary watching the real test
+//! broker, with a topic, produced messages and a committed group, so the documented examples
+//! (`main`, `orders`, `app-a`) hit real data.
+//!
+//! Three runs: every operation with the admin token (POST/DELETE succeed or fail as documented),
+//! the mutations without it (401), and the mutations on a warren without a token (403).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{wait_for, Broker, Warren};
+use serde_json::Value;
+
+/// The document, as the binary serves it at `/v3/openapi.json`.
+const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/openapi.json");
+const TOKEN: &str = "openapi-test-admin-token-0123456789";
+const ORIGIN: &str = "https://dashboard.example";
+
+/// Test cases per operation and phase; `WARREN_SCHEMATHESIS_EXAMPLES` overrides.
+const MAX_EXAMPLES: u32 = 30;
+/// A fixed seed keeps CI reproducible; `WARREN_SCHEMATHESIS_SEED` overrides.
+const SEED: u64 = 20_240_917;
+
+/// `$WARREN_SCHEMATHESIS`, else `schemathesis` on `PATH`, else the venv `.ci/run` creates.
+fn schemathesis() -> PathBuf {
+    if let Some(p) = std::env::var_os("WARREN_SCHEMATHESIS") {
+        return PathBuf::from(p);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("schemathesis"))
+            .find(|p| p.is_file())
+    });
+    if let Some(p) = on_path {
+        return p;
+    }
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()));
+    let venv = home.join(".cache/warren/venv/bin/schemathesis");
+    assert!(
+        venv.is_file(),
+        "schemathesis not found (not in $WARREN_SCHEMATHESIS, not on PATH, not at {}): run \
+         `bash .ci/run`, which installs it into that venv",
+        venv.display()
+    );
+    venv
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs schemathesis against `port` with `extra` arguments (filters, headers); panics with its
+/// output unless it exits 0.
+fn run_schemathesis(what: &str, port: u16, extra: &[&str]) {
+    let workdir = std::env::temp_dir().join(format!(
+        "warren-test-schemathesis-{}-{port}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&workdir).expect("work dir");
+    let bin = schemathesis();
+    let mut cmd = Command::new(&bin);
+    // From an empty directory: no stray schemathesis.toml is picked up, nothing is left behind.
+    cmd.current_dir(&workdir)
+        .env("NO_COLOR", "1")
+        .env("PYTHONIOENCODING", "utf-8")
+        .arg("run")
+        .arg(SPEC_PATH)
+        .args(["--url", &format!("http://127.0.0.1:{port}")])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,\
+             response_headers_conformance,response_schema_conformance",
+        ])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--mode", "all"])
+        .args([
+            "--max-examples",
+            &env_or("WARREN_SCHEMATHESIS_EXAMPLES", MAX_EXAMPLES).to_string(),
+        ])
+        .args([
+            "--seed",
+            &env_or("WARREN_SCHEMATHESIS_SEED", SEED).to_string(),
+        ])
+        .args(["--workers", "2"])
+        .args(["--request-timeout", "10"])
+        .args(["--generation-database", "none"])
+        .arg("--continue-on-failure")
+        .arg("--no-color")
+        .args(extra);
+    println!("==> schemathesis ({what}): {cmd:?}");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()));
+    let _ = std::fs::remove_dir_all(&workdir);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    assert!(
+        out.status.success(),
+        "schemathesis ({what}) found replies that do not match src/http/openapi.json \
+         ({}):\n{text}",
+        out.status
+    );
+}
+
+fn config(broker: &Broker) -> String {
+    format!(
+        "[window]\npoints = 3\n\n[[clusters]]\nname = \"main\"\nbootstrap_servers = \"{}\"\n\
+         poll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\n",
+        broker.bootstrap()
+    )
+}
+
+fn json(w: &Warren, path: &str) -> (u16, Value) {
+    let r = w.get(path, &[]);
+    let v = serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{path}: {e}"));
+    (r.status, v)
+}
+
+#[test]
+fn burrow_api_matches_openapi_document() {
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(SPEC_PATH).expect("read openapi.json"))
+            .expect("openapi.json is JSON");
+    assert_eq!(spec["openapi"], "3.0.3");
+    let bin = schemathesis();
+    assert!(Path::new(&bin).exists());
+
+    let broker = Broker::start("openapi");
+    broker.create_topic("orders", 3);
+    broker.produce("orders", &[10, 20, 30]);
+    // Partition 1 has no commit (an `offsets: []` entry and a null-window status partition).
+    broker.commit("app-a", &[("orders", 0, 4), ("orders", 2, 7)]);
+    let w = Warren::start_with_http(
+        &config(&broker),
+        &format!("admin_token = \"{TOKEN}\"\naccess_control_allow_origin = \"{ORIGIN}\""),
+    );
+    wait_for(Duration::from_secs(30), "app-a evaluated", || {
+        let (code, v) = json(&w, "/v3/kafka/main/consumer/app-a/status");
+        (code == 200 && !v["status"]["partitions"].as_array()?.is_empty()).then_some(())
+    });
+    // A second commit: two-point windows, fractional `complete`, non-null `maxlag`.
+    broker.commit("app-a", &[("orders", 0, 6), ("orders", 2, 9)]);
+    wait_for(
+        Duration::from_secs(30),
+        "app-a's second window point",
+        || {
+            let (_, v) = json(&w, "/v3/kafka/main/consumer/app-a");
+            let points = v["topics"]["orders"][0]["offsets"].as_array()?;
+            (points.iter().filter(|p| !p.is_null()).count() == 2).then_some(())
+        },
+    );
+
+    // The served document is the file.
+    let r = w.get("/v3/openapi.json", &[]);
+    assert_eq!(r.status, 200, "GET /v3/openapi.json");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let served: Value = serde_json::from_slice(&r.body).expect("served document is JSON");
+    assert!(
+        served == spec,
+        "GET /v3/openapi.json differs from src/http/openapi.json"
+    );
+    // The CORS header the document describes as optional is there when configured.
+    let r = w.get("/v3/kafka", &[]);
+    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
+
+    let bearer = format!("Authorization: Bearer {TOKEN}");
+    run_schemathesis(
+        "every operation, with the admin token",
+        w.port,
+        &["-H", &bearer],
+    );
+    run_schemathesis(
+        "mutations without the token",
+        w.port,
+        &["--include-method", "POST", "--include-method", "DELETE"],
+    );
+    drop(w);
+
+    let plain = Warren::start(&config(&broker));
+    run_schemathesis(
+        "mutations with admin disabled",
+        plain.port,
+        &[
+            "-H",
+            &bearer,
+            "--include-method",
+            "POST",
+            "--include-method",
+            "DELETE",
+        ],
+    );
+}

@@ -73,7 +73,7 @@ fn run_schemathesis(what: &str, port: u16, extra: &[&str]) {
         .env("NO_COLOR", "1")
         .env("PYTHONIOENCODING", "utf-8")
         .arg("run")
-        .arg(SPEC_PATH)
+        .arg(std::env::var("XX_SPEC").unwrap_or(SPEC_PATH.to_string()))
         .args(["--url", &format!("http://127.0.0.1:{port}")])
         .args([
             "--checks",

@@ -413,3 +413,36 @@ fn a_dead_cluster_does_not_stop_a_live_one() {
     assert_eq!(w.get("/readyz", &[]).status, 200);
     assert_eq!(w.get("/healthz", &[]).status, 200);
 }
+
+#[test]
+fn known_groups_are_asked_about_their_topics_and_new_topics_found_at_refresh() {
+    let broker = Broker::start("narrow");
+    broker.create_topic("a", 1);
+    broker.create_topic("b", 1);
+    broker.produce("a", &[10]);
+    broker.produce("b", &[10]);
+    broker.commit("g", &[("a", 0, 3)]);
+    let w = Warren::start(
+        &format!(
+            "[[clusters]]\nname = \"n\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\nmetadata_refresh = \"6s\"\ngroups_refresh = \"1s\"\n",
+            broker.bootstrap()
+        ),
+    );
+    let a =
+        "kafka_consumergroup_group_offset{cluster=\"n\",group=\"g\",topic=\"a\",partition=\"0\"}";
+    let b =
+        "kafka_consumergroup_group_offset{cluster=\"n\",group=\"g\",topic=\"b\",partition=\"0\"}";
+    wait_value(&w, a, 3.0);
+    // A known topic is followed at every poll...
+    broker.commit("g", &[("a", 0, 7)]);
+    let started = Instant::now();
+    wait_value(&w, a, 7.0);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "within a few polls"
+    );
+    // ...and a new one is found by the next full scan (at the metadata refresh).
+    broker.commit("g", &[("b", 0, 4)]);
+    let m = wait_value(&w, b, 4.0);
+    assert_eq!(m.get(a), Some(&7.0));
+}

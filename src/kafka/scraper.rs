@@ -8,7 +8,7 @@
 //! lag is never negative. Nothing from a failed poll is applied: the last good data stays, the
 //! cluster is marked down, and the next attempt backs off.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,8 +21,9 @@ use crate::kafka::admin::{Admin, AdminError, GroupList, OffsetSpec, TopicPartiti
 use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
 use crate::store::{Secs, Store, WatermarkSample};
 
-/// Committed-offset requests in flight at once per cluster.
-const GROUPS_IN_FLIGHT: usize = 64;
+/// Committed-offset requests in flight at once per call, and calls at once per poll.
+const GROUPS_IN_FLIGHT: usize = 8;
+const CALLS_IN_FLIGHT: usize = 16;
 /// Longest wait between attempts while a cluster is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(120);
 
@@ -43,10 +44,21 @@ struct Partitions {
     topic_ids: Vec<u32>,
 }
 
+/// One ListConsumerGroupOffsets call: the groups (indexes into the poll's group list) that are
+/// asked about the same partitions, and the store topic id of each partition.
+struct OffsetRequest {
+    members: Vec<usize>,
+    partitions: Arc<[TopicPartition]>,
+    topic_ids: Vec<u32>,
+}
+
+/// One group's committed offsets: `(topic id, partition, offset)`.
+type Commits = Vec<(u32, i32, i64)>;
+
 /// A poll's reads, applied to the store only when the poll as a whole succeeded.
 struct PollData {
     groups: Vec<String>,
-    offsets: Vec<Result<Vec<(u32, i64)>, AdminError>>,
+    offsets: Vec<Result<Commits, AdminError>>,
     earliest: Vec<Result<i64, AdminError>>,
     latest: Vec<Result<i64, AdminError>>,
 }
@@ -61,7 +73,7 @@ pub struct Scraper {
     base: ClusterSnapshot,
     store: Store,
     health: Health,
-    admin: Option<Admin>,
+    admin: Option<Arc<Admin>>,
     partitions: Partitions,
     metadata_at: Option<Instant>,
     listed: Option<GroupList>,
@@ -198,19 +210,20 @@ impl Scraper {
             let c = &self.settings.cluster;
             let admin =
                 Admin::new(&c.bootstrap_servers, &c.client).map_err(|e| (Stage::Connect, e))?;
-            self.admin = Some(admin);
+            self.admin = Some(Arc::new(admin));
         }
         let (now, _) = unix_now();
         self.polled_at = now;
         let due = |at: Option<Instant>, every: Duration| at.is_none_or(|t| t.elapsed() >= every);
 
-        if due(self.metadata_at, self.settings.cluster.metadata_refresh) {
+        let full_scan = due(self.metadata_at, self.settings.cluster.metadata_refresh);
+        if full_scan {
             self.refresh_metadata(now, timeout).await?;
         }
         if due(self.listed_at, self.settings.cluster.groups_refresh) {
             self.refresh_group_list(timeout).await;
         }
-        let data = self.read(timeout).await?;
+        let data = self.read(timeout, full_scan).await?;
         for group in self.snapshots.take_forget_requests(self.index) {
             if self.store.forget(&group) {
                 tracing::info!(
@@ -320,14 +333,113 @@ impl Scraper {
         groups.into_iter().map(str::to_owned).collect()
     }
 
-    async fn read(&mut self, timeout: Duration) -> Result<PollData, (Stage, AdminError)> {
-        let admin = self.admin.as_ref().expect("admin connected");
+    /// Which partitions to ask each group about. A full scan (every partition of every watched
+    /// topic) when metadata was refreshed and for groups not known yet; otherwise only the
+    /// topics a group has committed to. Asking every group about every partition costs about a
+    /// microsecond per group-partition in librdkafka, minutes per poll on big clusters; a group
+    /// that starts on a new topic is found at the next metadata refresh.
+    fn plan_offset_requests(&self, groups: &[String], full_scan: bool) -> Vec<OffsetRequest> {
+        let mut by_topics: BTreeMap<Vec<u32>, Vec<usize>> = BTreeMap::new();
+        for (i, g) in groups.iter().enumerate() {
+            let mut topics: Vec<u32> = match (full_scan, self.store.group(g)) {
+                (false, Some(known)) => known.runs.iter().map(|r| r.topic).collect(),
+                _ => Vec::new(),
+            };
+            topics.dedup();
+            by_topics.entry(topics).or_default().push(i);
+        }
+        by_topics
+            .into_iter()
+            .map(|(topics, members)| {
+                if topics.is_empty() {
+                    return OffsetRequest {
+                        members,
+                        partitions: self.partitions.list.clone(),
+                        topic_ids: self.partitions.topic_ids.clone(),
+                    };
+                }
+                let (list, ids): (Vec<TopicPartition>, Vec<u32>) = self
+                    .partitions
+                    .list
+                    .iter()
+                    .zip(&self.partitions.topic_ids)
+                    .filter(|(_, id)| topics.binary_search(id).is_ok())
+                    .map(|(tp, id)| (tp.clone(), *id))
+                    .unzip();
+                OffsetRequest {
+                    members,
+                    partitions: list.into(),
+                    topic_ids: ids,
+                }
+            })
+            .collect()
+    }
+
+    async fn read(
+        &mut self,
+        timeout: Duration,
+        full_scan: bool,
+    ) -> Result<PollData, (Stage, AdminError)> {
+        let admin = self.admin.clone().expect("admin connected");
         let groups = self.watched_groups();
         let list = self.partitions.list.clone();
         // Committed offsets first, then watermarks: lag is never negative.
-        let offsets = admin
-            .list_group_offsets(&groups, &list, GROUPS_IN_FLIGHT, timeout)
-            .await;
+        let mut offsets: Vec<Result<Commits, AdminError>> =
+            (0..groups.len()).map(|_| Ok(Vec::new())).collect();
+        let mut calls = tokio::task::JoinSet::new();
+        let mut plan = self.plan_offset_requests(&groups, full_scan).into_iter();
+        loop {
+            while calls.len() < CALLS_IN_FLIGHT {
+                let Some(OffsetRequest {
+                    members,
+                    partitions: parts,
+                    topic_ids: ids,
+                }) = plan.next()
+                else {
+                    break;
+                };
+                let admin = admin.clone();
+                let names: Vec<String> = members.iter().map(|&i| groups[i].clone()).collect();
+                calls.spawn(async move {
+                    let found = admin
+                        .list_group_offsets(&names, &parts, GROUPS_IN_FLIGHT, timeout)
+                        .await;
+                    let found: Vec<Result<Commits, AdminError>> = found
+                        .into_iter()
+                        .map(|r| {
+                            r.map(|v| {
+                                v.into_iter()
+                                    .filter_map(|(k, offset)| {
+                                        let (_, p) = parts.get(k as usize)?;
+                                        Some((*ids.get(k as usize)?, *p, offset))
+                                    })
+                                    .collect()
+                            })
+                        })
+                        .collect();
+                    (members, found)
+                });
+            }
+            let Some(done) = calls.join_next().await else {
+                break;
+            };
+            match done {
+                Ok((members, found)) => {
+                    for (i, r) in members.into_iter().zip(found) {
+                        offsets[i] = r;
+                    }
+                }
+                Err(e) => {
+                    return Err((
+                        Stage::GroupOffsets,
+                        AdminError {
+                            code: None,
+                            message: format!("offset request task failed: {e}"),
+                        },
+                    ))
+                }
+            }
+        }
         let failed = offsets.iter().filter(|r| r.is_err()).count();
         let timed_out = offsets.iter().any(|r| {
             r.as_ref()
@@ -393,14 +505,8 @@ impl Scraper {
                 }
             }
         }
-        let mut commits = Vec::new();
         for (group, result) in data.groups.iter().zip(data.offsets) {
-            let Ok(found) = result else { continue };
-            commits.clear();
-            commits.extend(found.into_iter().filter_map(|(i, offset)| {
-                let (_, p) = self.partitions.list.get(i as usize)?;
-                Some((*ids.get(i as usize)?, *p, offset))
-            }));
+            let Ok(mut commits) = result else { continue };
             self.store.apply_group_offsets(now, group, &mut commits);
         }
         self.store.expire(now, self.settings.retention);

@@ -1,0 +1,794 @@
+//! The Grafana dashboards (`grafana/*.json`) and the alert rules (`deploy/prometheus/alerts.yaml`)
+//! against a real Prometheus scraping the real warren, which watches real consumers on the test
+//! broker (the workload of `tests/evaluate.rs`: one group OK, one WARN, one ERR).
+//!
+//! No Grafana server is installable here, so the dashboards are proven by their PromQL: every
+//! panel target (rows included) and every template variable query is run through Prometheus's
+//! HTTP API, with Grafana's variables substituted, and must succeed with a non-empty result.
+//! Every alert expression must evaluate, and `KafkaConsumerGroupError` must really fire (its
+//! `for:` is read from the file, 2 minutes, so this test takes about 2.5 minutes). The JSON model
+//! itself is checked too: schema version, uids, the `datasource` variable used by every panel,
+//! unique panel ids, status value mappings with colours, and the provisioning file's path.
+//!
+//! Needs `/usr/bin/prometheus` (Debian package `prometheus`, installed by `.ci/run`).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::{free_port, http_get, wait_for, Broker, Warren};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+use serde_json::Value;
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const ALERTS: &str = "deploy/prometheus/alerts.yaml";
+const DASHBOARDS: &[(&str, &str)] = &[
+    ("grafana/overview.json", "warren-overview"),
+    ("grafana/consumer-group.json", "warren-consumer-group"),
+];
+const PROVISIONING: &str = "grafana/provisioning/dashboards.yaml";
+const PROVISIONED_PATH: &str = "/var/lib/grafana/dashboards/warren";
+
+const CLUSTER: &str = "dash";
+const TOPIC: &str = "steady";
+/// The workload's groups and the group status each reaches (1 OK, 2 WARN, 3 ERR).
+const GROUPS: &[(&str, f64)] = &[("keeps-up", 1.0), ("too-slow", 2.0), ("stops", 3.0)];
+/// The alert that must fire (on the group `stops`).
+const FIRING: &str = "KafkaConsumerGroupError";
+
+fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn read(rel: &str) -> String {
+    let path = repo_path(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workload (as tests/evaluate.rs): a steady producer, a consumer keeping up, one too slow, one
+// that stops.
+
+/// Produces one message every 25 ms (40/s) until `stop`.
+fn producer(bootstrap: String, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("linger.ms", "0")
+            .set("batch.num.messages", "1")
+            .set("log_level", "3")
+            .create()
+            .expect("producer");
+        let mut i = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let payload = i.to_string();
+            let _ = p.send(
+                BaseRecord::<(), str>::to(TOPIC)
+                    .partition(0)
+                    .payload(&payload),
+            );
+            i += 1;
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = p.flush(Duration::from_secs(5));
+    })
+}
+
+/// A real consumer in `group` committing each message; spends `per_message` on each and stops
+/// consuming (staying alive) after `active_for`.
+fn consumer(
+    bootstrap: String,
+    group: &'static str,
+    per_message: Duration,
+    active_for: Duration,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "6000")
+            .set("log_level", "3")
+            .create()
+            .expect("consumer");
+        c.subscribe(&[TOPIC]).expect("subscribe");
+        let started = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            if started.elapsed() > active_for {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+                std::thread::sleep(per_message);
+                let _ = c.commit_message(&m, CommitMode::Sync);
+            }
+        }
+    })
+}
+
+/// Stops the workload threads when the test ends, also on a panic.
+struct Workload {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Workload {
+    fn start(broker: &Broker) -> Workload {
+        let stop = Arc::new(AtomicBool::new(false));
+        let forever = Duration::from_secs(3600);
+        let b = broker.bootstrap();
+        let threads = vec![
+            producer(b.clone(), stop.clone()),
+            // Keeps up: 40/s produced, each message handled at once.
+            consumer(b.clone(), "keeps-up", Duration::ZERO, forever, stop.clone()),
+            // 10/s handled against 40/s produced: lag never decreases, WARN.
+            consumer(
+                b.clone(),
+                "too-slow",
+                Duration::from_millis(100),
+                forever,
+                stop.clone(),
+            ),
+            // Stops after 4 s: the head moves on, its offset does not, STOP (ERR).
+            consumer(
+                b,
+                "stops",
+                Duration::ZERO,
+                Duration::from_secs(4),
+                stop.clone(),
+            ),
+        ];
+        Workload { stop, threads }
+    }
+}
+
+impl Drop for Workload {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if !std::thread::panicking() {
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real Prometheus, killed on drop.
+
+struct Prometheus {
+    port: u16,
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Prometheus {
+    /// Scrapes warren on `warren_port` every second and evaluates `rule_files` every second.
+    fn start(warren_port: u16, rule_files: &[PathBuf]) -> Prometheus {
+        assert!(
+            Path::new(PROMETHEUS).exists(),
+            "{PROMETHEUS} not found: install the Debian package `prometheus` (.ci/run does)"
+        );
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!(
+            "warren-test-prometheus-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(dir.join("data")).expect("prometheus temp dir");
+        let rules: String = rule_files
+            .iter()
+            .map(|p| format!("  - {}\n", p.display()))
+            .collect();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n{rules}\
+             scrape_configs:\n  - job_name: warren\n    static_configs:\n      - targets: ['127.0.0.1:{warren_port}']\n"
+        );
+        let config_path = dir.join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("prometheus.yml");
+        let log = std::fs::File::create(dir.join("prometheus.log")).expect("prometheus log");
+        let child = Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        let mut p = Prometheus { port, child, dir };
+        wait_for(Duration::from_secs(60), "Prometheus /-/ready", || {
+            if let Ok(Some(status)) = p.child.try_wait() {
+                panic!("prometheus exited with {status}:\n{}", p.log());
+            }
+            let r = http_get(p.port, "/-/ready", &[]).ok()?;
+            (r.status == 200).then_some(())
+        });
+        p
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// GET `path`, parsed as JSON (Prometheus answers errors as JSON too).
+    fn get_json(&self, path: &str) -> Value {
+        let r = http_get(self.port, path, &[])
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\nprometheus log:\n{}", self.log()));
+        serde_json::from_slice(&r.body).unwrap_or_else(|e| {
+            panic!(
+                "GET {path}: status {}, not JSON ({e}): {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            )
+        })
+    }
+
+    /// An instant query: the whole reply (`status`, `data.result` or `error`).
+    fn query(&self, expr: &str) -> Value {
+        self.get_json(&format!("/api/v1/query?query={}", encode(expr)))
+    }
+
+    /// `data.result` of a successful instant query; panics naming `what` on an error.
+    fn result(&self, expr: &str, what: &str) -> Vec<Value> {
+        let v = self.query(expr);
+        assert_eq!(
+            v["status"], "success",
+            "{what}: query failed: {expr}\nreply: {v}"
+        );
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Values of label `name` on the series matching `selector` (what Grafana's
+    /// `label_values(selector, name)` asks).
+    fn label_values(&self, name: &str, selector: Option<&str>) -> Vec<String> {
+        let mut path = format!("/api/v1/label/{}/values", encode(name));
+        if let Some(s) = selector {
+            path.push_str(&format!("?{}={}", encode("match[]"), encode(s)));
+        }
+        let v = self.get_json(&path);
+        assert_eq!(v["status"], "success", "GET {path}: {v}");
+        v["data"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("prometheus log (tail):\n{}", tail(&self.log(), 40));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dashboards' JSON model.
+
+/// One panel target: dashboard file, panel title, refId, PromQL as written.
+struct Target {
+    file: &'static str,
+    panel: String,
+    ref_id: String,
+    expr: String,
+}
+
+/// All panels, rows' children included (collapsed rows keep theirs in `panels`).
+fn all_panels(panels: &Value, out: &mut Vec<Value>) {
+    for p in panels.as_array().into_iter().flatten() {
+        out.push(p.clone());
+        all_panels(&p["panels"], out);
+    }
+}
+
+/// Every (code, text, colour) the panel's field config maps: value mappings (defaults and
+/// overrides) and per-series display-name overrides (for `count_values` series named by code).
+fn mapped_codes(panel: &Value) -> BTreeMap<String, (String, String)> {
+    fn mappings(v: &Value, out: &mut BTreeMap<String, (String, String)>) {
+        for m in v.as_array().into_iter().flatten() {
+            for (code, o) in m["options"].as_object().into_iter().flatten() {
+                let text = o["text"].as_str().unwrap_or_default().to_string();
+                let color = o["color"].as_str().unwrap_or_default().to_string();
+                out.insert(code.clone(), (text, color));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    let fc = &panel["fieldConfig"];
+    mappings(&fc["defaults"]["mappings"], &mut out);
+    for o in fc["overrides"].as_array().into_iter().flatten() {
+        let mut name = None;
+        let mut color = None;
+        for p in o["properties"].as_array().into_iter().flatten() {
+            match p["id"].as_str() {
+                Some("mappings") => mappings(&p["value"], &mut out),
+                Some("displayName") => name = p["value"].as_str().map(str::to_string),
+                Some("color") => color = p["value"]["fixedColor"].as_str().map(str::to_string),
+                _ => {}
+            }
+        }
+        if let (Some(n), Some(c), Some(code)) = (name, color, o["matcher"]["options"].as_str()) {
+            out.insert(code.to_string(), (n, c));
+        }
+    }
+    out
+}
+
+const GROUP_STATUS: &[(&str, &str)] =
+    &[("0", "NOTFOUND"), ("1", "OK"), ("2", "WARN"), ("3", "ERR")];
+const PARTITION_STATUS: &[(&str, &str)] = &[
+    ("2", "WARN"),
+    ("4", "STOP"),
+    ("5", "STALL"),
+    ("6", "REWIND"),
+];
+
+/// Checks the JSON model of one dashboard and returns its targets and template variables.
+fn check_dashboard(file: &'static str, uid: &str) -> (Vec<Target>, Vec<Value>) {
+    let d: Value =
+        serde_json::from_str(&read(file)).unwrap_or_else(|e| panic!("{file}: not JSON: {e}"));
+    assert_eq!(d["uid"], uid, "{file}: uid");
+    assert_eq!(d["schemaVersion"], 39, "{file}: schemaVersion");
+    assert!(
+        d["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{file}: title"
+    );
+    assert!(
+        d["id"].is_null(),
+        "{file}: id must be null for provisioning/import"
+    );
+
+    let vars: Vec<Value> = d["templating"]["list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("{file}: templating.list"));
+    let ds = vars
+        .iter()
+        .find(|v| v["name"] == "datasource")
+        .unwrap_or_else(|| panic!("{file}: no `datasource` variable"));
+    assert_eq!(ds["type"], "datasource", "{file}: datasource variable type");
+    assert_eq!(
+        ds["query"], "prometheus",
+        "{file}: datasource variable query"
+    );
+    let var = |name: &str| {
+        vars.iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("{file}: no `{name}` variable"))
+    };
+    let cluster = var("cluster");
+    assert_eq!(cluster["multi"], true, "{file}: cluster is multi");
+    assert_eq!(cluster["includeAll"], true, "{file}: cluster includes All");
+
+    let mut panels = Vec::new();
+    all_panels(&d["panels"], &mut panels);
+    let mut ids = BTreeSet::new();
+    let mut targets = Vec::new();
+    for p in &panels {
+        let title = p["title"].as_str().unwrap_or_default().to_string();
+        assert!(
+            ids.insert(
+                p["id"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{file}: {title}: id"))
+            ),
+            "{file}: duplicate panel id {} ({title})",
+            p["id"]
+        );
+        for k in ["h", "w", "x", "y"] {
+            assert!(p["gridPos"][k].is_u64(), "{file}: {title}: gridPos.{k}");
+        }
+        if p["type"] == "row" {
+            continue;
+        }
+        assert!(!title.is_empty(), "{file}: panel {} without title", p["id"]);
+        assert_eq!(
+            p["datasource"]["uid"], "${datasource}",
+            "{file}: {title}: panel datasource must be the `datasource` variable"
+        );
+        let ts = p["targets"].as_array().cloned().unwrap_or_default();
+        assert!(!ts.is_empty(), "{file}: {title}: no targets");
+        let mut exprs = String::new();
+        for t in ts {
+            assert_eq!(
+                t["datasource"]["uid"], "${datasource}",
+                "{file}: {title}: target datasource"
+            );
+            let expr = t["expr"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{file}: {title}: target without expr"))
+                .to_string();
+            exprs.push_str(&expr);
+            targets.push(Target {
+                file,
+                panel: title.clone(),
+                ref_id: t["refId"].as_str().unwrap_or_default().to_string(),
+                expr,
+            });
+        }
+        // Status panels name their codes, with a colour each.
+        let codes = mapped_codes(p);
+        let mut want: Vec<(&str, &str)> = Vec::new();
+        if exprs.contains("kafka_consumergroup_group_status") {
+            want.extend(GROUP_STATUS);
+        }
+        if exprs.contains("kafka_consumergroup_partition_status") {
+            want.extend(PARTITION_STATUS);
+        }
+        for (code, text) in want {
+            let got = codes.get(code);
+            assert!(
+                got.is_some_and(|(t, c)| t == text && !c.is_empty()),
+                "{file}: {title}: status {code} must be shown as {text} with a colour, got {got:?}"
+            );
+        }
+    }
+    (targets, vars)
+}
+
+/// Grafana's variables replaced as Grafana would for one selection: the test cluster (as a
+/// multi-value regex), `group`, the topic, fixed intervals.
+fn substitute(expr: &str, group: &str) -> String {
+    let cluster = format!("({CLUSTER})");
+    let topic = format!("({TOPIC})");
+    let mut s = expr.to_string();
+    for (var, value) in [
+        ("__rate_interval", "1m"),
+        ("__interval_ms", "15000"),
+        ("__interval", "15s"),
+        ("__range_s", "300"),
+        ("__range", "5m"),
+        ("cluster", cluster.as_str()),
+        ("group", group),
+        ("topic", topic.as_str()),
+    ] {
+        s = s.replace(&format!("${{{var}}}"), value);
+        s = s.replace(&format!("${var}"), value);
+    }
+    assert!(
+        !s.contains('$'),
+        "unknown template variable left in `{s}` (from `{expr}`)"
+    );
+    s
+}
+
+/// `label_values(selector, label)` or `label_values(label)` → (label, selector).
+fn parse_label_values(query: &str) -> (String, Option<String>) {
+    let inner = query
+        .trim()
+        .strip_prefix("label_values(")
+        .and_then(|q| q.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("variable query is not label_values(...): {query}"));
+    // The label is after the last comma outside braces and quotes.
+    let (mut depth, mut quoted, mut split) = (0i32, false, None);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '{' | '(' if !quoted => depth += 1,
+            '}' | ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => split = Some(i),
+            _ => {}
+        }
+    }
+    match split {
+        Some(i) => (
+            inner[i + 1..].trim().to_string(),
+            Some(inner[..i].trim().to_string()),
+        ),
+        None => (inner.trim().to_string(), None),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alert rules: a minimal line-based reading of alerts.yaml (plain and block-scalar `expr:`).
+
+struct Rule {
+    name: String,
+    expr: String,
+    for_: Option<String>,
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+fn rules(yaml: &str) -> Vec<Rule> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let mut out: Vec<Rule> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let t = line.trim_start();
+        i += 1;
+        if t.starts_with('#') {
+            continue;
+        }
+        let t = t.strip_prefix("- ").unwrap_or(t);
+        if let Some(name) = t
+            .strip_prefix("alert:")
+            .or_else(|| t.strip_prefix("record:"))
+        {
+            out.push(Rule {
+                name: unquote(name.trim()),
+                expr: String::new(),
+                for_: None,
+            });
+        } else if let Some(rest) = t.strip_prefix("expr:") {
+            let rule = out.last_mut().expect("expr: before any alert:/record:");
+            let rest = rest.trim();
+            if rest.starts_with('|') || rest.starts_with('>') {
+                let own = indent(line);
+                let mut block = Vec::new();
+                while i < lines.len() && (lines[i].trim().is_empty() || indent(lines[i]) > own) {
+                    block.push(lines[i]);
+                    i += 1;
+                }
+                let cut = block
+                    .iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| indent(l))
+                    .min()
+                    .unwrap_or(0);
+                rule.expr = block
+                    .iter()
+                    .map(|l| l.get(cut..).unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .trim()
+                    .to_string();
+            } else {
+                rule.expr = unquote(rest);
+            }
+        } else if let Some(rest) = t.strip_prefix("for:") {
+            if let Some(rule) = out.last_mut() {
+                rule.for_ = Some(unquote(rest.trim()));
+            }
+        }
+    }
+    out
+}
+
+fn unquote(s: &str) -> String {
+    if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') {
+        s[1..s.len() - 1]
+            .replace("\\\"", "\"")
+            .replace("\\\\", "\\")
+    } else if s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') {
+        s[1..s.len() - 1].replace("''", "'")
+    } else {
+        s.to_string()
+    }
+}
+
+/// `2m`, `90s`, `1h30m` → Duration (Prometheus duration syntax, the units used here).
+fn prom_duration(s: &str) -> Duration {
+    let (mut total, mut n) = (0u64, String::new());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            n.push(c);
+            continue;
+        }
+        let v: u64 = n.parse().unwrap_or_else(|_| panic!("bad duration {s}"));
+        n.clear();
+        total += match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0
+            }
+            's' => v,
+            'm' => v * 60,
+            'h' => v * 3600,
+            'd' => v * 86400,
+            _ => panic!("bad duration {s}"),
+        };
+    }
+    assert!(n.is_empty(), "bad duration {s}");
+    Duration::from_secs(total)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn dashboards_and_alerts_work_against_real_prometheus() {
+    let started = Instant::now();
+
+    // The files first: a broken model fails in milliseconds, before anything is started.
+    let mut targets = Vec::new();
+    let mut variables = Vec::new();
+    for &(file, uid) in DASHBOARDS {
+        let (t, v) = check_dashboard(file, uid);
+        targets.extend(t);
+        variables.extend(v.into_iter().map(|v| (file, v)));
+    }
+    let provisioning = read(PROVISIONING);
+    assert!(
+        provisioning.contains("type: file")
+            && provisioning.contains(&format!("path: {PROVISIONED_PATH}")),
+        "{PROVISIONING}: a file provider reading {PROVISIONED_PATH}"
+    );
+    let alert_rules = rules(&read(ALERTS));
+    assert!(
+        alert_rules.iter().all(|r| !r.expr.is_empty()),
+        "{ALERTS}: a rule without expr"
+    );
+    let firing = alert_rules
+        .iter()
+        .find(|r| r.name == FIRING)
+        .unwrap_or_else(|| panic!("{ALERTS}: no alert {FIRING}"));
+    let firing_for = prom_duration(firing.for_.as_deref().unwrap_or("0s"));
+
+    // Kafka, the workload, warren, Prometheus.
+    let broker = Broker::start("dashboards");
+    broker.create_topic(TOPIC, 1);
+    let workload = Workload::start(&broker);
+    let warren = Warren::start(&format!(
+        "[[clusters]]\nname = \"{CLUSTER}\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\nrequest_timeout = \"2s\"\nevaluator = {{ allowed_lag = 5 }}\n",
+        broker.bootstrap()
+    ));
+    let prom = Prometheus::start(warren.port, &[repo_path(ALERTS)]);
+
+    // Prometheus holds warren's series with the three group statuses.
+    let status_query = format!("kafka_consumergroup_group_status{{cluster=\"{CLUSTER}\"}}");
+    wait_for(
+        Duration::from_secs(90),
+        "OK, WARN and ERR groups in Prometheus",
+        || {
+            let got: BTreeMap<String, f64> = prom
+                .result(&status_query, "group statuses")
+                .iter()
+                .filter_map(|s| {
+                    let g = s["metric"]["group"].as_str()?.to_string();
+                    let v = s["value"][1].as_str()?.parse().ok()?;
+                    Some((g, v))
+                })
+                .collect();
+            GROUPS
+                .iter()
+                .all(|(g, want)| got.get(*g) == Some(want))
+                .then_some(())
+        },
+    );
+    let err_seen = Instant::now();
+    let ready_after = started.elapsed();
+
+    // Every panel target, for every group of the workload where the dashboard selects a group.
+    // An error fails at once; an empty result is retried (rate() needs two samples).
+    let mut pending: Vec<(String, String)> = Vec::new(); // (where, PromQL)
+    for t in &targets {
+        let groups: Vec<&str> = if t.expr.contains("$group") || t.expr.contains("${group}") {
+            GROUPS.iter().map(|(g, _)| *g).collect()
+        } else {
+            vec![".*"]
+        };
+        for g in groups {
+            let q = substitute(&t.expr, g);
+            let at = format!("{} / {} / {} (group {g})", t.file, t.panel, t.ref_id);
+            if !pending.iter().any(|(_, p)| *p == q) {
+                pending.push((at, q));
+            }
+        }
+    }
+    let panel_queries = pending.len();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        pending.retain(|(at, q)| prom.result(q, at).is_empty());
+        if pending.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let list: Vec<String> = pending.iter().map(|(a, q)| format!("{a}: {q}")).collect();
+            panic!("panel queries still empty after 60 s:\n{}", list.join("\n"));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+
+    // Every template variable's query, as Grafana's label_values() asks it.
+    let mut variable_queries = 0;
+    for (file, v) in &variables {
+        if v["type"] != "query" {
+            continue;
+        }
+        let name = v["name"].as_str().unwrap_or_default();
+        let query = v["query"]["query"]
+            .as_str()
+            .or_else(|| v["query"].as_str())
+            .unwrap_or_else(|| panic!("{file}: variable {name}: no query"));
+        for (g, _) in GROUPS {
+            let (label, selector) = parse_label_values(&substitute(query, g));
+            let values = prom.label_values(&label, selector.as_deref());
+            variable_queries += 1;
+            let want = match name {
+                "cluster" => CLUSTER,
+                "group" => "stops",
+                "topic" => TOPIC,
+                _ => "",
+            };
+            assert!(
+                !values.is_empty() && (want.is_empty() || values.iter().any(|x| x == want)),
+                "{file}: variable {name}: `{query}` (group {g}) gave {values:?}, want {want:?}"
+            );
+            if !query.contains("$group") {
+                break;
+            }
+        }
+    }
+
+    // Every alert expression evaluates (empty results are fine).
+    for r in &alert_rules {
+        prom.result(&r.expr, &format!("{ALERTS}: {}", r.name));
+    }
+
+    // KafkaConsumerGroupError fires for the stopped group once its `for:` has passed.
+    let limit = firing_for + Duration::from_secs(60);
+    let alert = wait_for(
+        limit.saturating_sub(err_seen.elapsed()),
+        &format!("{FIRING} firing"),
+        || {
+            let v = prom.get_json("/api/v1/alerts");
+            v["data"]["alerts"]
+                .as_array()?
+                .iter()
+                .find(|a| a["labels"]["alertname"] == FIRING && a["state"] == "firing")
+                .cloned()
+        },
+    );
+    let fired_after = err_seen.elapsed();
+    assert_eq!(alert["labels"]["group"], "stops", "{alert}");
+    assert_eq!(alert["labels"]["cluster"], CLUSTER, "{alert}");
+    assert_eq!(alert["labels"]["severity"], "critical", "{alert}");
+    assert!(
+        fired_after + Duration::from_secs(5) >= firing_for,
+        "{FIRING} fired after {fired_after:?}, before its for: {firing_for:?}"
+    );
+
+    drop(workload);
+    println!(
+        "dashboards: {} panel targets in {} dashboards checked as {panel_queries} queries, \
+         {variable_queries} variable queries, {} alert expressions; statuses in Prometheus after \
+         {ready_after:?}, {FIRING} firing {fired_after:?} later (for: {firing_for:?}); total {:?}",
+        targets.len(),
+        DASHBOARDS.len(),
+        alert_rules.len(),
+        started.elapsed()
+    );
+}

@@ -26,12 +26,23 @@ pub fn init(filter: &str) {
     if installed.is_ok() {
         let _ = CONTROL.set(Control {
             handle,
-            level: Mutex::new(filter.to_string()),
+            level: Mutex::new(level_of(filter).to_string()),
         });
     }
 }
 
-/// The current level (or filter) as last configured.
+/// The Burrow level name for a filter: its global directive (`info` in `info,warren=debug`),
+/// `info` when it has none.
+fn level_of(filter: &str) -> &'static str {
+    filter
+        .split(',')
+        .map(str::trim)
+        .find(|d| !d.contains('='))
+        .and_then(burrow_level)
+        .unwrap_or("info")
+}
+
+/// The current level, as a Burrow level name.
 pub fn level() -> String {
     CONTROL.get().map_or_else(
         || "info".to_string(),
@@ -77,5 +88,8 @@ mod tests {
         assert_eq!(burrow_level("Warning"), Some("warn"));
         assert_eq!(burrow_level("fatal"), Some("fatal"));
         assert_eq!(burrow_level("verbose"), None);
+        assert_eq!(level_of("warn,warren=debug"), "warn");
+        assert_eq!(level_of("warren=debug"), "info");
+        assert_eq!(level_of("trace"), "debug");
     }
 }

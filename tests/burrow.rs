@@ -564,3 +564,30 @@ fn a_burrow_client_reads_what_metrics_show() {
         "3 topic partitions and 3 group partitions compared"
     );
 }
+
+#[test]
+fn config_replies_keep_burrows_key_order() {
+    let broker = Broker::start("burrow-order");
+    let w = Warren::start(&format!(
+        "[[clusters]]\nname = \"o\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\n",
+        broker.bootstrap()
+    ));
+    let (_, raw, _) = get_json(&w, "/v3/config");
+    let order = [
+        "\"general\":{\"pidfile\":\"\",\"stdout-logfile\":\"\",\"access-control-allow-origin\":\"\"}",
+        "\"logging\":{\"filename\":\"\",\"max-size\":0,\"max-backups\":0,\"max-age\":0,\"use-local-time\":false,\"use-compression\":false,\"level\":",
+        "\"zookeeper\":{\"servers\":[],\"timeout\":0,\"root-path\":\"\"}",
+        "\"httpserver\":{\"default\":{\"address\":",
+    ];
+    for part in order {
+        assert!(raw.contains(part), "{part} in {raw}");
+    }
+    let (_, raw, _) = get_json(&w, "/v3/config/storage/default");
+    assert!(raw.contains("\"module\":{\"class-name\":\"inmemory\",\"intervals\":10,\"min-distance\":0,\"group-allowlist\":\"\",\"expire-group\":600}"), "{raw}");
+    let (_, raw, _) = get_json(&w, "/v3/config/consumer/o");
+    assert!(
+        raw.contains("\"module\":{\"class-name\":\"kafka\",\"cluster\":\"o\",\"servers\":["),
+        "{raw}"
+    );
+    assert!(raw.contains("\"client-profile\":{\"name\":\"default\",\"client-id\":\"warren\",\"kafka-version\":\"\",\"tls\":null,\"sasl\":null},\"offsets-topic\":\"\",\"start-latest\":false}"), "{raw}");
+}

@@ -91,7 +91,9 @@ fn reject(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Option<Response> 
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
         .unwrap_or("");
     // Compare without an early exit, so timing does not reveal the token's prefix.
     let same = given.len() == token.len()

@@ -17,15 +17,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::workload::{Workload, TOPIC};
 use common::{free_port, http_get, wait_for, Broker, Warren};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::ClientConfig;
 use serde_json::Value;
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
@@ -38,7 +33,6 @@ const PROVISIONING: &str = "grafana/provisioning/dashboards.yaml";
 const PROVISIONED_PATH: &str = "/var/lib/grafana/dashboards/warren";
 
 const CLUSTER: &str = "dash";
-const TOPIC: &str = "steady";
 /// The workload's groups and the group status each reaches (1 OK, 2 WARN, 3 ERR).
 const GROUPS: &[(&str, f64)] = &[("keeps-up", 1.0), ("too-slow", 2.0), ("stops", 3.0)];
 /// The alert that must fire (on the group `stops`).
@@ -51,116 +45,6 @@ fn repo_path(rel: &str) -> PathBuf {
 fn read(rel: &str) -> String {
     let path = repo_path(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Workload (as tests/evaluate.rs): a steady producer, a consumer keeping up, one too slow, one
-// that stops.
-
-/// Produces one message every 25 ms (40/s) until `stop`.
-fn producer(bootstrap: String, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("linger.ms", "0")
-            .set("batch.num.messages", "1")
-            .set("log_level", "3")
-            .create()
-            .expect("producer");
-        let mut i = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            let payload = i.to_string();
-            let _ = p.send(
-                BaseRecord::<(), str>::to(TOPIC)
-                    .partition(0)
-                    .payload(&payload),
-            );
-            i += 1;
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = p.flush(Duration::from_secs(5));
-    })
-}
-
-/// A real consumer in `group` committing each message; spends `per_message` on each and stops
-/// consuming (staying alive) after `active_for`.
-fn consumer(
-    bootstrap: String,
-    group: &'static str,
-    per_message: Duration,
-    active_for: Duration,
-    stop: Arc<AtomicBool>,
-) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "6000")
-            .set("log_level", "3")
-            .create()
-            .expect("consumer");
-        c.subscribe(&[TOPIC]).expect("subscribe");
-        let started = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            if started.elapsed() > active_for {
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-                std::thread::sleep(per_message);
-                let _ = c.commit_message(&m, CommitMode::Sync);
-            }
-        }
-    })
-}
-
-/// Stops the workload threads when the test ends, also on a panic.
-struct Workload {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Workload {
-    fn start(broker: &Broker) -> Workload {
-        let stop = Arc::new(AtomicBool::new(false));
-        let forever = Duration::from_secs(3600);
-        let b = broker.bootstrap();
-        let threads = vec![
-            producer(b.clone(), stop.clone()),
-            // Keeps up: 40/s produced, each message handled at once.
-            consumer(b.clone(), "keeps-up", Duration::ZERO, forever, stop.clone()),
-            // 10/s handled against 40/s produced: lag never decreases, WARN.
-            consumer(
-                b.clone(),
-                "too-slow",
-                Duration::from_millis(100),
-                forever,
-                stop.clone(),
-            ),
-            // Stops after 4 s: the head moves on, its offset does not, STOP (ERR).
-            consumer(
-                b,
-                "stops",
-                Duration::ZERO,
-                Duration::from_secs(4),
-                stop.clone(),
-            ),
-        ];
-        Workload { stop, threads }
-    }
-}
-
-impl Drop for Workload {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if !std::thread::panicking() {
-            for t in self.threads.drain(..) {
-                let _ = t.join();
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -659,7 +543,6 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
 
     // Kafka, the workload, warren, Prometheus.
     let broker = Broker::start("dashboards");
-    broker.create_topic(TOPIC, 1);
     let workload = Workload::start(&broker);
     let warren = Warren::start(&format!(
         "[[clusters]]\nname = \"{CLUSTER}\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\nrequest_timeout = \"2s\"\nevaluator = {{ allowed_lag = 5 }}\n",
@@ -702,7 +585,10 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         };
         for g in groups {
             let q = substitute(&t.expr, g);
-            let at = format!("{} / {} / {} (group {g})", t.file, t.panel, t.ref_id);
+            let mut at = format!("{} / {} / {}", t.file, t.panel, t.ref_id);
+            if g != ".*" {
+                at.push_str(&format!(" (group {g})"));
+            }
             if !pending.iter().any(|(_, p)| *p == q) {
                 pending.push((at, q));
             }
@@ -790,5 +676,32 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         DASHBOARDS.len(),
         alert_rules.len(),
         started.elapsed()
+    );
+}
+
+#[test]
+fn alert_rules_are_read_with_block_scalars_and_without_comments() {
+    let all = rules(&read(ALERTS));
+    let names: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
+    assert!(names.contains(&FIRING), "{names:?}");
+    // The header's commented recording-rule example is not a rule.
+    assert!(all.iter().all(|r| !r.expr.contains("vector(3600)")));
+    let block = rules("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: |\n          (\n            x > 1\n          )\n\n          or y\n        for: 5m\n      - alert: 'B'\n        expr: \"up{job=\\\"w\\\"} == 0\"\n");
+    assert_eq!(block.len(), 2);
+    assert_eq!(block[0].expr, "(\n  x > 1\n)\n\nor y");
+    assert_eq!(block[0].for_.as_deref(), Some("5m"));
+    assert_eq!(block[1].name, "B");
+    assert_eq!(block[1].expr, "up{job=\"w\"} == 0");
+    assert_eq!(prom_duration("1h30m"), Duration::from_secs(5400));
+    assert_eq!(
+        parse_label_values("label_values(m{a=~\"x,y\"}, topic)"),
+        ("topic".to_string(), Some("m{a=~\"x,y\"}".to_string()))
+    );
+    assert_eq!(
+        substitute(
+            "rate(m{cluster=~\"$cluster\",group=~\"${group}\"}[$__rate_interval])",
+            "g"
+        ),
+        format!("rate(m{{cluster=~\"({CLUSTER})\",group=~\"g\"}}[1m])")
     );
 }

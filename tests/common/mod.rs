@@ -2,6 +2,8 @@
 //! a tiny HTTP/1.1 client. Everything binds 127.0.0.1 on free ports, so tests run in parallel.
 #![allow(dead_code)]
 
+pub mod workload;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

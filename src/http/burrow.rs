@@ -370,6 +370,23 @@ struct ErrorReply<'a> {
     request: RequestInfo,
 }
 
+/// `{"error":false,"message":…,"<key>":…,"request":…}`, Burrow's list and detail replies.
+fn payload_reply(
+    state: &AppState,
+    uri: &Uri,
+    message: &str,
+    key: &str,
+    value: impl Serialize,
+) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert("error".into(), false.into());
+    body.insert("message".into(), message.into());
+    body.insert(key.into(), serde_json::to_value(value).unwrap_or_default());
+    let info = serde_json::to_value(request(uri, state)).unwrap_or_default();
+    body.insert("request".into(), info);
+    json(StatusCode::OK, &body)
+}
+
 fn not_found(uri: &Uri, state: &AppState, message: &str) -> Response {
     let body = ErrorReply {
         error: true,
@@ -404,24 +421,17 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-#[derive(Serialize)]
-struct Clusters<'a> {
-    error: bool,
-    message: &'a str,
-    clusters: Vec<Arc<str>>,
-    request: RequestInfo,
-}
-
 async fn clusters(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
     let clusters = state.snapshots.load();
-    json(
-        StatusCode::OK,
-        &Clusters {
-            error: false,
-            message: "cluster list returned",
-            clusters: clusters.iter().map(|c| c.cluster.raw.clone()).collect(),
-            request: request(&uri, &state),
-        },
+    payload_reply(
+        &state,
+        &uri,
+        "cluster list returned",
+        "clusters",
+        clusters
+            .iter()
+            .map(|c| c.cluster.raw.clone())
+            .collect::<Vec<_>>(),
     )
 }
 
@@ -505,14 +515,6 @@ async fn cluster_detail(
     )
 }
 
-#[derive(Serialize)]
-struct Topics<'a> {
-    error: bool,
-    message: &'a str,
-    topics: Vec<Arc<str>>,
-    request: RequestInfo,
-}
-
 async fn topics(
     State(state): State<Arc<AppState>>,
     Path(cluster): Path<String>,
@@ -522,23 +524,15 @@ async fn topics(
     let Some(c) = find(&clusters, &cluster) else {
         return not_found(&uri, &state, "cluster not found");
     };
-    json(
-        StatusCode::OK,
-        &Topics {
-            error: false,
-            message: "topic list returned",
-            topics: c.topics_sorted().map(|t| t.name.raw.clone()).collect(),
-            request: request(&uri, &state),
-        },
+    payload_reply(
+        &state,
+        &uri,
+        "topic list returned",
+        "topics",
+        c.topics_sorted()
+            .map(|t| t.name.raw.clone())
+            .collect::<Vec<_>>(),
     )
-}
-
-#[derive(Serialize)]
-struct TopicOffsets<'a> {
-    error: bool,
-    message: &'a str,
-    offsets: Vec<i64>,
-    request: RequestInfo,
 }
 
 async fn topic_detail(
@@ -551,29 +545,13 @@ async fn topic_detail(
         return not_found(&uri, &state, "cluster or topic not found");
     };
     // As Burrow: partitions without a head sample are skipped.
-    let offsets = t
+    let offsets: Vec<i64> = t
         .watermarks
         .iter()
         .map(|w| w.latest)
         .filter(|&l| l >= 0)
         .collect();
-    json(
-        StatusCode::OK,
-        &TopicOffsets {
-            error: false,
-            message: "topic offsets returned",
-            offsets,
-            request: request(&uri, &state),
-        },
-    )
-}
-
-#[derive(Serialize)]
-struct Consumers<'a> {
-    error: bool,
-    message: &'a str,
-    consumers: Vec<Arc<str>>,
-    request: RequestInfo,
+    payload_reply(&state, &uri, "topic offsets returned", "offsets", offsets)
 }
 
 async fn topic_consumers(
@@ -586,20 +564,18 @@ async fn topic_consumers(
         return not_found(&uri, &state, "cluster not found");
     };
     let id = c.topic_id(&topic);
-    let consumers = c
+    let consumers: Vec<Arc<str>> = c
         .groups
         .iter()
         .filter(|g| id.is_some_and(|id| g.runs.iter().any(|r| r.topic == id)))
         .map(|g| g.name.raw.clone())
         .collect();
-    json(
-        StatusCode::OK,
-        &Consumers {
-            error: false,
-            message: "consumers of topic returned",
-            consumers,
-            request: request(&uri, &state),
-        },
+    payload_reply(
+        &state,
+        &uri,
+        "consumers of topic returned",
+        "consumers",
+        consumers,
     )
 }
 
@@ -614,20 +590,18 @@ async fn consumers(
     };
     // Only groups with committed offsets: a listed group must never answer NOTFOUND (the
     // Datadog check aborts its run on that 404).
-    let consumers = c
+    let consumers: Vec<Arc<str>> = c
         .groups
         .iter()
         .filter(|g| !g.offsets.is_empty())
         .map(|g| g.name.raw.clone())
         .collect();
-    json(
-        StatusCode::OK,
-        &Consumers {
-            error: false,
-            message: "consumer list returned",
-            consumers,
-            request: request(&uri, &state),
-        },
+    payload_reply(
+        &state,
+        &uri,
+        "consumer list returned",
+        "consumers",
+        consumers,
     )
 }
 

@@ -1,4 +1,4 @@
-//! The command line: `warren [run]`, `warren demo`, `warren check-config`.
+//! The command line: `warren [run]`, `warren demo`, `warren check-config`, `warren healthcheck`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +34,15 @@ enum Command {
     },
     /// Validate the configuration and print it, secrets masked.
     CheckConfig,
+    /// Ask a running warren for /healthz (exit 0 on 200, else 1): a container HEALTHCHECK.
+    Healthcheck {
+        /// Address to ask; default: the configuration's `http.listen`, wildcard as loopback.
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        /// Path to ask (`/readyz` for readiness).
+        #[arg(long, default_value = "/healthz")]
+        path: String,
+    },
 }
 
 /// Exit status for configuration errors.
@@ -59,6 +68,25 @@ pub fn main() -> ExitCode {
                 let listener = crate::app::bind(config.http.listen).await?;
                 crate::app::serve(config, listener, crate::app::shutdown_on_signals()).await
             })
+        }
+        Command::Healthcheck { addr, path } => {
+            let addr = match addr {
+                Some(a) => a,
+                None => match load(cli.config) {
+                    Ok(config) => crate::healthcheck::probe_address(config.http.listen),
+                    Err(code) => return code,
+                },
+            };
+            match crate::healthcheck::check(addr, &path) {
+                Ok(status) => {
+                    println!("{status}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Demo { listen } => {
             init_tracing("info,librdkafka=off,rdkafka=off");

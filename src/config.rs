@@ -30,8 +30,9 @@
 //! * Values are strings; numbers (`window.points`) and durations (`"5s"`, `"1m 30s"`) are parsed
 //!   from them. Leading and trailing whitespace is trimmed, except in `client` values, which are
 //!   passed to librdkafka verbatim.
-//! * Clusters are a list (`[[clusters]]` in TOML) and the environment cannot add entries; it
-//!   overrides keys inside an existing entry: `WARREN_CLUSTERS__<sel>__<key>[__<key>…]`. `<sel>` is
+//! * Clusters are a list (`[[clusters]]` in TOML); the environment overrides keys inside an
+//!   entry: `WARREN_CLUSTERS__<sel>__<key>[__<key>…]`. An index past the file's last cluster adds
+//!   a cluster (the next free indexes only), so a container needs no file. `<sel>` is
 //!   a 0-based index, or else a cluster name compared case-insensitively with `-` and `.` in the
 //!   name matched by `_` (`PROD_EU_1` selects `prod-eu.1`). Names are those of the file, before
 //!   any override. A selector matching no cluster, or more than one, is an error naming the
@@ -403,7 +404,8 @@ pub fn load_from(
         errors.push(ConfigError::new(
             "clusters",
             "at least one cluster is required; add a [[clusters]] section with `name` and \
-             `bootstrap_servers`",
+             `bootstrap_servers`, or set WARREN_CLUSTERS__0__NAME and \
+             WARREN_CLUSTERS__0__BOOTSTRAP_SERVERS",
         ));
     }
     validate_clusters(&clusters, &mut errors);
@@ -528,13 +530,14 @@ fn apply_env(
     vars.sort();
 
     // Selectors match the names given in the file, before any override.
-    let names: Vec<Option<String>> = match root.get("clusters") {
+    let mut names: Vec<Option<String>> = match root.get("clusters") {
         Some(Value::Array(_, items)) => items
             .iter()
             .map(|c| c.as_dict()?.get("name")?.as_str().map(env_selector_form))
             .collect(),
         _ => Vec::new(),
     };
+    add_env_clusters(root, &vars, &mut names);
 
     let mut origins = Vec::new();
     for (var, rest, raw) in vars {
@@ -633,6 +636,44 @@ fn apply_env(
     origins
 }
 
+/// Appends the clusters that `WARREN_CLUSTERS__<index>__…` variables define past the file's last
+/// one, so a container can be configured from the environment alone. New entries take the next
+/// free indexes (a gap, clusters[1] without clusters[0], adds nothing and is reported by the
+/// selector); they have no file name, so only their index selects them.
+fn add_env_clusters(root: &mut Dict, vars: &[(&str, &str, &str)], names: &mut Vec<Option<String>>) {
+    let existing = names.len();
+    let mut added = std::collections::BTreeSet::new();
+    for (_, rest, _) in vars {
+        let mut segs = rest.split("__");
+        let (Some(head), Some(sel)) = (segs.next(), segs.next()) else {
+            continue;
+        };
+        if !head.eq_ignore_ascii_case("clusters") || sel.is_empty() {
+            continue;
+        }
+        if let Ok(i) = sel.parse::<usize>() {
+            if sel.bytes().all(|b| b.is_ascii_digit()) && i >= existing {
+                added.insert(i);
+            }
+        }
+    }
+    // A gap adds nothing: every variable of the batch then reports its missing index.
+    if !added.iter().copied().eq(existing..existing + added.len()) {
+        return;
+    }
+    let items = match root
+        .entry("clusters".to_string())
+        .or_insert_with(|| Value::from(Vec::<Value>::new()))
+    {
+        Value::Array(_, items) => items,
+        _ => return, // reported when the clusters are read
+    };
+    for _ in &added {
+        items.push(Value::from(Dict::new()));
+        names.push(None);
+    }
+}
+
 /// Resolves a `WARREN_CLUSTERS__<sel>__…` selector to an index; the error completes
 /// "environment variable X …".
 fn select_cluster(sel: &str, names: &[Option<String>]) -> Result<usize, String> {
@@ -655,8 +696,10 @@ fn select_cluster(sel: &str, names: &[Option<String>]) -> Result<usize, String> 
         return match sel.parse::<usize>() {
             Ok(i) if i < names.len() => Ok(i),
             _ => Err(format!(
-                "selects no cluster: there is no cluster at index {sel}; {}",
-                known()
+                "selects no cluster: there is no cluster at index {sel}; {}; a cluster defined \
+                 only by the environment takes the next free index, {}",
+                known(),
+                names.len()
             )),
         };
     }
@@ -1452,6 +1495,53 @@ topics = { deny = ["__.*"] }
         assert_eq!(errors.len(), 1, "{errors:#?}");
         assert_eq!(errors[0].key, "clusters");
         assert!(errors[0].message.contains("at least one cluster"));
+    }
+
+    #[test]
+    fn environment_alone_defines_clusters() {
+        let vars = env(&[
+            ("WARREN_CLUSTERS__0__NAME", "local"),
+            ("WARREN_CLUSTERS__0__BOOTSTRAP_SERVERS", "kafka:9092"),
+            ("WARREN_CLUSTERS__0__CLIENT__SASL_PASSWORD", "pw"),
+            ("WARREN_CLUSTERS__1__NAME", "dr"),
+            ("WARREN_CLUSTERS__1__BOOTSTRAP_SERVERS", "dr-kafka:9092"),
+            ("WARREN_CLUSTERS__1__GROUPS__STATIC", "billing,audit"),
+        ]);
+        let c = load_from(None, &vars).unwrap_or_else(|e| panic!("{e:#?}"));
+        assert_eq!(c.clusters.len(), 2);
+        assert_eq!(c.clusters[0].name, "local");
+        assert_eq!(c.clusters[0].bootstrap_servers, "kafka:9092");
+        assert_eq!(c.clusters[0].client["sasl.password"], "pw");
+        assert_eq!(c.clusters[1].name, "dr");
+        assert_eq!(c.clusters[1].groups.static_groups, ["billing", "audit"]);
+        assert_eq!(c.clusters[1].poll_interval, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn environment_appends_after_the_file_clusters() {
+        let c = ok(
+            MINIMAL,
+            &[
+                ("WARREN_CLUSTERS__1__NAME", "extra"),
+                ("WARREN_CLUSTERS__1__BOOTSTRAP_SERVERS", "e:9092"),
+                ("WARREN_CLUSTERS__PROD__POLL_INTERVAL", "3s"),
+            ],
+        );
+        let names: Vec<&str> = c.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["prod", "extra"]);
+        assert_eq!(c.clusters[0].poll_interval, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn environment_clusters_need_the_next_free_index_and_their_keys() {
+        let errors = load_from(None, &env(&[("WARREN_CLUSTERS__1__NAME", "x")])).unwrap_err();
+        let e = error_for(&errors, "clusters");
+        assert!(e.message.contains("WARREN_CLUSTERS__1__NAME"), "{e}");
+        assert!(e.message.contains("next free index, 0"), "{e}");
+
+        let errors = load_from(None, &env(&[("WARREN_CLUSTERS__0__NAME", "x")])).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].key, "clusters[0].bootstrap_servers");
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //!
 //! Data flows one way, one module per step:
 //! [`config`] → [`kafka`] (scrape) → [`store`] → [`snapshot`] → [`http`] (render).
-//! [`app`] wires them together; [`cli`] is the command line; [`demo`] runs against a mock.
+//! [`app`] wires them together; [`cli`] is the command line; [`demo`] runs against a mock;
+//! [`healthcheck`] is the probe a container image runs.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod evaluate;
+pub mod healthcheck;
 pub mod http;
 pub mod kafka;
 pub mod logging;

@@ -537,9 +537,7 @@ fn apply_env(
             .collect(),
         _ => Vec::new(),
     };
-    add_env_clusters(root, &vars, &mut names);
-
-    let mut origins = Vec::new();
+    let mut origins = add_env_clusters(root, &vars, &mut names);
     for (var, rest, raw) in vars {
         let segs: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
         if segs.iter().any(String::is_empty) {
@@ -639,11 +637,16 @@ fn apply_env(
 /// Appends the clusters that `WARREN_CLUSTERS__<index>__…` variables define past the file's last
 /// one, so a container can be configured from the environment alone. New entries take the next
 /// free indexes (a gap, clusters[1] without clusters[0], adds nothing and is reported by the
-/// selector); they have no file name, so only their index selects them.
-fn add_env_clusters(root: &mut Dict, vars: &[(&str, &str, &str)], names: &mut Vec<Option<String>>) {
+/// selector); they have no file name, so only their index selects them. Returns `(key,
+/// variable)` for each added entry, so that its errors (a missing `name`) name the variable.
+fn add_env_clusters(
+    root: &mut Dict,
+    vars: &[(&str, &str, &str)],
+    names: &mut Vec<Option<String>>,
+) -> Vec<(String, String)> {
     let existing = names.len();
-    let mut added = std::collections::BTreeSet::new();
-    for (_, rest, _) in vars {
+    let mut added = std::collections::BTreeMap::new();
+    for (var, rest, _) in vars {
         let mut segs = rest.split("__");
         let (Some(head), Some(sel)) = (segs.next(), segs.next()) else {
             continue;
@@ -653,25 +656,28 @@ fn add_env_clusters(root: &mut Dict, vars: &[(&str, &str, &str)], names: &mut Ve
         }
         if let Ok(i) = sel.parse::<usize>() {
             if sel.bytes().all(|b| b.is_ascii_digit()) && i >= existing {
-                added.insert(i);
+                added.entry(i).or_insert(*var);
             }
         }
     }
     // A gap adds nothing: every variable of the batch then reports its missing index.
-    if !added.iter().copied().eq(existing..existing + added.len()) {
-        return;
+    if !added.keys().copied().eq(existing..existing + added.len()) {
+        return Vec::new();
     }
     let items = match root
         .entry("clusters".to_string())
         .or_insert_with(|| Value::from(Vec::<Value>::new()))
     {
         Value::Array(_, items) => items,
-        _ => return, // reported when the clusters are read
+        _ => return Vec::new(), // reported when the clusters are read
     };
-    for _ in &added {
+    let mut origins = Vec::new();
+    for (i, var) in added {
         items.push(Value::from(Dict::new()));
         names.push(None);
+        origins.push((format!("clusters[{i}]"), var.to_string()));
     }
+    origins
 }
 
 /// Resolves a `WARREN_CLUSTERS__<sel>__…` selector to an index; the error completes
@@ -1658,13 +1664,18 @@ topics = { deny = ["__.*"] }
     fn env_selector_matching_no_cluster_names_the_variable() {
         for var in [
             "WARREN_CLUSTERS__STAGING__POLL_INTERVAL",
-            "WARREN_CLUSTERS__1__POLL_INTERVAL",
+            "WARREN_CLUSTERS__2__POLL_INTERVAL",
         ] {
             let errors = errs(MINIMAL, &[(var, "5s")]);
             let e = error_for(&errors, "clusters");
             assert!(e.message.contains(var), "{e}");
             assert!(e.message.contains("0 (PROD)"), "{e}");
         }
+        // The next free index adds a cluster, which then lacks its name.
+        let var = "WARREN_CLUSTERS__1__POLL_INTERVAL";
+        let errors = errs(MINIMAL, &[(var, "5s")]);
+        let e = error_for(&errors, "clusters[1].name");
+        assert!(e.message.contains(var), "{e}");
         // Without a key after the selector.
         let errors = errs(MINIMAL, &[("WARREN_CLUSTERS__PROD", "x")]);
         assert!(error_for(&errors, "clusters")

@@ -170,7 +170,7 @@ struct WindowData {
 }
 
 /// One window point, decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Point {
     pub offset: i64,
     pub time: Secs,
@@ -388,6 +388,11 @@ impl GroupState {
         self.runs = runs_of(keys).into();
         self.offsets = offsets.into();
         self.windows = windows;
+    }
+
+    /// Number of points in group-partition `index`'s window.
+    pub fn window_len(&self, index: usize) -> usize {
+        (self.windows.0.len[index] & !MISSING) as usize
     }
 
     /// Points of group-partition `index`, newest first.

@@ -12,6 +12,7 @@
 //! the Containerfile's cache mounts make later builds incremental.
 
 mod common;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -19,6 +20,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{free_port, http_get, parse_metrics, wait_for, Broker};
+use tools::{repo_path, text};
+
+const PODMAN_HINT: &str = "install the Debian packages podman, runc and mmdebstrap (.ci/run does)";
 
 const IMAGE: &str = "localhost/warren:test";
 /// Local base images; their tags carry a hash of what they hold, so a changed package list
@@ -49,34 +53,16 @@ const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// The user the Containerfile sets.
 const IMAGE_USER: &str = "65532:65532";
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// podman with the flags that work on these machines (deploy-tools notes): vfs storage, runc,
 /// cgroupfs.
 fn podman(args: &[&str]) -> Output {
-    let out = Command::new("podman")
-        .args(["--storage-driver", "vfs", "--runtime", "runc"])
-        .args(["--cgroup-manager", "cgroupfs"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output();
-    match out {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`podman` not found: install the Debian packages podman, runc and mmdebstrap \
-             (.ci/run does)"
-        ),
-        Err(e) => panic!("running podman: {e}"),
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    tools::run(
+        Command::new("podman")
+            .args(["--storage-driver", "vfs", "--runtime", "runc"])
+            .args(["--cgroup-manager", "cgroupfs"])
+            .args(args)
+            .stdin(Stdio::null()),
+        PODMAN_HINT,
     )
 }
 
@@ -109,23 +95,24 @@ fn base_image(repository: &str, packages: &str, changes: &[&str]) -> String {
     let dir = std::env::temp_dir().join(format!("warren-test-base-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let tar = dir.join(format!("{}.tar", image.replace(['/', ':'], "_")));
-    let out = Command::new("mmdebstrap")
-        .args(["--variant=minbase", "--quiet"])
-        .args(
-            [
-                "usr/share/doc",
-                "usr/share/man",
-                "usr/share/locale",
-                "usr/share/info",
-            ]
-            .map(|d| format!("--dpkgopt=path-exclude=/{d}/*")),
-        )
-        .arg(format!("--include={packages}"))
-        .arg("bookworm")
-        .arg(&tar)
-        .output()
-        .unwrap_or_else(|e| panic!("mmdebstrap (Debian package mmdebstrap): {e}"));
-    assert!(out.status.success(), "mmdebstrap failed:\n{}", text(&out));
+    tools::run_ok(
+        Command::new("mmdebstrap")
+            .args(["--variant=minbase", "--quiet"])
+            .args(
+                [
+                    "usr/share/doc",
+                    "usr/share/man",
+                    "usr/share/locale",
+                    "usr/share/info",
+                ]
+                .map(|d| format!("--dpkgopt=path-exclude=/{d}/*")),
+            )
+            .arg(format!("--include={packages}"))
+            .arg("bookworm")
+            .arg(&tar),
+        PODMAN_HINT,
+        "mmdebstrap",
+    );
     let mut args = vec!["import".to_string()];
     for c in changes {
         args.push("--change".into());
@@ -155,7 +142,8 @@ fn image() -> Duration {
     *BUILT.get_or_init(|| {
         let builder = base_image(BUILDER_IMAGE, BUILDER_PACKAGES, BUILDER_ENV);
         let runtime = base_image(RUNTIME_IMAGE, RUNTIME_PACKAGES, &[]);
-        let repo = repo().to_str().unwrap();
+        let repo = repo_path("");
+        let repo = repo.to_str().unwrap();
         let mut args: Vec<String> = vec!["build".into(), "--format".into(), "docker".into()];
         let mut arg = |k: &str, v: String| args.extend([k.to_string(), v]);
         arg("--network", "host".into());

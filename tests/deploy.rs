@@ -10,11 +10,14 @@
 //! `systemd-analyze` from `systemd`. A missing tool fails the test, naming the package.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use regex::Regex;
+
+mod tools;
+use tools::{read, repo_path, text};
 
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 const ALERTS_TEST: &str = "deploy/prometheus/alerts_test.yaml";
@@ -28,33 +31,13 @@ const EXEC_START: &str = "ExecStart=/usr/local/bin/warren run --config /etc/warr
 /// header of alerts.yaml).
 const OPERATOR_SERIES: &[&str] = &["warren_lag_seconds_threshold"];
 
-fn repo_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn read(rel: &str) -> String {
-    let path = repo_path(rel);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
 /// Runs `tool args`; a missing tool panics naming the Debian package that provides it.
 fn run(tool: &str, package: &str, args: &[&str]) -> Output {
-    match Command::new(tool).args(args).output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`{tool}` not found on PATH: install the Debian package `{package}` \
-             (apt-get install {package}; .ci/run does)"
+    tools::run(
+        Command::new(tool).args(args),
+        &format!(
+            "install the Debian package `{package}` (apt-get install {package}; .ci/run does)"
         ),
-        Err(e) => panic!("running {tool}: {e}"),
-    }
-}
-
-/// stdout and stderr together, for assertions and failure messages.
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
     )
 }
 

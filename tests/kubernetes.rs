@@ -27,6 +27,9 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
+mod tools;
+use tools::{read, repo_path, run, run_ok, text};
+
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 const KUSTOMIZE_DIR: &str = "deploy/kubernetes";
 const SECRET_EXAMPLE: &str = "deploy/kubernetes/secret-example.yaml";
@@ -62,15 +65,6 @@ const YAML_TO_JSON: &str = "import json, sys, yaml\n\
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d is not None]\n\
     json.dump(docs, sys.stdout)\n";
 
-fn repo_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn read(rel: &str) -> String {
-    let path = repo_path(rel);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
 fn tools_root() -> PathBuf {
     match std::env::var_os("WARREN_TOOLS_ROOT") {
         Some(root) => PathBuf::from(root),
@@ -88,34 +82,6 @@ fn installed(rel: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-/// Runs `cmd`; a missing program panics with `hint`.
-fn run(cmd: &mut Command, hint: &str) -> Output {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    match cmd.output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("`{program}` not found: {hint}")
-        }
-        Err(e) => panic!("running {program}: {e}"),
-    }
-}
-
-/// stdout and stderr together, for assertions and failure messages.
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Runs `cmd` and returns its stdout, failing the test unless it exits 0.
-fn run_ok(cmd: &mut Command, hint: &str, what: &str) -> String {
-    let out = run(cmd, hint);
-    assert!(out.status.success(), "{what} failed:\n{}", text(&out));
-    String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
 struct TempDir(PathBuf);

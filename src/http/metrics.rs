@@ -271,12 +271,67 @@ impl Writer<'_> {
         self.out.push(b'"');
     }
 
+    /// Writes `prefix`, the partition number and `"`: the caller ends the line with a value.
+    #[inline]
+    fn prefixed(&mut self, prefix: &[u8], p: i32) {
+        self.out.extend_from_slice(prefix);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+        self.out.push(b'"');
+    }
+
     #[inline]
     fn partition(&mut self, p: i32) {
         self.out.extend_from_slice(b",partition=\"");
         self.out
             .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
         self.out.push(b'"');
+    }
+}
+
+/// The start of a group-partition series line, `name{cluster…,group="G",topic="T",partition="`,
+/// built once per group and topic: most lines of an exposition are group-partitions, and one
+/// copy of a cached prefix is much cheaper than assembling five pieces per line.
+struct LinePrefix {
+    bytes: Vec<u8>,
+    /// The topic id the bytes were built for, within the current group.
+    topic: Option<u32>,
+}
+
+impl LinePrefix {
+    fn new() -> LinePrefix {
+        LinePrefix {
+            bytes: Vec::with_capacity(256),
+            topic: None,
+        }
+    }
+
+    /// Starts a new group: the next [`LinePrefix::get`] rebuilds.
+    fn reset(&mut self) {
+        self.topic = None;
+    }
+
+    /// The prefix for topic `t` of `g`, or `None` when the snapshot does not know the topic.
+    fn get(&mut self, f: &Family, c: &ClusterSnapshot, g: &GroupSnapshot, t: u32) -> Option<&[u8]> {
+        if self.topic != Some(t) {
+            let topic = c.topic(t)?;
+            let b = &mut self.bytes;
+            b.clear();
+            for part in [
+                f.name,
+                "{",
+                &c.label_prefix,
+                ",group=\"",
+                &g.name.escaped,
+                "\",topic=\"",
+                &topic.name.escaped,
+                "\",partition=\"",
+            ] {
+                b.extend_from_slice(part.as_bytes());
+            }
+            self.topic = Some(t);
+        }
+        Some(&self.bytes)
     }
 }
 
@@ -348,10 +403,12 @@ pub fn render(
         }
     }
 
+    let mut prefix = LinePrefix::new();
     for (fam, is_lag) in [(&GROUP_OFFSET, false), (&GROUP_LAG, true)] {
         w.header(fam);
         for c in clusters {
             for g in &c.groups {
+                prefix.reset();
                 for (t, p, off) in g.partitions() {
                     let v = if is_lag {
                         match lag(c, t, p, off) {
@@ -361,11 +418,10 @@ pub fn render(
                     } else {
                         off
                     };
-                    let Some(topic) = c.topic(t) else { continue };
-                    w.start(fam, c);
-                    w.label(b",group=\"", &g.name.escaped);
-                    w.label(b",topic=\"", &topic.name.escaped);
-                    w.partition(p);
+                    let Some(line) = prefix.get(fam, c, g, t) else {
+                        continue;
+                    };
+                    w.prefixed(line, p);
                     w.int(v);
                 }
             }
@@ -422,12 +478,12 @@ pub fn render(
     w.header(&PARTITION_STATUS);
     for c in clusters {
         for g in &c.groups {
+            prefix.reset();
             for (t, p, verdict) in g.verdicts() {
-                let Some(topic) = c.topic(t) else { continue };
-                w.start(&PARTITION_STATUS, c);
-                w.label(b",group=\"", &g.name.escaped);
-                w.label(b",topic=\"", &topic.name.escaped);
-                w.partition(p);
+                let Some(line) = prefix.get(&PARTITION_STATUS, c, g, t) else {
+                    continue;
+                };
+                w.prefixed(line, p);
                 w.int(verdict.status_code() as i64);
             }
         }
@@ -436,14 +492,15 @@ pub fn render(
     w.header(&GROUP_LAG_SECONDS);
     for c in clusters {
         for g in &c.groups {
+            prefix.reset();
             for (t, p, verdict) in g.verdicts() {
-                let (Some(topic), Some(s)) = (c.topic(t), verdict.lag_seconds()) else {
+                let Some(s) = verdict.lag_seconds() else {
                     continue;
                 };
-                w.start(&GROUP_LAG_SECONDS, c);
-                w.label(b",group=\"", &g.name.escaped);
-                w.label(b",topic=\"", &topic.name.escaped);
-                w.partition(p);
+                let Some(line) = prefix.get(&GROUP_LAG_SECONDS, c, g, t) else {
+                    continue;
+                };
+                w.prefixed(line, p);
                 w.tenths(s);
             }
         }

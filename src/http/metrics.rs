@@ -218,6 +218,12 @@ impl Writer<'_> {
     #[inline]
     fn int(&mut self, v: i64) {
         self.out.extend_from_slice(b"} ");
+        self.int_value(v);
+    }
+
+    /// Writes an integer value and ends the line (after `"} ` is written).
+    #[inline]
+    fn int_value(&mut self, v: i64) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         self.end_line();
@@ -235,12 +241,12 @@ impl Writer<'_> {
         self.end_line();
     }
 
-    /// Ends a series line with a value kept in tenths (lag seconds): `itoa` is much cheaper
-    /// than a float formatter, and the value is exact.
+    /// Writes a value kept in tenths (lag seconds) and ends the line (after `"} ` is written):
+    /// `itoa` is much cheaper than a float formatter, and the value is exact.
     #[inline]
-    fn tenths(&mut self, v: f64) {
-        let t = (v * 10.0).round().max(0.0) as u64;
-        self.out.extend_from_slice(b"} ");
+    fn tenths_value(&mut self, v: f64) {
+        // Non-negative, so adding one half and truncating rounds, without a libm call.
+        let t = (v.max(0.0) * 10.0 + 0.5) as u64;
         self.out
             .extend_from_slice(itoa::Buffer::new().format(t / 10).as_bytes());
         self.out.push(b'.');
@@ -271,13 +277,14 @@ impl Writer<'_> {
         self.out.push(b'"');
     }
 
-    /// Writes `prefix`, the partition number and `"`: the caller ends the line with a value.
+    /// Writes `prefix`, the partition number and `"} `: the caller ends the line with
+    /// [`Writer::int_value`] or [`Writer::tenths_value`].
     #[inline]
     fn prefixed(&mut self, prefix: &[u8], p: i32) {
         self.out.extend_from_slice(prefix);
         self.out
             .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
-        self.out.push(b'"');
+        self.out.extend_from_slice(b"\"} ");
     }
 
     #[inline]
@@ -422,7 +429,7 @@ pub fn render(
                         continue;
                     };
                     w.prefixed(line, p);
-                    w.int(v);
+                    w.int_value(v);
                 }
             }
         }
@@ -484,7 +491,7 @@ pub fn render(
                     continue;
                 };
                 w.prefixed(line, p);
-                w.int(verdict.status_code() as i64);
+                w.int_value(verdict.status_code() as i64);
             }
         }
     }
@@ -501,7 +508,7 @@ pub fn render(
                     continue;
                 };
                 w.prefixed(line, p);
-                w.tenths(s);
+                w.tenths_value(s);
             }
         }
     }

@@ -36,7 +36,8 @@ enum Command {
     CheckConfig,
     /// Ask a running warren for /healthz (exit 0 on 200, else 1): a container HEALTHCHECK.
     Healthcheck {
-        /// Address to ask; default: the configuration's `http.listen`, wildcard as loopback.
+        /// Address to ask; default: the configuration's `http.listen` (or WARREN_HTTP__LISTEN,
+        /// or 0.0.0.0:9753 when the configuration does not load), a wildcard as loopback.
         #[arg(long)]
         addr: Option<SocketAddr>,
         /// Path to ask (`/readyz` for readiness).
@@ -70,13 +71,19 @@ pub fn main() -> ExitCode {
             })
         }
         Command::Healthcheck { addr, path } => {
-            let addr = match addr {
-                Some(a) => a,
-                None => match load(cli.config) {
-                    Ok(config) => crate::healthcheck::probe_address(config.http.listen),
-                    Err(code) => return code,
-                },
-            };
+            // Every failure is exit status 1 (Docker reserves 2). The address comes from the
+            // configuration when it loads, else from WARREN_HTTP__LISTEN or the default: the
+            // server may run with a `--config` this process was not given.
+            let addr = addr.unwrap_or_else(|| {
+                let listen = match config::load(cli.config.as_deref()) {
+                    Ok(config) => config.http.listen,
+                    Err(_) => std::env::var("WARREN_HTTP__LISTEN")
+                        .ok()
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or_else(|| config::HttpConfig::default().listen),
+                };
+                crate::healthcheck::probe_address(listen)
+            });
             match crate::healthcheck::check(addr, &path) {
                 Ok(status) => {
                     println!("{status}");

@@ -647,21 +647,31 @@ fn add_env_clusters(
     let existing = names.len();
     let mut added = std::collections::BTreeMap::new();
     for (var, rest, _) in vars {
-        let mut segs = rest.split("__");
-        let (Some(head), Some(sel)) = (segs.next(), segs.next()) else {
-            continue;
-        };
-        if !head.eq_ignore_ascii_case("clusters") || sel.is_empty() {
+        // Only a variable that names a key inside the cluster adds one; a malformed one is
+        // reported as such by `apply_env`.
+        let segs: Vec<&str> = rest.split("__").collect();
+        if segs.len() < 3 || segs.iter().any(|s| s.is_empty()) {
             continue;
         }
-        if let Ok(i) = sel.parse::<usize>() {
-            if sel.bytes().all(|b| b.is_ascii_digit()) && i >= existing {
+        if !segs[0].eq_ignore_ascii_case("clusters") || !segs[1].bytes().all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        if let Ok(i) = segs[1].parse::<usize>() {
+            if i >= existing {
                 added.entry(i).or_insert(*var);
             }
         }
     }
-    // A gap adds nothing: every variable of the batch then reports its missing index.
-    if !added.keys().copied().eq(existing..existing + added.len()) {
+    // Only the run of next free indexes is added; a variable past a gap then selects no
+    // cluster and says which index would be next.
+    let run = added
+        .keys()
+        .zip(existing..)
+        .take_while(|(&i, want)| i == *want)
+        .count();
+    let added: Vec<(usize, &str)> = added.into_iter().take(run).collect();
+    if added.is_empty() {
         return Vec::new();
     }
     let items = match root
@@ -1548,6 +1558,35 @@ topics = { deny = ["__.*"] }
         let errors = load_from(None, &env(&[("WARREN_CLUSTERS__0__NAME", "x")])).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:#?}");
         assert_eq!(errors[0].key, "clusters[0].bootstrap_servers");
+
+        // Index 1 follows the file's cluster 0 and is added; index 3 skips 2.
+        let errors = errs(
+            MINIMAL,
+            &[
+                ("WARREN_CLUSTERS__1__NAME", "one"),
+                ("WARREN_CLUSTERS__1__BOOTSTRAP_SERVERS", "k:1"),
+                ("WARREN_CLUSTERS__3__NAME", "three"),
+            ],
+        );
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].key, "clusters");
+        let m = &errors[0].message;
+        assert!(m.contains("WARREN_CLUSTERS__3__NAME"), "{m}");
+        assert!(m.contains("no cluster at index 3"), "{m}");
+        assert!(m.contains("next free index, 2"), "{m}");
+
+        // A variable without a key inside the cluster adds nothing (no "missing name").
+        let s = load_from(None, &env(&[("WARREN_CLUSTERS__0", "x")])).unwrap_err();
+        assert_eq!(s.len(), 2, "{s:#?}");
+        assert!(
+            s[0].message
+                .contains("does not name a key inside a cluster"),
+            "{s:#?}"
+        );
+        assert!(
+            s[1].message.contains("at least one cluster is required"),
+            "{s:#?}"
+        );
     }
 
     #[test]

@@ -493,8 +493,9 @@ pub struct Scratch {
     runs: Vec<usize>,
 }
 
-/// Group-partitions below which a store is evaluated on one thread: a thread per 100,000 costs
-/// nothing measurable and halves a large store's evaluation on two cores.
+/// Group-partitions per evaluation thread: a store of up to 100,000 is evaluated on the calling
+/// thread, a larger one on a thread per started 100,000 (a thread costs nothing measurable
+/// there, and two halve a large store's evaluation on two cores).
 const GROUP_PARTITIONS_PER_THREAD: usize = 100_000;
 /// At most this many evaluation threads.
 const MAX_THREADS: usize = 8;
@@ -504,11 +505,14 @@ const MAX_THREADS: usize = 8;
 /// machine's parallelism); the result is the same as on one thread.
 pub fn evaluate_store(store: &Store, now: Secs, knobs: &Knobs) -> Vec<GroupStatus> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let wanted = store.group_partitions() / GROUP_PARTITIONS_PER_THREAD;
+    let wanted = store
+        .group_partitions()
+        .div_ceil(GROUP_PARTITIONS_PER_THREAD);
     evaluate_store_on(store, now, knobs, wanted.clamp(1, cores.min(MAX_THREADS)))
 }
 
-/// [`evaluate_store`] on exactly `threads` threads (1: the calling thread only).
+/// [`evaluate_store`] on at most `threads` threads (1: the calling thread only). A thread the
+/// system refuses is not an error: its slice is evaluated on the calling thread.
 pub fn evaluate_store_on(
     store: &Store,
     now: Secs,
@@ -531,25 +535,33 @@ pub fn evaluate_store_on(
     let mut cuts = vec![0];
     let mut seen = 0;
     for (i, g) in groups.iter().enumerate() {
-        if seen * threads >= total * cuts.len() && i > *cuts.last().unwrap_or(&0) {
+        let passed = total > 0 && seen * threads >= total * cuts.len();
+        if passed && cuts.len() < threads && i > *cuts.last().unwrap_or(&0) {
             cuts.push(i);
         }
         seen += g.len();
     }
     cuts.push(groups.len());
     std::thread::scope(|scope| {
+        // Either a running thread or, when spawning failed, the slice to evaluate here.
         let slices: Vec<_> = cuts
             .windows(2)
             .map(|c| {
                 let slice = &groups[c[0]..c[1]];
-                scope.spawn(move || evaluate_slice(slice))
+                std::thread::Builder::new()
+                    .name("warren-evaluate".into())
+                    .spawn_scoped(scope, move || evaluate_slice(slice))
+                    .map_err(|_| slice)
             })
             .collect();
         let mut out = Vec::with_capacity(groups.len());
         for slice in slices {
-            match slice.join() {
-                Ok(evals) => out.extend(evals),
-                Err(panic) => std::panic::resume_unwind(panic),
+            match slice {
+                Ok(thread) => match thread.join() {
+                    Ok(evals) => out.extend(evals),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(slice) => out.extend(evaluate_slice(slice)),
             }
         }
         out
@@ -1180,6 +1192,9 @@ mod tests {
                 })
                 .collect();
             store.apply_watermarks(now, &samples);
+            // Groups listed without commits (no partitions) sit between the others.
+            store.apply_group_state(now, "empty-a", "Empty");
+            store.apply_group_state(now, "g05-empty", "Empty");
             // 13 groups of 1 to 8 partitions, lagging, caught up or stopped.
             for g in 0..13i64 {
                 let mut commits: Vec<(u32, i32, i64)> = (0..=(g % 8) as i32)
@@ -1190,7 +1205,7 @@ mod tests {
         }
         let knobs = Knobs::default();
         let one = evaluate_store_on(&store, 45, &knobs, 1);
-        assert_eq!(one.len(), 13);
+        assert_eq!(one.len(), 15);
         for threads in [2, 3, 5, 13, 20] {
             let many = evaluate_store_on(&store, 45, &knobs, threads);
             assert_eq!(many.len(), one.len(), "{threads} threads");
@@ -1206,6 +1221,46 @@ mod tests {
             .flat_map(|g| g.verdicts.iter().map(|v| v.status_code()))
             .collect();
         assert!(statuses.len() >= 2, "a mix of statuses: {statuses:?}");
+    }
+
+    #[test]
+    fn a_recent_head_at_the_offset_still_rules_out_stop_in_a_store() {
+        // The evaluator reads a partition's head ring only for partitions that look stopped
+        // (`reads_high_watermarks`); this one does, and its ring holds the head at the
+        // committed offset, so Burrow's rules say STALL, not STOP.
+        use crate::store::WatermarkSample;
+        let mut store = Store::new(4);
+        let ids = store.apply_metadata(100, &[("t", 1)]);
+        for (now, latest) in [(100, 90), (110, 95), (120, 97), (130, 99)] {
+            store.apply_watermarks(
+                now,
+                &[WatermarkSample {
+                    topic: ids[0],
+                    partition: 0,
+                    earliest: Some(0),
+                    latest: Some(latest),
+                }],
+            );
+            if now >= 110 {
+                store.apply_group_offsets(now, "g", &mut [(ids[0], 0, 90)]);
+            }
+        }
+        let hws: Vec<i64> = store.high_watermarks(ids[0], 0).map(|(hw, _)| hw).collect();
+        assert_eq!(hws, [99, 97, 95, 90]);
+        let g = store.group("g").unwrap();
+        let window: Vec<Point> = g.window(0, 4).collect();
+        assert_eq!(window.len(), 1, "{window:?}");
+        assert!(reads_high_watermarks(&window, 9, 130, &Knobs::default()));
+        let evals = evaluate_store(&store, 130, &Knobs::default());
+        assert_eq!(evals[0].verdicts[0].status_code(), Status::Stall.code());
+        // Without the ring the same window is STOP: the ring is what decides.
+        let input = PartitionInput {
+            window: &window,
+            window_size: 4,
+            high_watermarks: &[],
+            current_lag: 9,
+        };
+        assert_eq!(rules_burrow(&input, 130, 0), Status::Stop);
     }
 
     #[test]

@@ -890,13 +890,14 @@ fn chart_two_cluster_render_is_as_configured() {
     assert_eq!(config.matches("[[clusters]]").count(), 2, "{config}");
     assert!(!config.contains("saslPasswordKey"), "{config}");
 
-    // The SASL password of prod-eu from the chart's Secret, through exactly this variable.
+    // The SASL password of prod-eu (clusters[1]) from the chart's Secret, through exactly this
+    // variable: by index, as the chart selects clusters.
     let c = container(deployment, "warren");
     assert_eq!(
         c["env"],
         json!([
             {
-                "name": "WARREN_CLUSTERS__PROD_EU__CLIENT__SASL_PASSWORD",
+                "name": "WARREN_CLUSTERS__1__CLIENT__SASL_PASSWORD",
                 "valueFrom": {"secretKeyRef": {"name": "lag-warren", "key": "prod-eu-sasl-password"}}
             },
             {"name": "WARREN_CLUSTERS__DEV__POLL_INTERVAL", "value": "20s"}
@@ -983,7 +984,7 @@ fn chart_config_checksum_follows_the_config() {
     .to_string();
     assert_eq!(base.len(), 64, "sha256 hex: {base}");
     assert_eq!(
-        checksum(&["--set", "replicaCount=1"]),
+        checksum(&["--set", "replicaCount=2"]),
         base,
         "unrelated value"
     );
@@ -1026,7 +1027,7 @@ fn chart_refuses_unusable_values() {
     assert_eq!(
         c["env"],
         json!([{
-            "name": "WARREN_CLUSTERS__PROD_EU_1__CLIENT__SASL_PASSWORD",
+            "name": "WARREN_CLUSTERS__0__CLIENT__SASL_PASSWORD",
             "valueFrom": {"secretKeyRef": {"name": "kafka-creds", "key": "pw"}}
         }])
     );

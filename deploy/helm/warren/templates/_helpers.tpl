@@ -60,10 +60,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $port }}
 {{- end }}
 
-{{/* The environment variable that sets a cluster's client."sasl.password" (README
-     "Environment overrides": selected by name, `-` and `.` written as `_`). */}}
+{{/* The environment variable that sets client."sasl.password" of the cluster at index `.`
+     (README "Environment overrides"). By index, not by name: the chart knows each cluster's
+     position, and an index can neither be ambiguous (`prod-eu` and `prod.eu` select alike) nor
+     be mistaken for another cluster (a cluster named `0`). */}}
 {{- define "warren.saslPasswordEnv" -}}
-{{- printf "WARREN_CLUSTERS__%s__CLIENT__SASL_PASSWORD" (regexReplaceAll "[-.]" . "_" | upper) }}
+{{- printf "WARREN_CLUSTERS__%d__CLIENT__SASL_PASSWORD" (int .) }}
 {{- end }}
 
 {{/* Turns whole-number floats into integers, in place, through maps and lists: Helm reads every

@@ -159,9 +159,19 @@ impl Scraper {
                     if was_up != Some(true) {
                         tracing::info!(cluster = self.name(), "cluster is up");
                     }
-                    let evals = evaluate_store(&self.store, self.polled_at, &self.knobs);
-                    self.base
-                        .from_store(&self.store, &evals, self.health.clone())
+                    // Tens of milliseconds for a large store: tell the runtime, so other
+                    // clusters' tasks and HTTP move to another worker meanwhile.
+                    let build = || {
+                        let evals = evaluate_store(&self.store, self.polled_at, &self.knobs);
+                        self.base
+                            .from_store(&self.store, &evals, self.health.clone())
+                    };
+                    match tokio::runtime::Handle::current().runtime_flavor() {
+                        tokio::runtime::RuntimeFlavor::MultiThread => {
+                            tokio::task::block_in_place(build)
+                        }
+                        _ => build(),
+                    }
                 }
                 Err((stage, e)) => {
                     failures += 1;

@@ -467,9 +467,14 @@ impl Verdict {
         LagMethod::ALL[((self.0 >> 3) & 3) as usize]
     }
 
+    /// Lag in tenths of a second as stored, `None` when unknown.
+    pub fn lag_tenths(self) -> Option<u32> {
+        (self.method() != LagMethod::Unknown).then_some(self.0 >> 5)
+    }
+
     /// Lag in seconds, `None` when unknown.
     pub fn lag_seconds(self) -> Option<f64> {
-        (self.method() != LagMethod::Unknown).then(|| (self.0 >> 5) as f64 / 10.0)
+        self.lag_tenths().map(|t| t as f64 / 10.0)
     }
 }
 
@@ -1434,6 +1439,7 @@ mod tests {
         assert_eq!(v.lag_seconds(), Some(8.0));
         let v = Verdict::new(Status::Ok, LagMethod::Interpolated, 7.94);
         assert_eq!(v.lag_seconds(), Some(7.9));
+        assert_eq!(v.lag_tenths(), Some(79));
     }
 
     #[test]

@@ -241,16 +241,14 @@ impl Writer<'_> {
         self.end_line();
     }
 
-    /// Writes a value kept in tenths (lag seconds) and ends the line (after `"} ` is written):
-    /// `itoa` is much cheaper than a float formatter, and the value is exact.
+    /// Writes a value kept in tenths (lag seconds, as a `Verdict` stores it) and ends the
+    /// line (after `"} ` is written): integer formatting only, and the value is exact.
     #[inline]
-    fn tenths_value(&mut self, v: f64) {
-        // Non-negative, so adding one half and truncating rounds, without a libm call.
-        let t = (v.max(0.0) * 10.0 + 0.5) as u64;
+    fn tenths_value(&mut self, tenths: u32) {
         self.out
-            .extend_from_slice(itoa::Buffer::new().format(t / 10).as_bytes());
+            .extend_from_slice(itoa::Buffer::new().format(tenths / 10).as_bytes());
         self.out.push(b'.');
-        self.out.push(b'0' + (t % 10) as u8);
+        self.out.push(b'0' + (tenths % 10) as u8);
         self.end_line();
     }
 
@@ -501,14 +499,14 @@ pub fn render(
         for g in &c.groups {
             prefix.reset();
             for (t, p, verdict) in g.verdicts() {
-                let Some(s) = verdict.lag_seconds() else {
+                let Some(tenths) = verdict.lag_tenths() else {
                     continue;
                 };
                 let Some(line) = prefix.get(&GROUP_LAG_SECONDS, c, g, t) else {
                     continue;
                 };
                 w.prefixed(line, p);
-                w.tenths_value(s);
+                w.tenths_value(tenths);
             }
         }
     }

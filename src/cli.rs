@@ -36,8 +36,8 @@ enum Command {
     CheckConfig,
     /// Ask a running warren for /healthz (exit 0 on 200, else 1): a container HEALTHCHECK.
     Healthcheck {
-        /// Address to ask; default: the configuration's `http.listen` (or WARREN_HTTP__LISTEN,
-        /// or 0.0.0.0:9753 when the configuration does not load), a wildcard as loopback.
+        /// Address to ask; default: `http.listen` from the configuration file and environment
+        /// (0.0.0.0:9753 when unusable), a wildcard as loopback.
         #[arg(long)]
         addr: Option<SocketAddr>,
         /// Path to ask (`/readyz` for readiness).
@@ -71,18 +71,10 @@ pub fn main() -> ExitCode {
             })
         }
         Command::Healthcheck { addr, path } => {
-            // Every failure is exit status 1 (Docker reserves 2). The address comes from the
-            // configuration when it loads, else from WARREN_HTTP__LISTEN or the default: the
-            // server may run with a `--config` this process was not given.
+            // Every failure is exit status 1 (Docker reserves 2). Only `http.listen` is read:
+            // the server may run with clusters this process was not given.
             let addr = addr.unwrap_or_else(|| {
-                let listen = match config::load(cli.config.as_deref()) {
-                    Ok(config) => config.http.listen,
-                    Err(_) => std::env::var("WARREN_HTTP__LISTEN")
-                        .ok()
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or_else(|| config::HttpConfig::default().listen),
-                };
-                crate::healthcheck::probe_address(listen)
+                crate::healthcheck::probe_address(config::listen_address(cli.config.as_deref()))
             });
             match crate::healthcheck::check(addr, &path) {
                 Ok(status) => {

@@ -332,14 +332,34 @@ const RESERVED_LABELS: &[&str] = &[
 /// `file` is the `--config` path (the CLI also reads it from `WARREN_CONFIG`); `None` means
 /// defaults plus environment only. Returns every error found, each naming its key.
 pub fn load(file: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
-    let env: Vec<(String, String)> = std::env::vars_os()
+    load_from(file, &process_env())
+}
+
+/// The process's `WARREN_*` variables.
+fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
         .filter_map(|(k, v)| {
             let k = k.into_string().ok()?;
             strip_prefix_ci(&k, ENV_PREFIX)?;
             Some((k, v.to_string_lossy().into_owned()))
         })
-        .collect();
-    load_from(file, &env)
+        .collect()
+}
+
+/// `http.listen` as `file` and the process environment give it, ignoring every other key and
+/// error (the default where the file, the variable or the value is unusable). For `warren
+/// healthcheck`, which must find a running server even where the rest does not load here.
+pub fn listen_address(file: Option<&Path>) -> SocketAddr {
+    listen_address_from(file, &process_env())
+}
+
+fn listen_address_from(file: Option<&Path>, env: &[(String, String)]) -> SocketAddr {
+    let mut errors = Errors::default();
+    let mut root = file.and_then(|p| read_file(p).ok()).unwrap_or_default();
+    apply_env(&mut root, env, &mut errors);
+    root.get("http")
+        .and_then(|http| extract::<HttpConfig>(http.as_dict()?.clone()).ok())
+        .map_or_else(|| HttpConfig::default().listen, |http| http.listen)
 }
 
 /// As [`load`], with the environment given explicitly as `(name, value)` pairs (variables not
@@ -1511,6 +1531,31 @@ topics = { deny = ["__.*"] }
         assert_eq!(errors.len(), 1, "{errors:#?}");
         assert_eq!(errors[0].key, "clusters");
         assert!(errors[0].message.contains("at least one cluster"));
+    }
+
+    #[test]
+    fn listen_address_needs_only_http_listen() {
+        let default: SocketAddr = "0.0.0.0:9753".parse().unwrap();
+        // A file without clusters (the container image's) still gives its address.
+        let file = TempToml::new("[http]\nlisten = \"127.0.0.1:9100\"\n");
+        assert_eq!(
+            listen_address_from(Some(&file.0), &[]),
+            "127.0.0.1:9100".parse::<SocketAddr>().unwrap()
+        );
+        // The environment wins; other bad keys do not matter.
+        let vars = env(&[
+            ("WARREN_HTTP__LISTEN", "127.0.0.1:9200"),
+            ("WARREN_WINDOW__POINTS", "many"),
+        ]);
+        assert_eq!(
+            listen_address_from(Some(&file.0), &vars),
+            "127.0.0.1:9200".parse::<SocketAddr>().unwrap()
+        );
+        // Unusable: the default.
+        let missing = std::env::temp_dir().join("warren-config-unit-no-such-file.toml");
+        assert_eq!(listen_address_from(Some(&missing), &[]), default);
+        let bad = env(&[("WARREN_HTTP__LISTEN", "nowhere")]);
+        assert_eq!(listen_address_from(None, &bad), default);
     }
 
     #[test]

@@ -144,7 +144,7 @@ fn main() {
             statuses = [0; 7];
             for e in &evals {
                 for v in e.verdicts.iter() {
-                    statuses[v.status_code() as usize] += 1;
+                    statuses[v.status().code() as usize] += 1;
                 }
             }
         }

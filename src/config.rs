@@ -59,6 +59,8 @@ use regex::RegexSet;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use crate::evaluate::{EvaluatorConfig, RuleSet};
+
 /// The whole, validated configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -127,32 +129,6 @@ pub struct ClusterConfig {
     /// How group-partitions are judged (Burrow's evaluator knobs).
     #[serde(default)]
     pub evaluator: EvaluatorConfig,
-}
-
-/// Which evaluation rules a cluster uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleSet {
-    /// Burrow's rules, unchanged.
-    #[default]
-    Burrow,
-    /// Burrow's rules without its known false alarms (see README).
-    Improved,
-}
-
-/// Burrow's evaluator knobs, with Burrow's defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EvaluatorConfig {
-    pub rules: RuleSet,
-    /// Lag at or below this counts as zero (`allowed-lag`).
-    pub allowed_lag: u64,
-    /// Windows less complete than this (0 to 1) are not judged (`minimum-complete`).
-    pub minimum_complete: f32,
-    /// A commit observed closer than this to the previous window point replaces it and keeps
-    /// its time (`min-distance`).
-    #[serde(with = "humantime_serde")]
-    pub min_distance: Duration,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -432,7 +408,14 @@ pub fn load_from(
 
     match base {
         Some(mut config) if errors.is_empty() => {
-            config.clusters = clusters.into_iter().map(|(_, c)| c).collect();
+            config.clusters = clusters
+                .into_iter()
+                .map(|(_, mut c)| {
+                    c.evaluator.poll_interval =
+                        c.poll_interval.as_secs().clamp(1, u32::MAX as u64) as u32;
+                    c
+                })
+                .collect();
             Ok(config)
         }
         _ => Err(errors.finish(&origins)),

@@ -9,6 +9,9 @@
 //! committing the same offset looks stopped here (Burrow would call it STALL).
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::store::{GroupState, Point, Secs, Store};
 
@@ -26,6 +29,16 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::NotFound,
+        Status::Ok,
+        Status::Warn,
+        Status::Err,
+        Status::Stop,
+        Status::Stall,
+        Status::Rewind,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::NotFound => "NOTFOUND",
@@ -42,6 +55,14 @@ impl Status {
         self as u8
     }
 
+    /// The status with Burrow's code `code`; codes Burrow does not define read as NOTFOUND.
+    pub fn from_code(code: u8) -> Status {
+        Status::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+            .unwrap_or(Status::NotFound)
+    }
+
     /// A partition status as it counts for its group: STOP, STALL and REWIND are ERR.
     pub fn for_group(self) -> Status {
         if self >= Status::Stop {
@@ -52,9 +73,10 @@ impl Status {
     }
 }
 
-/// Which rule set a cluster uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Rules {
+/// Which rules a cluster's partitions are judged by (config key `evaluator.rules`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleSet {
     /// Burrow's rules, unchanged.
     #[default]
     Burrow,
@@ -62,24 +84,33 @@ pub enum Rules {
     Improved,
 }
 
-/// The evaluator's knobs, with Burrow's defaults.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Knobs {
-    /// Lag at or below this counts as zero (Burrow `allowed-lag`).
+/// How a cluster's group-partitions are judged (config table `evaluator`), with Burrow's
+/// defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluatorConfig {
+    pub rules: RuleSet,
+    /// Lag at or below this counts as zero (Burrow's `allowed-lag`).
     pub allowed_lag: u64,
-    /// Partitions whose window is less complete than this stay OK (`minimum-complete`).
+    /// Windows less complete than this (0 to 1) are not judged (`minimum-complete`).
     pub minimum_complete: f32,
-    pub rules: Rules,
-    /// The poll interval in seconds (the improved rules' unit of patience).
+    /// A commit observed closer than this to the previous window point replaces it and keeps
+    /// its time (`min-distance`; the store applies it).
+    #[serde(with = "humantime_serde")]
+    pub min_distance: Duration,
+    /// The cluster's poll interval in whole seconds, at least 1: the improved rules' unit of
+    /// patience. Not a key of its own: validation copies it from `poll_interval`.
+    #[serde(skip)]
     pub poll_interval: Secs,
 }
 
-impl Default for Knobs {
+impl Default for EvaluatorConfig {
     fn default() -> Self {
-        Knobs {
+        EvaluatorConfig {
+            rules: RuleSet::Burrow,
             allowed_lag: 0,
             minimum_complete: 0.0,
-            rules: Rules::Burrow,
+            min_distance: Duration::ZERO,
             poll_interval: 10,
         }
     }
@@ -113,17 +144,26 @@ pub struct PartitionInput<'a> {
 /// Whether the rules can read `high_watermarks` for a partition with this window and lag: the
 /// improved rules always may; Burrow's only to rule out STOP (`recent_zero`). Lets a caller
 /// skip gathering them for the common partitions, which are not stopped.
-pub fn reads_high_watermarks(window: &[Point], current_lag: u64, now: Secs, knobs: &Knobs) -> bool {
+pub fn reads_high_watermarks(
+    window: &[Point],
+    current_lag: u64,
+    now: Secs,
+    knobs: &EvaluatorConfig,
+) -> bool {
     match knobs.rules {
-        Rules::Improved => true,
-        Rules::Burrow => {
+        RuleSet::Improved => true,
+        RuleSet::Burrow => {
             current_lag > knobs.allowed_lag && !window.is_empty() && stopped(window, now)
         }
     }
 }
 
 /// Evaluates one partition (Burrow's `evaluatePartitionStatus`).
-pub fn evaluate_partition(p: &PartitionInput<'_>, now: Secs, knobs: &Knobs) -> PartitionEval {
+pub fn evaluate_partition(
+    p: &PartitionInput<'_>,
+    now: Secs,
+    knobs: &EvaluatorConfig,
+) -> PartitionEval {
     let mut eval = PartitionEval {
         status: Status::Ok,
         complete: 0.0,
@@ -141,8 +181,8 @@ pub fn evaluate_partition(p: &PartitionInput<'_>, now: Secs, knobs: &Knobs) -> P
     };
     if eval.complete >= knobs.minimum_complete {
         eval.status = match knobs.rules {
-            Rules::Burrow => rules_burrow(p, now, knobs.allowed_lag),
-            Rules::Improved => rules_improved(p, now, knobs),
+            RuleSet::Burrow => rules_burrow(p, now, knobs.allowed_lag),
+            RuleSet::Improved => rules_improved(p, now, knobs),
         };
     }
     eval
@@ -232,7 +272,7 @@ pub fn rules_burrow(p: &PartitionInput<'_>, now: Secs, allowed: u64) -> Status {
 ///    silence exceeds the window's span, which a consumer committing every few minutes reaches
 ///    with any jitter while its window is short. Here silence must also exceed twice the
 ///    largest gap between the window's points and two poll intervals.
-pub fn rules_improved(p: &PartitionInput<'_>, now: Secs, knobs: &Knobs) -> Status {
+pub fn rules_improved(p: &PartitionInput<'_>, now: Secs, knobs: &EvaluatorConfig) -> Status {
     let w = p.window;
     let allowed = knobs.allowed_lag;
     if p.current_lag <= allowed {
@@ -459,8 +499,8 @@ impl Verdict {
         Verdict(status as u32 | (method as u32) << 3 | tenths << 5)
     }
 
-    pub fn status_code(self) -> u8 {
-        (self.0 & 7) as u8
+    pub fn status(self) -> Status {
+        Status::from_code((self.0 & 7) as u8)
     }
 
     pub fn method(self) -> LagMethod {
@@ -508,7 +548,7 @@ const MAX_THREADS: usize = 8;
 /// Evaluates every group of `store`, in the store's group order. A large store is split into
 /// contiguous slices of groups of about equal size, evaluated on scoped threads (up to the
 /// machine's parallelism); the result is the same as on one thread.
-pub fn evaluate_store(store: &Store, now: Secs, knobs: &Knobs) -> Vec<GroupStatus> {
+pub fn evaluate_store(store: &Store, now: Secs, knobs: &EvaluatorConfig) -> Vec<GroupStatus> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let wanted = store
         .group_partitions()
@@ -521,7 +561,7 @@ pub fn evaluate_store(store: &Store, now: Secs, knobs: &Knobs) -> Vec<GroupStatu
 pub fn evaluate_store_on(
     store: &Store,
     now: Secs,
-    knobs: &Knobs,
+    knobs: &EvaluatorConfig,
     threads: usize,
 ) -> Vec<GroupStatus> {
     let evaluate_slice = |groups: &[&GroupState]| {
@@ -579,7 +619,7 @@ pub fn evaluate_group(
     store: &Store,
     g: &GroupState,
     now: Secs,
-    knobs: &Knobs,
+    knobs: &EvaluatorConfig,
     scratch: &mut Scratch,
 ) -> GroupStatus {
     let points = store.points();
@@ -623,14 +663,11 @@ pub fn evaluate_group(
             next = run.first + run.len as i32;
             for (i, partition) in run.partitions() {
                 let offset = g.offsets[i];
-                let latest = watermarks
+                // Burrow: no head yet counts as no lag.
+                let current_lag = watermarks
                     .and_then(|w| w.get(partition as usize))
-                    .map_or(-1, |w| w.latest);
-                let current_lag = if latest < 0 {
-                    0
-                } else {
-                    (latest - offset).max(0) as u64
-                };
+                    .and_then(|w| w.lag(offset))
+                    .unwrap_or(0);
                 // Oldest first, written from the back (the store yields newest first).
                 let len = g.window_len(i);
                 scratch.points.resize(len, Point::default());
@@ -938,7 +975,7 @@ mod tests {
             high_watermarks: &[1100],
             current_lag: 100,
         };
-        let mut knobs = Knobs::default();
+        let mut knobs = EvaluatorConfig::default();
         let e = evaluate_partition(&input, 600, &knobs);
         assert_eq!((e.status, e.complete), (Status::Stall, 0.5));
         assert_eq!((e.start, e.end), (Some(w[0]), Some(w[4])));
@@ -959,9 +996,9 @@ mod tests {
     /// The three pictures users know, under both rule sets.
     #[test]
     fn pictures() {
-        let knobs = Knobs::default();
-        let improved = Knobs {
-            rules: Rules::Improved,
+        let knobs = EvaluatorConfig::default();
+        let improved = EvaluatorConfig {
+            rules: RuleSet::Improved,
             ..knobs
         };
         let times: Vec<Secs> = (0..10).map(|i| 1000 + i * 10).collect();
@@ -1102,9 +1139,9 @@ mod tests {
 
     #[test]
     fn improved_rule_1_no_stop_on_one_point() {
-        let k = Knobs {
-            rules: Rules::Improved,
-            ..Knobs::default()
+        let k = EvaluatorConfig {
+            rules: RuleSet::Improved,
+            ..EvaluatorConfig::default()
         };
         let w = window(&[100], &lags(&[50]), &[1000]);
         let input = |hw: &'static [i64]| PartitionInput {
@@ -1130,9 +1167,9 @@ mod tests {
 
     #[test]
     fn improved_rule_2_idle_topic_is_not_an_error() {
-        let k = Knobs {
-            rules: Rules::Improved,
-            ..Knobs::default()
+        let k = EvaluatorConfig {
+            rules: RuleSet::Improved,
+            ..EvaluatorConfig::default()
         };
         // Transaction markers: offset 99, head 100, nothing produced for the whole ring.
         let w = window(&[90, 99], &lags(&[10, 1]), &[100, 110]);
@@ -1155,10 +1192,10 @@ mod tests {
 
     #[test]
     fn improved_rule_3_rare_committers() {
-        let k = Knobs {
-            rules: Rules::Improved,
+        let k = EvaluatorConfig {
+            rules: RuleSet::Improved,
             poll_interval: 10,
-            ..Knobs::default()
+            ..EvaluatorConfig::default()
         };
         // Commits every 60 s; observed 61 s after the last with a two-point window.
         let w = window(&[1000, 1600], &lags(&[300, 300]), &[1000, 1060]);
@@ -1208,7 +1245,7 @@ mod tests {
                 store.apply_group_offsets(now, &format!("g{g:02}"), &mut commits);
             }
         }
-        let knobs = Knobs::default();
+        let knobs = EvaluatorConfig::default();
         let one = evaluate_store_on(&store, 45, &knobs, 1);
         assert_eq!(one.len(), 15);
         for threads in [2, 3, 5, 13, 20] {
@@ -1221,9 +1258,9 @@ mod tests {
                 assert_eq!(a.max_lag_seconds, b.max_lag_seconds, "{threads} threads");
             }
         }
-        let statuses: std::collections::BTreeSet<u8> = one
+        let statuses: std::collections::BTreeSet<Status> = one
             .iter()
-            .flat_map(|g| g.verdicts.iter().map(|v| v.status_code()))
+            .flat_map(|g| g.verdicts.iter().map(|v| v.status()))
             .collect();
         assert!(statuses.len() >= 2, "a mix of statuses: {statuses:?}");
     }
@@ -1255,9 +1292,14 @@ mod tests {
         let g = store.group("g").unwrap();
         let window: Vec<Point> = g.window(0, 4).collect();
         assert_eq!(window.len(), 1, "{window:?}");
-        assert!(reads_high_watermarks(&window, 9, 130, &Knobs::default()));
-        let evals = evaluate_store(&store, 130, &Knobs::default());
-        assert_eq!(evals[0].verdicts[0].status_code(), Status::Stall.code());
+        assert!(reads_high_watermarks(
+            &window,
+            9,
+            130,
+            &EvaluatorConfig::default()
+        ));
+        let evals = evaluate_store(&store, 130, &EvaluatorConfig::default());
+        assert_eq!(evals[0].verdicts[0].status(), Status::Stall);
         // Without the ring the same window is STOP: the ring is what decides.
         let input = PartitionInput {
             window: &window,
@@ -1300,7 +1342,7 @@ mod tests {
                 (ids[1], 0, 5),
             ],
         );
-        let evals = evaluate_store(&store, 10, &Knobs::default());
+        let evals = evaluate_store(&store, 10, &EvaluatorConfig::default());
         let e = evals[0].eval;
         assert_eq!(
             e.partition_count, 5,
@@ -1329,7 +1371,7 @@ mod tests {
                 (ids[1], 0, 5),
             ],
         );
-        let e = evaluate_store(&store2, 11, &Knobs::default())[0].eval;
+        let e = evaluate_store(&store2, 11, &EvaluatorConfig::default())[0].eval;
         assert_eq!(
             e.max_lag,
             Some(MaxLag {
@@ -1422,8 +1464,8 @@ mod tests {
     fn verdict_packing() {
         let v = Verdict::new(Status::Rewind, LagMethod::Interpolated, 12.34);
         assert_eq!(
-            (v.status_code(), v.method(), v.lag_seconds()),
-            (6, LagMethod::Interpolated, Some(12.3))
+            (v.status(), v.method(), v.lag_seconds()),
+            (Status::Rewind, LagMethod::Interpolated, Some(12.3))
         );
         let v = Verdict::new(Status::Ok, LagMethod::Unknown, 0.0);
         assert_eq!(v.lag_seconds(), None);
@@ -1455,7 +1497,9 @@ mod tests {
         ];
         for (s, code, name) in all {
             assert_eq!((s.code(), s.as_str()), (code, name));
+            assert_eq!(Status::from_code(code), s);
         }
+        assert_eq!(Status::from_code(7), Status::NotFound);
         assert_eq!(Status::Stall.for_group(), Status::Err);
         assert_eq!(Status::Warn.for_group(), Status::Warn);
     }

@@ -14,5 +14,6 @@ pub mod healthcheck;
 pub mod http;
 pub mod kafka;
 pub mod logging;
+pub mod model;
 pub mod snapshot;
 pub mod store;

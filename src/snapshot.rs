@@ -9,7 +9,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::evaluate::{GroupEval, GroupStatus, Verdict};
-use crate::store::{Name, Point, Run, Store, Watermarks, Windows};
+use crate::model::Watermarks;
+use crate::store::{Name, Point, Run, Store, Windows};
 
 /// The stages of a poll, for `warren_poll_errors_total{stage}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +205,16 @@ impl ClusterSnapshot {
             groups,
             window_points: store.points(),
         }
+    }
+
+    /// The lag of a group-partition whose committed offset is `offset` (see
+    /// [`Watermarks::lag`]); `None` while the partition's latest offset is unknown.
+    #[inline]
+    pub fn lag(&self, topic: u32, partition: i32, offset: i64) -> Option<u64> {
+        self.topic(topic)?
+            .watermarks
+            .get(usize::try_from(partition).ok()?)?
+            .lag(offset)
     }
 
     /// The topic with index `id` (as in [`Run::topic`]).

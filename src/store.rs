@@ -18,6 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::model::Watermarks;
+
 /// Unix time in whole seconds (good until 2106).
 pub type Secs = u32;
 
@@ -68,20 +70,6 @@ pub fn escape_label_value(s: &str) -> Option<String> {
         }
     }
     Some(out)
-}
-
-/// A partition's earliest (low) and latest (high) watermark; `-1` while unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Watermarks {
-    pub earliest: i64,
-    pub latest: i64,
-}
-
-impl Watermarks {
-    pub const UNKNOWN: Watermarks = Watermarks {
-        earliest: -1,
-        latest: -1,
-    };
 }
 
 /// One watermark sample for a partition; `None` where that request failed.
@@ -203,13 +191,13 @@ fn decode_dt(v: u8) -> u32 {
     }
 }
 
-fn lag_of(latest: i64, offset: i64) -> u32 {
-    if latest < 0 {
-        return LAG_UNKNOWN;
+/// A window point's lag as stored: [`LAG_UNKNOWN`] without a head, saturated at
+/// [`LAG_SATURATED`].
+fn point_lag(watermarks: Option<&Watermarks>, offset: i64) -> u32 {
+    match watermarks.and_then(|w| w.lag(offset)) {
+        Some(lag) => lag.min(LAG_SATURATED as u64) as u32,
+        None => LAG_UNKNOWN,
     }
-    // Lag is never negative: a commit read before a newer watermark is caught up.
-    let lag = latest.saturating_sub(offset).max(0);
-    lag.min(LAG_SATURATED as i64) as u32
 }
 
 impl Windows {
@@ -856,11 +844,10 @@ impl Store {
             g.windows.set_missing(i, false);
             let offset = commits[c].2;
             if g.windows.0.len[i] & !MISSING == 0 || offset != g.offsets[i] {
-                let latest = self.topics[topic as usize]
+                let watermarks = self.topics[topic as usize]
                     .as_ref()
-                    .and_then(|t| t.watermarks.get(partition as usize))
-                    .map_or(-1, |w| w.latest);
-                changed.push((i, offset, lag_of(latest, offset)));
+                    .and_then(|t| t.watermarks.get(partition as usize));
+                changed.push((i, offset, point_lag(watermarks, offset)));
             }
         }
         if !changed.is_empty() {
@@ -1048,11 +1035,16 @@ mod tests {
     }
 
     #[test]
-    fn lag_is_clamped_and_unknown_without_watermark() {
-        assert_eq!(lag_of(100, 120), 0);
-        assert_eq!(lag_of(-1, 5), LAG_UNKNOWN);
-        assert_eq!(lag_of(i64::MAX, 0), LAG_SATURATED);
-        assert_eq!(lag_of(100, 40), 60);
+    fn point_lag_is_clamped_saturated_and_unknown_without_watermark() {
+        let wm = |latest| Watermarks {
+            earliest: 0,
+            latest,
+        };
+        assert_eq!(point_lag(Some(&wm(100)), 120), 0);
+        assert_eq!(point_lag(Some(&wm(-1)), 5), LAG_UNKNOWN);
+        assert_eq!(point_lag(None, 5), LAG_UNKNOWN);
+        assert_eq!(point_lag(Some(&wm(i64::MAX)), 0), LAG_SATURATED);
+        assert_eq!(point_lag(Some(&wm(100)), 40), 60);
     }
 
     #[test]

@@ -645,17 +645,9 @@ struct ConsumerDetail<'a> {
     request: RequestInfo,
 }
 
-/// Current lag of a group-partition as Burrow computes it: 0 without a head.
+/// Current lag of a group-partition as Burrow shows it: 0 without a head.
 fn current_lag(c: &ClusterSnapshot, topic: u32, partition: i32, offset: i64) -> u64 {
-    let latest = c
-        .topic(topic)
-        .and_then(|t| t.watermarks.get(partition as usize))
-        .map_or(-1, |w| w.latest);
-    if latest < 0 {
-        0
-    } else {
-        (latest - offset).max(0) as u64
-    }
+    c.lag(topic, partition, offset).unwrap_or(0)
 }
 
 /// Every partition of every topic the group committed to: `(topic, partition, index)`, with
@@ -803,7 +795,7 @@ fn status_body(c: &ClusterSnapshot, g: &GroupSnapshot, all: bool) -> GroupStatus
                     partition: p,
                     owner: "",
                     client_id: "",
-                    status: status_of(verdict.status_code()),
+                    status: verdict.status(),
                     start: oldest.map(Offset::from),
                     end: newest.map(Offset::from),
                     current_lag: current_lag(c, t, p, g.offsets[i]),
@@ -845,18 +837,6 @@ fn status_body(c: &ClusterSnapshot, g: &GroupSnapshot, all: bool) -> GroupStatus
         partition_count: eval.partition_count,
         maxlag,
         totallag: eval.total_lag,
-    }
-}
-
-fn status_of(code: u8) -> Status {
-    match code {
-        1 => Status::Ok,
-        2 => Status::Warn,
-        3 => Status::Err,
-        4 => Status::Stop,
-        5 => Status::Stall,
-        6 => Status::Rewind,
-        _ => Status::NotFound,
     }
 }
 

@@ -340,23 +340,12 @@ impl LinePrefix {
     }
 }
 
-/// The lag of a group-partition, or `None` while the partition's latest offset is unknown.
-#[inline]
-fn lag(c: &ClusterSnapshot, topic: u32, partition: i32, offset: i64) -> Option<i64> {
-    let latest = c
-        .topic(topic)?
-        .watermarks
-        .get(usize::try_from(partition).ok()?)?
-        .latest;
-    (latest >= 0).then(|| (latest - offset).max(0))
-}
-
 /// Per group-topic lag sums, in the group's run order: `(topic, sum)` for topics with at least
 /// one known lag.
 fn topic_sums(c: &ClusterSnapshot, g: &GroupSnapshot, mut f: impl FnMut(u32, i64)) {
     let mut current: Option<(u32, Option<i64>)> = None;
     for (t, p, off) in g.partitions() {
-        let l = lag(c, t, p, off);
+        let l = c.lag(t, p, off).map(|l| l as i64);
         match &mut current {
             Some((topic, sum)) if *topic == t => {
                 if let Some(l) = l {
@@ -416,8 +405,8 @@ pub fn render(
                 prefix.reset();
                 for (t, p, off) in g.partitions() {
                     let v = if is_lag {
-                        match lag(c, t, p, off) {
-                            Some(l) => l,
+                        match c.lag(t, p, off) {
+                            Some(l) => l as i64,
                             None => continue,
                         }
                     } else {
@@ -450,16 +439,16 @@ pub fn render(
         w.header(fam);
         for c in clusters {
             for g in &c.groups {
-                let lags = g.partitions().filter_map(|(t, p, o)| lag(c, t, p, o));
+                let lags = g.partitions().filter_map(|(t, p, o)| c.lag(t, p, o));
                 let v = if is_max {
                     lags.max()
                 } else {
-                    lags.reduce(|a, b| a + b)
+                    lags.reduce(|a, b| a.saturating_add(b))
                 };
                 if let Some(v) = v {
                     w.start(fam, c);
                     w.label(b",group=\"", &g.name.escaped);
-                    w.int(v);
+                    w.int(v.min(i64::MAX as u64) as i64);
                 }
             }
         }
@@ -489,7 +478,7 @@ pub fn render(
                     continue;
                 };
                 w.prefixed(line, p);
-                w.int_value(verdict.status_code() as i64);
+                w.int_value(verdict.status().code() as i64);
             }
         }
     }

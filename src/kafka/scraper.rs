@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
-use crate::config::{ClusterConfig, NameFilter, RuleSet};
-use crate::evaluate::{evaluate_store, Knobs, Rules};
+use crate::config::{ClusterConfig, NameFilter};
+use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, GroupList, OffsetSpec, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
 use crate::store::{Secs, Store, WatermarkSample};
@@ -68,7 +68,6 @@ pub struct Scraper {
     settings: ScraperSettings,
     group_filter: NameFilter,
     topic_filter: NameFilter,
-    knobs: Knobs,
     snapshots: Arc<Snapshots>,
     base: ClusterSnapshot,
     store: Store,
@@ -84,19 +83,6 @@ pub struct Scraper {
     reconnect_after_poll: bool,
     /// Start of the last poll: the `now` of its data and of its evaluation.
     polled_at: Secs,
-}
-
-/// The evaluator's knobs from a cluster's configuration.
-fn knobs(c: &ClusterConfig) -> Knobs {
-    Knobs {
-        allowed_lag: c.evaluator.allowed_lag,
-        minimum_complete: c.evaluator.minimum_complete,
-        rules: match c.evaluator.rules {
-            RuleSet::Burrow => Rules::Burrow,
-            RuleSet::Improved => Rules::Improved,
-        },
-        poll_interval: c.poll_interval.as_secs().max(1) as Secs,
-    }
 }
 
 fn unix_now() -> (Secs, f64) {
@@ -118,7 +104,6 @@ impl Scraper {
         Scraper {
             index,
             group_filter: settings.cluster.group_filter(),
-            knobs: knobs(&settings.cluster),
             topic_filter: settings.cluster.topic_filter(),
             base: ClusterSnapshot::empty(&settings.cluster.name, &labels),
             store: Store::new(settings.points)
@@ -162,7 +147,11 @@ impl Scraper {
                     // Tens of milliseconds for a large store: tell the runtime, so other
                     // clusters' tasks and HTTP move to another worker meanwhile.
                     let build = || {
-                        let evals = evaluate_store(&self.store, self.polled_at, &self.knobs);
+                        let evals = evaluate_store(
+                            &self.store,
+                            self.polled_at,
+                            &self.settings.cluster.evaluator,
+                        );
                         self.base
                             .from_store(&self.store, &evals, self.health.clone())
                     };

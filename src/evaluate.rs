@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{GroupState, Point, Secs, Store};
+use crate::store::{Point, Secs, Store, TrackedGroup};
 
 /// Burrow's status codes (the numbers are Burrow's too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -564,14 +564,14 @@ pub fn evaluate_store_on(
     knobs: &EvaluatorConfig,
     threads: usize,
 ) -> Vec<GroupStatus> {
-    let evaluate_slice = |groups: &[&GroupState]| {
+    let evaluate_slice = |groups: &[&TrackedGroup]| {
         let mut scratch = Scratch::default();
         groups
             .iter()
             .map(|g| evaluate_group(store, g, now, knobs, &mut scratch))
             .collect::<Vec<_>>()
     };
-    let groups: Vec<&GroupState> = store.groups().collect();
+    let groups: Vec<&TrackedGroup> = store.groups().collect();
     if threads <= 1 || groups.len() < 2 {
         return evaluate_slice(&groups);
     }
@@ -617,7 +617,7 @@ pub fn evaluate_store_on(
 /// ascending, so the max-lag tie-break is deterministic.
 pub fn evaluate_group(
     store: &Store,
-    g: &GroupState,
+    g: &TrackedGroup,
     now: Secs,
     knobs: &EvaluatorConfig,
     scratch: &mut Scratch,
@@ -715,6 +715,7 @@ pub fn evaluate_group(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::GroupState;
 
     /// Builds a window from Burrow-style test data: offsets, lags (None = null), timestamps
     /// in seconds.
@@ -1235,8 +1236,8 @@ mod tests {
                 .collect();
             store.apply_watermarks(now, &samples);
             // Groups listed without commits (no partitions) sit between the others.
-            store.apply_group_state(now, "empty-a", "Empty");
-            store.apply_group_state(now, "g05-empty", "Empty");
+            store.apply_group_state(now, "empty-a", GroupState::Empty);
+            store.apply_group_state(now, "g05-empty", GroupState::Empty);
             // 13 groups of 1 to 8 partitions, lagging, caught up or stopped.
             for g in 0..13i64 {
                 let mut commits: Vec<(u32, i32, i64)> = (0..=(g % 8) as i32)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::evaluate::{GroupEval, GroupStatus, Verdict};
-use crate::model::Watermarks;
+use crate::model::{GroupState, Watermarks};
 use crate::store::{Name, Point, Run, Store, Windows};
 
 /// The stages of a poll, for `warren_poll_errors_total{stage}`.
@@ -69,7 +69,7 @@ pub struct TopicSnapshot {
 #[derive(Debug, Clone)]
 pub struct GroupSnapshot {
     pub name: Name,
-    pub state: Option<Arc<str>>,
+    pub state: GroupState,
     /// Runs of consecutive partitions; `topic` is an id for [`ClusterSnapshot::topic`].
     pub runs: Arc<[Run]>,
     /// Committed offset per group-partition, indexed by the runs.
@@ -185,7 +185,7 @@ impl ClusterSnapshot {
             .zip(evals)
             .map(|(g, e)| GroupSnapshot {
                 name: g.name.clone(),
-                state: g.state.clone(),
+                state: g.state,
                 runs: g.runs.clone(),
                 offsets: g.offsets.clone(),
                 eval: e.eval,

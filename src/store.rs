@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::Watermarks;
+use crate::model::{GroupState, Watermarks};
 
 /// Unix time in whole seconds (good until 2106).
 pub type Secs = u32;
@@ -119,10 +119,10 @@ impl Run {
 
 /// A consumer group and the windows of all its group-partitions.
 #[derive(Debug)]
-pub struct GroupState {
+pub struct TrackedGroup {
     pub name: Name,
-    /// State from the last group listing (`Stable`, `Empty`, ...), if listing works.
-    pub state: Option<Arc<str>>,
+    /// State from the last group listing; `Unknown` when listing does not work.
+    pub state: GroupState,
     /// Last time the group's committed offsets were read successfully (or it was listed).
     pub last_seen: Secs,
     /// Sorted by (topic id, partition); shared with snapshots.
@@ -323,11 +323,11 @@ fn lag_opt(v: u32) -> Option<u32> {
     (v != LAG_UNKNOWN).then_some(v)
 }
 
-impl GroupState {
-    fn new(name: Name) -> GroupState {
-        GroupState {
+impl TrackedGroup {
+    fn new(name: Name) -> TrackedGroup {
+        TrackedGroup {
             name,
-            state: None,
+            state: GroupState::Unknown,
             last_seen: 0,
             runs: Arc::from(Vec::new()),
             offsets: Arc::from(Vec::new()),
@@ -489,7 +489,7 @@ pub struct Store {
     topics: Vec<Option<TopicState>>,
     topic_ids: HashMap<Arc<str>, u32>,
     free_topic_ids: Vec<u32>,
-    groups: BTreeMap<Arc<str>, GroupState>,
+    groups: BTreeMap<Arc<str>, TrackedGroup>,
     /// Times of the last `points` watermark polls, newest first.
     poll_times: Vec<Secs>,
     /// Burrow's `min-distance`, in seconds (0 = off).
@@ -541,17 +541,17 @@ impl Store {
     }
 
     /// Groups sorted by name.
-    pub fn groups(&self) -> impl Iterator<Item = &GroupState> {
+    pub fn groups(&self) -> impl Iterator<Item = &TrackedGroup> {
         self.groups.values()
     }
 
-    pub fn group(&self, name: &str) -> Option<&GroupState> {
+    pub fn group(&self, name: &str) -> Option<&TrackedGroup> {
         self.groups.get(name)
     }
 
     /// Number of tracked group-partitions.
     pub fn group_partitions(&self) -> usize {
-        self.groups.values().map(GroupState::len).sum()
+        self.groups.values().map(TrackedGroup::len).sum()
     }
 
     /// Records metadata: the watched topics and their partition counts, seen at `now`.
@@ -763,10 +763,10 @@ impl Store {
     }
 
     fn insert_group<'a>(
-        groups: &'a mut BTreeMap<Arc<str>, GroupState>,
+        groups: &'a mut BTreeMap<Arc<str>, TrackedGroup>,
         group: &str,
-    ) -> &'a mut GroupState {
-        let state = GroupState::new(Name::new(group));
+    ) -> &'a mut TrackedGroup {
+        let state = TrackedGroup::new(Name::new(group));
         groups.entry(state.name.raw.clone()).or_insert(state)
     }
 
@@ -784,7 +784,7 @@ impl Store {
     }
 
     /// Records a group listing entry (the group exists, in `state`).
-    pub fn apply_group_state(&mut self, now: Secs, group: &str, state: &str) {
+    pub fn apply_group_state(&mut self, now: Secs, group: &str, state: GroupState) {
         if self.forgotten.contains_key(group) {
             return;
         }
@@ -792,9 +792,7 @@ impl Store {
             Some(g) => g,
             None => Self::insert_group(&mut self.groups, group),
         };
-        if g.state.as_deref() != Some(state) {
-            g.state = Some(Arc::from(state));
-        }
+        g.state = state;
         g.last_seen = g.last_seen.max(now);
     }
 
@@ -1023,7 +1021,7 @@ mod tests {
         s.apply_group_offsets(1, "g", &mut [(t, 0, 3), (t, 1, 4)]);
         assert!(s.forget("g"));
         assert!(!s.forget("g"));
-        s.apply_group_state(2, "g", "Empty");
+        s.apply_group_state(2, "g", GroupState::Empty);
         s.apply_group_offsets(2, "g", &mut [(t, 1, 4), (t, 0, 3)]);
         assert!(s.group("g").is_none(), "same offsets: still forgotten");
         s.apply_group_offsets(3, "g", &mut [(t, 0, 5), (t, 1, 4)]);

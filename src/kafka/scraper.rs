@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use crate::config::{ClusterConfig, NameFilter};
 use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, GroupList, OffsetSpec, TopicPartition};
+use crate::model::GroupState;
 use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
 use crate::store::{Secs, Store, WatermarkSample};
 
@@ -500,7 +501,8 @@ impl Scraper {
         if let Some(list) = &self.listed {
             for g in &list.groups {
                 if g.state != "Dead" && self.group_filter.matches(&g.id) {
-                    self.store.apply_group_state(now, &g.id, &g.state);
+                    self.store
+                        .apply_group_state(now, &g.id, GroupState::from_name(&g.state));
                 }
             }
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use warren::http::metrics::{render, BuildInfo, Format};
 use warren::snapshot::{ClusterSnapshot, Health};
-use warren::store::{Store, WatermarkSample};
+use warren::store::{Commit, Store, WatermarkSample};
 
 /// Counts live heap bytes and allocations, so memory is measured, not guessed from RSS.
 struct Counting;
@@ -80,7 +80,7 @@ fn main() {
     let base = ClusterSnapshot::empty("prod-eu-west-1", &[("env".into(), "production".into())]);
     let mut snapshot = Arc::new(base.clone());
     let mut ids = Vec::new();
-    let mut commits: Vec<(u32, i32, i64)> = Vec::with_capacity(TOPICS_PER_GROUP * PARTITIONS);
+    let mut commits: Vec<Commit> = Vec::with_capacity(TOPICS_PER_GROUP * PARTITIONS);
     for poll in 0..POLLS as i64 {
         let now = 1_700_000_000 + poll as u32 * 10;
         ids = store.apply_metadata(now, &meta);
@@ -103,7 +103,7 @@ fn main() {
                 let t = ids[(g * TOPICS_PER_GROUP + k) % TOPICS];
                 for p in 0..PARTITIONS as i32 {
                     let behind = ((g * 7 + p as usize) % 900) as i64;
-                    commits.push((t, p, 1_000_000 + poll * 1_000 - behind));
+                    commits.push(Commit::new(t, p, 1_000_000 + poll * 1_000 - behind));
                 }
             }
             store.apply_group_offsets(now, name, &mut commits);

@@ -56,15 +56,16 @@ pub async fn serve(
         let scraper = Scraper::new(i, settings, snapshots.clone());
         tasks.push(tokio::spawn(scraper.run(shutdown.clone())));
     }
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("listener address: {e}"))?;
     let state = Arc::new(AppState {
         snapshots,
         build: build_info(),
         config: config.clone(),
+        listen: addr,
         hostname: crate::http::hostname(),
     });
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("listener address: {e}"))?;
     tracing::info!(%addr, clusters = config.clusters.len(), "serving /metrics");
     let stop = async move {
         while !*shutdown.borrow() {

@@ -716,6 +716,7 @@ pub fn evaluate_group(
 mod tests {
     use super::*;
     use crate::model::GroupState;
+    use crate::store::Commit;
 
     /// Builds a window from Burrow-style test data: offsets, lags (None = null), timestamps
     /// in seconds.
@@ -1240,8 +1241,11 @@ mod tests {
             store.apply_group_state(now, "g05-empty", GroupState::Empty);
             // 13 groups of 1 to 8 partitions, lagging, caught up or stopped.
             for g in 0..13i64 {
-                let mut commits: Vec<(u32, i32, i64)> = (0..=(g % 8) as i32)
-                    .map(|p| (ids[0], p, (i64::from(poll) * 100 - g * 7).max(0) * (g % 3)))
+                let mut commits: Vec<Commit> = (0..=(g % 8) as i32)
+                    .map(|p| {
+                        let offset = (i64::from(poll) * 100 - g * 7).max(0) * (g % 3);
+                        Commit::new(ids[0], p, offset)
+                    })
                     .collect();
                 store.apply_group_offsets(now, &format!("g{g:02}"), &mut commits);
             }
@@ -1285,7 +1289,7 @@ mod tests {
                 }],
             );
             if now >= 110 {
-                store.apply_group_offsets(now, "g", &mut [(ids[0], 0, 90)]);
+                store.apply_group_offsets(now, "g", &mut [Commit::new(ids[0], 0, 90)]);
             }
         }
         let hws: Vec<i64> = store.high_watermarks(ids[0], 0).map(|(hw, _)| hw).collect();
@@ -1337,10 +1341,10 @@ mod tests {
             10,
             "g",
             &mut [
-                (ids[0], 0, 50),
-                (ids[0], 2, 60),
-                (ids[1], 1, 0),
-                (ids[1], 0, 5),
+                Commit::new(ids[0], 0, 50),
+                Commit::new(ids[0], 2, 60),
+                Commit::new(ids[1], 1, 0),
+                Commit::new(ids[1], 0, 5),
             ],
         );
         let evals = evaluate_store(&store, 10, &EvaluatorConfig::default());
@@ -1366,10 +1370,10 @@ mod tests {
             11,
             "g",
             &mut [
-                (ids[0], 0, 50),
-                (ids[0], 2, 61),
-                (ids[1], 1, 0),
-                (ids[1], 0, 5),
+                Commit::new(ids[0], 0, 50),
+                Commit::new(ids[0], 2, 61),
+                Commit::new(ids[1], 1, 0),
+                Commit::new(ids[1], 0, 5),
             ],
         );
         let e = evaluate_store(&store2, 11, &EvaluatorConfig::default())[0].eval;

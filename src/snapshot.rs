@@ -308,7 +308,7 @@ impl Snapshots {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::WatermarkSample;
+    use crate::store::{Commit, WatermarkSample};
 
     #[test]
     fn snapshot_remaps_topics_sorted_by_name() {
@@ -324,7 +324,11 @@ mod tests {
             })
             .collect();
         store.apply_watermarks(1, &samples);
-        store.apply_group_offsets(1, "g", &mut [(ids[0], 0, 5), (ids[1], 1, 2)]);
+        store.apply_group_offsets(
+            1,
+            "g",
+            &mut [Commit::new(ids[0], 0, 5), Commit::new(ids[1], 1, 2)],
+        );
         let base = ClusterSnapshot::empty("c\"1", &[("env".into(), "prod".into())]);
         assert_eq!(base.label_prefix, "cluster=\"c\\\"1\",env=\"prod\"");
         let evals = crate::evaluate::evaluate_store(&store, 1, &Default::default());

@@ -81,6 +81,30 @@ pub struct WatermarkSample {
     pub latest: Option<i64>,
 }
 
+/// A group's committed offset on a partition, as read in one poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Commit {
+    /// The store's topic id (see [`Store::apply_metadata`]).
+    pub topic: u32,
+    pub partition: i32,
+    /// The next offset the group reads.
+    pub offset: i64,
+}
+
+impl Commit {
+    pub fn new(topic: u32, partition: i32, offset: i64) -> Commit {
+        Commit {
+            topic,
+            partition,
+            offset,
+        }
+    }
+
+    fn key(&self) -> (u32, i32) {
+        (self.topic, self.partition)
+    }
+}
+
 /// A topic as the store knows it.
 #[derive(Debug)]
 pub struct TopicState {
@@ -457,7 +481,7 @@ fn decode_dt16(v: u16) -> u32 {
 }
 
 /// A hash of a group's committed offsets (sorted in place first).
-fn fingerprint(commits: &mut [(u32, i32, i64)]) -> u64 {
+fn fingerprint(commits: &mut [Commit]) -> u64 {
     use std::hash::{Hash, Hasher};
     commits.sort_unstable();
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -776,8 +800,14 @@ impl Store {
         let Some(g) = self.groups.remove(group) else {
             return false;
         };
-        let mut commits: Vec<(u32, i32, i64)> =
-            g.keys().map(|(t, p, i)| (t, p, g.offsets[i])).collect();
+        let mut commits: Vec<Commit> = g
+            .keys()
+            .map(|(topic, partition, i)| Commit {
+                topic,
+                partition,
+                offset: g.offsets[i],
+            })
+            .collect();
         self.forgotten
             .insert(g.name.raw.clone(), fingerprint(&mut commits));
         true
@@ -799,7 +829,7 @@ impl Store {
     /// Records a successful read of a group's committed offsets: `(topic id, partition,
     /// offset)` for every partition with a commit. Read after the watermarks of the same poll
     /// were applied, so each new window point gets this poll's lag.
-    pub fn apply_group_offsets(&mut self, now: Secs, group: &str, commits: &mut [(u32, i32, i64)]) {
+    pub fn apply_group_offsets(&mut self, now: Secs, group: &str, commits: &mut [Commit]) {
         let (points, min_distance) = (self.points, self.min_distance);
         if let Some(&seen) = self.forgotten.get(group) {
             if fingerprint(commits) == seen {
@@ -807,7 +837,7 @@ impl Store {
             }
             self.forgotten.remove(group);
         }
-        commits.sort_unstable_by_key(|&(t, p, _)| (t, p));
+        commits.sort_unstable_by_key(Commit::key);
         let g = match self.groups.get_mut(group) {
             Some(g) => g,
             None => Self::insert_group(&mut self.groups, group),
@@ -817,10 +847,10 @@ impl Store {
         let same = g.len() == commits.len()
             && g.keys()
                 .zip(commits.iter())
-                .all(|(a, b)| (a.0, a.1) == (b.0, b.1));
+                .all(|(a, b)| (a.0, a.1) == b.key());
         if !same {
             let mut keys: Vec<(u32, i32)> = g.keys().map(|(t, p, _)| (t, p)).collect();
-            keys.extend(commits.iter().map(|&(t, p, _)| (t, p)));
+            keys.extend(commits.iter().map(Commit::key));
             keys.sort_unstable();
             keys.dedup();
             g.relayout(&keys, points);
@@ -830,17 +860,17 @@ impl Store {
         let mut c = 0;
         let mut any_missing = false;
         for (topic, partition, i) in index {
-            while c < commits.len() && (commits[c].0, commits[c].1) < (topic, partition) {
+            while c < commits.len() && commits[c].key() < (topic, partition) {
                 c += 1;
             }
-            let hit = c < commits.len() && (commits[c].0, commits[c].1) == (topic, partition);
+            let hit = c < commits.len() && commits[c].key() == (topic, partition);
             if !hit {
                 g.windows.set_missing(i, true);
                 any_missing = true;
                 continue;
             }
             g.windows.set_missing(i, false);
-            let offset = commits[c].2;
+            let offset = commits[c].offset;
             if g.windows.0.len[i] & !MISSING == 0 || offset != g.offsets[i] {
                 let watermarks = self.topics[topic as usize]
                     .as_ref()
@@ -972,16 +1002,36 @@ mod tests {
         let mut s = Store::new(3);
         let t = s.apply_metadata(100, &[("orders", 2)])[0];
         wm(&mut s, 100, t, &[50, 70]);
-        s.apply_group_offsets(100, "g", &mut [(t, 0, 10), (t, 1, 70)]);
+        s.apply_group_offsets(
+            100,
+            "g",
+            &mut [Commit::new(t, 0, 10), Commit::new(t, 1, 70)],
+        );
         wm(&mut s, 110, t, &[60, 80]);
         // Same offset: no new point.
-        s.apply_group_offsets(110, "g", &mut [(t, 1, 70), (t, 0, 10)]);
+        s.apply_group_offsets(
+            110,
+            "g",
+            &mut [Commit::new(t, 1, 70), Commit::new(t, 0, 10)],
+        );
         wm(&mut s, 120, t, &[90, 80]);
-        s.apply_group_offsets(120, "g", &mut [(t, 0, 40), (t, 1, 80)]);
+        s.apply_group_offsets(
+            120,
+            "g",
+            &mut [Commit::new(t, 0, 40), Commit::new(t, 1, 80)],
+        );
         wm(&mut s, 130, t, &[95, 80]);
-        s.apply_group_offsets(130, "g", &mut [(t, 0, 45), (t, 1, 80)]);
+        s.apply_group_offsets(
+            130,
+            "g",
+            &mut [Commit::new(t, 0, 45), Commit::new(t, 1, 80)],
+        );
         wm(&mut s, 140, t, &[99, 80]);
-        s.apply_group_offsets(140, "g", &mut [(t, 0, 46), (t, 1, 80)]);
+        s.apply_group_offsets(
+            140,
+            "g",
+            &mut [Commit::new(t, 0, 46), Commit::new(t, 1, 80)],
+        );
         assert_eq!(
             window(&s, "g", 0),
             vec![
@@ -1002,11 +1052,11 @@ mod tests {
         let mut s = Store::new(4).with_min_distance(30);
         let t = s.apply_metadata(0, &[("t", 1)])[0];
         wm(&mut s, 0, t, &[1000]);
-        s.apply_group_offsets(100, "g", &mut [(t, 0, 10)]);
-        s.apply_group_offsets(110, "g", &mut [(t, 0, 20)]);
+        s.apply_group_offsets(100, "g", &mut [Commit::new(t, 0, 10)]);
+        s.apply_group_offsets(110, "g", &mut [Commit::new(t, 0, 20)]);
         assert_eq!(window(&s, "g", 0), vec![(20, 100, Some(980))]);
-        s.apply_group_offsets(140, "g", &mut [(t, 0, 30)]);
-        s.apply_group_offsets(150, "g", &mut [(t, 0, 45)]);
+        s.apply_group_offsets(140, "g", &mut [Commit::new(t, 0, 30)]);
+        s.apply_group_offsets(150, "g", &mut [Commit::new(t, 0, 45)]);
         assert_eq!(
             window(&s, "g", 0),
             vec![(45, 140, Some(955)), (20, 100, Some(980))]
@@ -1018,13 +1068,13 @@ mod tests {
         let mut s = Store::new(3);
         let t = s.apply_metadata(0, &[("t", 2)])[0];
         wm(&mut s, 0, t, &[10, 10]);
-        s.apply_group_offsets(1, "g", &mut [(t, 0, 3), (t, 1, 4)]);
+        s.apply_group_offsets(1, "g", &mut [Commit::new(t, 0, 3), Commit::new(t, 1, 4)]);
         assert!(s.forget("g"));
         assert!(!s.forget("g"));
         s.apply_group_state(2, "g", GroupState::Empty);
-        s.apply_group_offsets(2, "g", &mut [(t, 1, 4), (t, 0, 3)]);
+        s.apply_group_offsets(2, "g", &mut [Commit::new(t, 1, 4), Commit::new(t, 0, 3)]);
         assert!(s.group("g").is_none(), "same offsets: still forgotten");
-        s.apply_group_offsets(3, "g", &mut [(t, 0, 5), (t, 1, 4)]);
+        s.apply_group_offsets(3, "g", &mut [Commit::new(t, 0, 5), Commit::new(t, 1, 4)]);
         assert_eq!(
             window(&s, "g", 0),
             vec![(5, 3, Some(5))],
@@ -1050,14 +1100,14 @@ mod tests {
         let mut s = Store::new(4);
         let t = s.apply_metadata(1, &[("t", 1)])[0];
         wm(&mut s, 1, t, &[10_000_000_000]);
-        s.apply_group_offsets(1, "g", &mut [(t, 0, 500)]);
-        s.apply_group_offsets(2, "g", &mut [(t, 0, 300)]);
+        s.apply_group_offsets(1, "g", &mut [Commit::new(t, 0, 500)]);
+        s.apply_group_offsets(2, "g", &mut [Commit::new(t, 0, 300)]);
         assert_eq!(
             window(&s, "g", 0).iter().map(|p| p.0).collect::<Vec<_>>(),
             vec![300, 500]
         );
         // A delta beyond i32 restarts the window rather than storing a wrong offset.
-        s.apply_group_offsets(3, "g", &mut [(t, 0, 9_000_000_000)]);
+        s.apply_group_offsets(3, "g", &mut [Commit::new(t, 0, 9_000_000_000)]);
         assert_eq!(
             window(&s, "g", 0),
             vec![(9_000_000_000, 3, Some(1_000_000_000))]
@@ -1088,8 +1138,8 @@ mod tests {
         let mut s = Store::new(3);
         let t = s.apply_metadata(0, &[("t", 1)])[0];
         wm(&mut s, 0, t, &[1000]);
-        s.apply_group_offsets(10_000, "g", &mut [(t, 0, 1)]);
-        s.apply_group_offsets(10_000 + 86_400, "g", &mut [(t, 0, 2)]);
+        s.apply_group_offsets(10_000, "g", &mut [Commit::new(t, 0, 1)]);
+        s.apply_group_offsets(10_000 + 86_400, "g", &mut [Commit::new(t, 0, 2)]);
         assert_eq!(decode_dt(encode_dt(86_400)), 90_112);
         let w = window(&s, "g", 0);
         assert_eq!(w[1].1, 10_000 + 86_400 - 90_112);
@@ -1167,8 +1217,16 @@ mod tests {
         let t = s.apply_metadata(0, &[("a", 4)])[0];
         let u = s.apply_metadata(0, &[("b", 1)])[0];
         wm(&mut s, 0, t, &[100, 100, 100, 100]);
-        s.apply_group_offsets(1, "g", &mut [(t, 2, 10)]);
-        s.apply_group_offsets(2, "g", &mut [(t, 2, 20), (t, 0, 5), (u, 0, 7)]);
+        s.apply_group_offsets(1, "g", &mut [Commit::new(t, 2, 10)]);
+        s.apply_group_offsets(
+            2,
+            "g",
+            &mut [
+                Commit::new(t, 2, 20),
+                Commit::new(t, 0, 5),
+                Commit::new(u, 0, 7),
+            ],
+        );
         let g = s.group("g").unwrap();
         assert_eq!(&*g.offsets, &[5, 20, 7]);
         assert_eq!(
@@ -1184,11 +1242,11 @@ mod tests {
         let mut s = Store::new(3);
         let t = s.apply_metadata(0, &[("a", 2)])[0];
         wm(&mut s, 0, t, &[100, 100]);
-        s.apply_group_offsets(0, "g", &mut [(t, 0, 1), (t, 1, 2)]);
-        s.apply_group_offsets(0, "h", &mut [(t, 0, 1)]);
+        s.apply_group_offsets(0, "g", &mut [Commit::new(t, 0, 1), Commit::new(t, 1, 2)]);
+        s.apply_group_offsets(0, "h", &mut [Commit::new(t, 0, 1)]);
         // p1 of g stops being committed at 10; h is no longer seen after 0.
         s.apply_metadata(10, &[("a", 2)]);
-        s.apply_group_offsets(10, "g", &mut [(t, 0, 3)]);
+        s.apply_group_offsets(10, "g", &mut [Commit::new(t, 0, 3)]);
         s.expire(59, ret);
         assert_eq!(s.group("g").unwrap().len(), 2);
         assert!(s.group("g").unwrap().is_missing(1));
@@ -1196,7 +1254,7 @@ mod tests {
         s.expire(60, ret);
         assert!(s.group("h").is_none());
         s.apply_metadata(69, &[("a", 2)]);
-        s.apply_group_offsets(69, "g", &mut [(t, 0, 3)]);
+        s.apply_group_offsets(69, "g", &mut [Commit::new(t, 0, 3)]);
         s.expire(70, ret);
         assert_eq!(&*s.group("g").unwrap().offsets, &[3]);
         // The topic vanishes from metadata: it and its group-partitions go after retention.

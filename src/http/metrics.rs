@@ -582,7 +582,7 @@ pub fn render_to_vec(
 mod tests {
     use super::*;
     use crate::snapshot::Health;
-    use crate::store::{Store, WatermarkSample};
+    use crate::store::{Commit, Store, WatermarkSample};
 
     fn build() -> BuildInfo {
         BuildInfo {
@@ -605,7 +605,15 @@ mod tests {
             })
             .collect();
         store.apply_watermarks(1, &samples);
-        store.apply_group_offsets(1, "app\"1", &mut [(t, 0, 40), (t, 1, 60), (t, 2, 5)]);
+        store.apply_group_offsets(
+            1,
+            "app\"1",
+            &mut [
+                Commit::new(t, 0, 40),
+                Commit::new(t, 1, 60),
+                Commit::new(t, 2, 5),
+            ],
+        );
         let base = ClusterSnapshot::empty("prod", &[("env".into(), "eu".into())]);
         let health = Health {
             up: true,

@@ -5,13 +5,14 @@ pub mod burrow;
 pub mod metrics;
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -19,6 +20,7 @@ use bytes::Bytes;
 use http_body::Frame;
 use tokio::sync::mpsc;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
 use crate::snapshot::Snapshots;
@@ -31,6 +33,8 @@ pub struct AppState {
     pub build: BuildInfo,
     /// The configuration (Burrow's config endpoints show parts of it, never secrets).
     pub config: Config,
+    /// The address the server is bound to (`http.listen`, with the actual port when it was 0).
+    pub listen: SocketAddr,
     /// This machine's name, for Burrow's `request.host`.
     pub hostname: Arc<str>,
 }
@@ -46,37 +50,29 @@ pub fn hostname() -> Arc<str> {
         .into()
 }
 
-/// The router with all endpoints and gzip (fastest level) when the client accepts it.
+/// The router with all endpoints, gzip (fastest level) when the client accepts it, and
+/// `Access-Control-Allow-Origin` when `http.access_control_allow_origin` is set.
 pub fn router(state: Arc<AppState>) -> Router {
     let cors = state
         .config
         .http
         .access_control_allow_origin
         .as_deref()
-        .and_then(|o| axum::http::HeaderValue::from_str(o).ok());
-    let router = routes(state);
-    match cors {
-        Some(origin) => router.layer(axum::middleware::map_response(move |mut r: Response| {
-            let origin = origin.clone();
-            async move {
-                r.headers_mut()
-                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-                r
-            }
-        })),
-        None => router,
-    }
-}
-
-fn routes(state: Arc<AppState>) -> Router {
+        .and_then(|o| HeaderValue::from_str(o).ok())
+        .map(|origin| {
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::exact(origin))
+                .allow_methods([Method::GET, Method::POST, Method::DELETE])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        });
     Router::new()
         .route("/", get(index))
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .merge(burrow::routes())
+        .merge(burrow::routes(&state))
         .fallback(burrow::fallback)
-        .with_state(state.clone())
+        .with_state(state)
         .layer(
             CompressionLayer::new()
                 .gzip(true)
@@ -85,6 +81,7 @@ fn routes(state: Arc<AppState>) -> Router {
                 .no_zstd()
                 .quality(CompressionLevel::Fastest),
         )
+        .layer(tower::util::option_layer(cors))
 }
 
 async fn index() -> impl IntoResponse {

@@ -20,7 +20,7 @@ use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, GroupList, OffsetSpec, TopicPartition};
 use crate::model::GroupState;
 use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
-use crate::store::{Secs, Store, WatermarkSample};
+use crate::store::{Commit, Secs, Store, WatermarkSample};
 
 /// Committed-offset requests in flight at once per call, and calls at once per poll.
 const GROUPS_IN_FLIGHT: usize = 8;
@@ -53,8 +53,8 @@ struct OffsetRequest {
     topic_ids: Vec<u32>,
 }
 
-/// One group's committed offsets: `(topic id, partition, offset)`.
-type Commits = Vec<(u32, i32, i64)>;
+/// One group's committed offsets.
+type Commits = Vec<Commit>;
 
 /// A poll's reads, applied to the store only when the poll as a whole succeeded.
 struct PollData {
@@ -411,7 +411,7 @@ impl Scraper {
                                 v.into_iter()
                                     .filter_map(|(k, offset)| {
                                         let (_, p) = parts.get(k as usize)?;
-                                        Some((*ids.get(k as usize)?, *p, offset))
+                                        Some(Commit::new(*ids.get(k as usize)?, *p, offset))
                                     })
                                     .collect()
                             })

@@ -1,0 +1,50 @@
+//! The admin token, as a layer on the mutating routes (`DELETE` a group, `POST` the log level).
+//! Mutations are off unless `http.admin_token` is set, and then need `Authorization: Bearer`
+//! with it (unlike Burrow, whose mutations are open to anyone who can reach it).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::reply::{Reply, RequestInfo};
+use crate::http::AppState;
+
+/// The bearer token of an `Authorization` header, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let (scheme, token) = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// Passes the request on only with the configured token; 403 while no token is configured,
+/// 401 (with `WWW-Authenticate: Bearer`) for a missing or wrong one.
+pub async fn require_admin_token(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let info = || RequestInfo::new(request.uri(), &state.hostname);
+    let Some(token) = state.config.http.admin_token.as_deref() else {
+        let message = "admin endpoints are disabled: set http.admin_token";
+        return Reply::error(info(), StatusCode::FORBIDDEN, message).into_response();
+    };
+    let given = bearer(request.headers()).unwrap_or("");
+    // Constant time: how long the comparison takes does not reveal the token's prefix.
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        return next.run(request).await;
+    }
+    let message = "missing or wrong bearer token";
+    let mut r = Reply::error(info(), StatusCode::UNAUTHORIZED, message).into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}

@@ -52,28 +52,72 @@ impl NameFilter {
     }
 }
 
-impl NameFilter {
-    /// Accepts nothing (used only if a filter that passed validation somehow fails to compile).
-    pub fn none() -> Self {
-        NameFilter {
-            allow: Some(RegexSet::empty()),
-            deny: None,
+/// A cluster's filters as validation compiled them, with the lists they were compiled from.
+#[derive(Debug, Clone)]
+pub(super) struct Filters {
+    groups: NameFilter,
+    topics: NameFilter,
+    /// `groups.allow`, `groups.deny`, `topics.allow` and `topics.deny` when compiled.
+    lists: [Vec<String>; 4],
+}
+
+impl Filters {
+    /// Compiles the `groups` and `topics` filters of `c`, the cluster at `key`
+    /// (`clusters[0]`): the only place they are compiled. Returns every error found.
+    pub(super) fn compile(c: &ClusterConfig, key: &str) -> Result<Filters, Vec<ConfigError>> {
+        let groups = NameFilter::new(&c.groups.allow, &c.groups.deny, &format!("{key}.groups"));
+        let topics = NameFilter::new(&c.topics.allow, &c.topics.deny, &format!("{key}.topics"));
+        match (groups, topics) {
+            (Ok(groups), Ok(topics)) => Ok(Filters {
+                groups,
+                topics,
+                lists: Self::lists_of(c).map(<[String]>::to_vec),
+            }),
+            (groups, topics) => Err([groups.err(), topics.err()].into_iter().flatten().collect()),
         }
+    }
+
+    fn lists_of(c: &ClusterConfig) -> [&[String]; 4] {
+        [
+            &c.groups.allow,
+            &c.groups.deny,
+            &c.topics.allow,
+            &c.topics.deny,
+        ]
     }
 }
 
 impl ClusterConfig {
-    /// The group allow/deny filter. Validation has compiled it already, so this cannot fail in
-    /// practice; if it did, the filter would match nothing rather than panic. Compiles on every
-    /// call: keep the result.
-    pub fn group_filter(&self) -> NameFilter {
-        NameFilter::new(&self.groups.allow, &self.groups.deny, "groups")
-            .unwrap_or_else(|_| NameFilter::none())
+    /// The group allow/deny filter (`groups.allow`, `groups.deny`), compiled once by validation
+    /// and carried here.
+    ///
+    /// # Panics
+    ///
+    /// If the cluster was not validated (it was deserialized or built in code without going
+    /// through [`load`](super::load) or [`Config::validate`](super::Config::validate)), or its
+    /// lists were changed since: no filter is guessed for it.
+    pub fn group_filter(&self) -> &NameFilter {
+        &self.compiled().groups
     }
 
-    /// The topic allow/deny filter; see [`ClusterConfig::group_filter`].
-    pub fn topic_filter(&self) -> NameFilter {
-        NameFilter::new(&self.topics.allow, &self.topics.deny, "topics")
-            .unwrap_or_else(|_| NameFilter::none())
+    /// The topic allow/deny filter (`topics.allow`, `topics.deny`); see
+    /// [`ClusterConfig::group_filter`].
+    pub fn topic_filter(&self) -> &NameFilter {
+        &self.compiled().topics
+    }
+
+    fn compiled(&self) -> &Filters {
+        match &self.filters {
+            Some(f) if Filters::lists_of(self) == f.lists.each_ref().map(Vec::as_slice) => f,
+            Some(_) => panic!(
+                "cluster {:?}: groups/topics lists changed after validation; validate again",
+                self.name
+            ),
+            None => panic!(
+                "cluster {:?} was not validated: its filters are compiled by config::load or \
+                 Config::validate",
+                self.name
+            ),
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Configuration: a TOML file merged with `WARREN_` environment overrides, then validated into a
-//! [`Config`] whose every field is ready to use (durations parsed, regexes known to compile).
+//! [`Config`] whose every field is ready to use (durations parsed, group and topic filters
+//! compiled).
 //!
 //! Errors name the offending key; `main` exits with status 2 on any of them.
 //!
@@ -67,9 +68,11 @@ pub use mask::is_secret_key;
 
 use diagnose::{extract, extract_collect, Errors};
 use env::{apply_env, stringify_scalars, strip_prefix_ci, ENV_PREFIX};
-use validate::{validate_base, validate_clusters};
+use filter::Filters;
+use validate::validate;
 
-/// The whole, validated configuration.
+/// The whole, validated configuration: from [`load`] or [`load_from`], or, when built in code,
+/// from [`Config::validate`] (which compiles the clusters' filters).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -137,6 +140,11 @@ pub struct ClusterConfig {
     /// How group-partitions are judged (Burrow's evaluator knobs).
     #[serde(default)]
     pub evaluator: EvaluatorConfig,
+    /// The `groups` and `topics` filters, compiled by validation (the only place they are
+    /// compiled; `None` before it). Read them with [`ClusterConfig::group_filter`] and
+    /// [`ClusterConfig::topic_filter`].
+    #[serde(skip)]
+    filters: Option<Filters>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -164,6 +172,27 @@ fn default_metadata_refresh() -> Duration {
 }
 fn default_request_timeout() -> Duration {
     Duration::from_secs(10)
+}
+
+impl ClusterConfig {
+    /// A cluster with the given name and bootstrap servers and every other key at its default,
+    /// not yet validated: put it in a [`Config`] and call [`Config::validate`] before use.
+    pub fn new(name: impl Into<String>, bootstrap_servers: impl Into<String>) -> Self {
+        ClusterConfig {
+            name: name.into(),
+            bootstrap_servers: bootstrap_servers.into(),
+            client: BTreeMap::new(),
+            poll_interval: default_poll_interval(),
+            metadata_refresh: default_metadata_refresh(),
+            groups_refresh: default_metadata_refresh(),
+            request_timeout: default_request_timeout(),
+            groups: GroupsConfig::default(),
+            topics: FilterConfig::default(),
+            labels: BTreeMap::new(),
+            evaluator: EvaluatorConfig::default(),
+            filters: None,
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -318,9 +347,7 @@ pub fn load_from(
         }
     }
 
-    if let Some(base) = &base {
-        validate_base(base, &mut errors);
-    }
+    let validated = validate(base, clusters, &mut errors);
     if !clusters_given {
         errors.push(ConfigError::new(
             "clusters",
@@ -329,20 +356,8 @@ pub fn load_from(
              WARREN_CLUSTERS__0__BOOTSTRAP_SERVERS",
         ));
     }
-    validate_clusters(&clusters, &mut errors);
-
-    match base {
-        Some(mut config) if errors.is_empty() => {
-            config.clusters = clusters
-                .into_iter()
-                .map(|(_, mut c)| {
-                    c.evaluator.poll_interval =
-                        c.poll_interval.as_secs().clamp(1, u32::MAX as u64) as u32;
-                    c
-                })
-                .collect();
-            Ok(config)
-        }
+    match validated {
+        Some(config) if errors.is_empty() => Ok(config),
         _ => Err(errors.finish(&origins)),
     }
 }

@@ -701,13 +701,141 @@ fn filters() {
     let t = c.clusters[0].topic_filter();
     assert!(t.matches("orders"));
     assert!(!t.matches("__consumer_offsets"));
-    assert!(!NameFilter::none().matches("anything"));
     assert!(NameFilter::all().matches("anything"));
+}
 
-    // A filter that cannot compile (impossible after validation) matches nothing, no panic.
-    let mut broken = c.clusters[0].clone();
-    broken.groups.allow = vec!["(".into()];
-    assert!(!broken.group_filter().matches("billing-eu"));
+/// A cluster built in code, as the demo builds its own.
+fn code_cluster(groups_allow: &[&str], groups_deny: &[&str], topics_deny: &[&str]) -> Config {
+    let mut c = ClusterConfig::new("prod", "k1:9092");
+    c.groups.allow = groups_allow.iter().map(|p| p.to_string()).collect();
+    c.groups.deny = groups_deny.iter().map(|p| p.to_string()).collect();
+    c.topics.deny = topics_deny.iter().map(|p| p.to_string()).collect();
+    Config {
+        clusters: vec![c],
+        ..Config::default()
+    }
+}
+
+#[test]
+fn validation_compiles_the_filters_the_config_carries() {
+    let config = code_cluster(&["billing-.*", "audit"], &["billing-test"], &["__.*"])
+        .validate()
+        .unwrap();
+    let c = &config.clusters[0];
+    let g = c.group_filter();
+    assert!(g.matches("billing-eu"));
+    assert!(g.matches("audit"));
+    assert!(!g.matches("audit-2"), "patterns are anchored at the end");
+    assert!(!g.matches("x-audit"), "patterns are anchored at the start");
+    assert!(!g.matches("billing-test"), "deny wins over allow");
+    assert!(!g.matches("other"), "not in a non-empty allow list");
+    let t = c.topic_filter();
+    assert!(t.matches("orders"), "an empty allow list allows all");
+    assert!(!t.matches("__consumer_offsets"));
+    assert!(t.matches("x__y"), "deny is anchored too");
+
+    // A clone carries the same compiled filters.
+    let copy = config.clone();
+    assert!(copy.clusters[0].group_filter().matches("audit"));
+
+    // Changed lists are compiled again by validating again.
+    let mut changed = config;
+    changed.clusters[0].groups.allow = vec!["other".into()];
+    changed.clusters[0].groups.deny.clear();
+    let changed = changed.validate().unwrap();
+    assert!(changed.clusters[0].group_filter().matches("other"));
+    assert!(!changed.clusters[0].group_filter().matches("audit"));
+
+    // Loading carries them the same way, lists from the environment included.
+    let loaded = ok(
+        MINIMAL,
+        &[
+            ("WARREN_CLUSTERS__PROD__GROUPS__ALLOW", "billing-.*, audit"),
+            ("WARREN_CLUSTERS__PROD__TOPICS__DENY", "__.*"),
+        ],
+    );
+    assert!(loaded.clusters[0].group_filter().matches("audit"));
+    assert!(!loaded.clusters[0].group_filter().matches("audit-2"));
+    assert!(!loaded.clusters[0]
+        .topic_filter()
+        .matches("__consumer_offsets"));
+}
+
+#[test]
+#[should_panic(expected = "was not validated")]
+fn an_unvalidated_cluster_has_no_filter() {
+    ClusterConfig::new("prod", "k1:9092").group_filter();
+}
+
+#[test]
+#[should_panic(expected = "changed after validation")]
+fn a_filter_is_not_used_after_its_lists_changed() {
+    let mut config = code_cluster(&[], &[], &[]).validate().unwrap();
+    config.clusters[0].topics.deny = vec!["__.*".into()];
+    config.clusters[0].topic_filter();
+}
+
+#[test]
+fn a_bad_regex_names_its_key_on_every_path() {
+    let errors = code_cluster(&["ok", "("], &[], &[]).validate().unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].key, "clusters[0].groups.allow[1]");
+    assert_eq!(errors[0].message, "invalid regex \"(\": unclosed group");
+
+    let errors = errs(&cluster_with("groups = { allow = [\"ok\", \"(\"] }"), &[]);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].key, "clusters[0].groups.allow[1]");
+
+    let errors = errs(MINIMAL, &[("WARREN_CLUSTERS__PROD__GROUPS__ALLOW", "ok,(")]);
+    let e = error_for(&errors, "clusters[0].groups.allow[1]");
+    assert!(
+        e.message
+            .ends_with("(from environment variable WARREN_CLUSTERS__PROD__GROUPS__ALLOW)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn code_configs_get_the_rules_of_loaded_ones() {
+    let mut config = code_cluster(&[], &[], &[]);
+    config.window.points = 1;
+    config.clusters.push(ClusterConfig::new("prod", ""));
+    let errors = config.validate().unwrap_err();
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "window.points",
+            "clusters[1].name",
+            "clusters[1].bootstrap_servers"
+        ]
+    );
+    assert!(Config::default().validate().unwrap().clusters.is_empty());
+}
+
+#[test]
+fn validation_gives_the_evaluator_the_poll_interval() {
+    let c = ok(&cluster_with("poll_interval = \"5s\""), &[]);
+    assert_eq!(c.clusters[0].evaluator.poll_interval, 5);
+    let c = ok(&cluster_with("poll_interval = \"500ms\""), &[]);
+    assert_eq!(c.clusters[0].evaluator.poll_interval, 1, "at least 1");
+    let mut config = code_cluster(&[], &[], &[]);
+    config.clusters[0].poll_interval = Duration::from_secs(3);
+    let config = config.validate().unwrap();
+    assert_eq!(config.clusters[0].evaluator.poll_interval, 3);
+}
+
+#[test]
+fn the_demo_config_is_validated() {
+    let config = crate::demo::demo_config("127.0.0.1:1", "127.0.0.1:9".parse().unwrap());
+    let c = &config.clusters[0];
+    assert_eq!(c.poll_interval, Duration::from_secs(2));
+    assert_eq!(c.evaluator.poll_interval, 2);
+    assert!(!c.topic_filter().matches("__consumer_offsets"));
+    assert!(c.topic_filter().matches("orders"));
+    for group in &c.groups.static_groups {
+        assert!(c.group_filter().matches(group), "{group}");
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::diagnose::{render_path, Errors};
-use super::{ClusterConfig, Config, ConfigError, NameFilter};
+use super::{ClusterConfig, Config, ConfigError, Filters};
 
 /// Label names warren sets itself.
 const RESERVED_LABELS: &[&str] = &[
@@ -18,7 +18,44 @@ const RESERVED_LABELS: &[&str] = &[
     "quantile",
 ];
 
-pub(super) fn validate_base(config: &Config, errors: &mut Errors) {
+/// The one validation step of every configuration, loaded ([`super::load_from`]) or built in
+/// code ([`Config::validate`]): checks `base` (the configuration without its clusters) and
+/// `clusters` (each with its index in the source, for error keys), compiles each cluster's
+/// filters and copies its `poll_interval` into `evaluator.poll_interval`. Returns the
+/// configuration with these clusters if `errors` is still empty.
+pub(super) fn validate(
+    base: Option<Config>,
+    mut clusters: Vec<(usize, ClusterConfig)>,
+    errors: &mut Errors,
+) -> Option<Config> {
+    if let Some(base) = &base {
+        validate_base(base, errors);
+    }
+    validate_clusters(&mut clusters, errors);
+    match base {
+        Some(mut config) if errors.is_empty() => {
+            config.clusters = clusters.into_iter().map(|(_, c)| c).collect();
+            Some(config)
+        }
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Validates a configuration built in code (as the demo does) the way [`super::load`]
+    /// validates a loaded one, and makes it ready to use: every cluster's filters compiled, see
+    /// [`ClusterConfig::group_filter`]. Unlike loading, no cluster at all is not an error.
+    pub fn validate(mut self) -> Result<Config, Vec<ConfigError>> {
+        let mut errors = Errors::default();
+        let clusters = std::mem::take(&mut self.clusters)
+            .into_iter()
+            .enumerate()
+            .collect();
+        validate(Some(self), clusters, &mut errors).ok_or_else(|| errors.finish(&[]))
+    }
+}
+
+fn validate_base(config: &Config, errors: &mut Errors) {
     let points = config.window.points;
     if !(2..=100).contains(&points) {
         errors.push(ConfigError::new(
@@ -49,8 +86,8 @@ pub(super) fn validate_base(config: &Config, errors: &mut Errors) {
     }
 }
 
-pub(super) fn validate_clusters(clusters: &[(usize, ClusterConfig)], errors: &mut Errors) {
-    let mut first_index: BTreeMap<&str, usize> = BTreeMap::new();
+fn validate_clusters(clusters: &mut [(usize, ClusterConfig)], errors: &mut Errors) {
+    let mut first_index: BTreeMap<String, usize> = BTreeMap::new();
     for (i, c) in clusters {
         let key = format!("clusters[{i}]");
         if c.name.is_empty() {
@@ -77,13 +114,15 @@ pub(super) fn validate_clusters(clusters: &[(usize, ClusterConfig)], errors: &mu
                 ),
             ));
         } else {
-            first_index.insert(&c.name, *i);
+            first_index.insert(c.name.clone(), *i);
         }
         validate_cluster(&key, c, errors);
     }
 }
 
-fn validate_cluster(key: &str, c: &ClusterConfig, errors: &mut Errors) {
+fn validate_cluster(key: &str, c: &mut ClusterConfig, errors: &mut Errors) {
+    // Not a key of its own: the improved rules' unit of patience, in whole seconds.
+    c.evaluator.poll_interval = c.poll_interval.as_secs().clamp(1, u32::MAX as u64) as u32;
     if c.bootstrap_servers.trim().is_empty() {
         errors.push(ConfigError::new(
             format!("{key}.bootstrap_servers"),
@@ -127,15 +166,12 @@ fn validate_cluster(key: &str, c: &ClusterConfig, errors: &mut Errors) {
         & check_patterns(&groups_key, "deny", &c.groups.deny, errors)
         & check_patterns(&topics_key, "allow", &c.topics.allow, errors)
         & check_patterns(&topics_key, "deny", &c.topics.deny, errors);
+    c.filters = None;
     if regex_ok {
         // Every pattern compiles alone; the set can still exceed the regex size limit.
-        for (list_key, allow, deny) in [
-            (&groups_key, &c.groups.allow, &c.groups.deny),
-            (&topics_key, &c.topics.allow, &c.topics.deny),
-        ] {
-            if let Err(e) = NameFilter::new(allow, deny, list_key) {
-                errors.push(e);
-            }
+        match Filters::compile(c, key) {
+            Ok(filters) => c.filters = Some(filters),
+            Err(list) => list.into_iter().for_each(|e| errors.push(e)),
         }
     }
     for (j, g) in c.groups.static_groups.iter().enumerate() {

@@ -22,7 +22,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Produc
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::oneshot;
 
-use crate::config::{ClusterConfig, Config, FilterConfig, GroupsConfig, HttpConfig, WindowConfig};
+use crate::config::{ClusterConfig, Config, HttpConfig, WindowConfig};
 
 /// Topics created in the mock: name and partition count.
 const TOPICS: &[(&str, i32)] = &[("orders", 6), ("payments", 3)];
@@ -123,27 +123,16 @@ pub const GROUPS: &[DemoGroup] = &[
 
 /// The configuration warren runs with against the mock at `bootstrap`.
 pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
-    let cluster = ClusterConfig {
-        name: "demo".into(),
-        bootstrap_servers: bootstrap.into(),
-        client: BTreeMap::new(),
-        poll_interval: Duration::from_secs(2),
-        metadata_refresh: Duration::from_secs(10),
-        // The mock cannot list groups: try rarely, `groups.static` names them.
-        groups_refresh: Duration::from_secs(3600),
-        request_timeout: Duration::from_secs(5),
-        evaluator: Default::default(),
-        groups: GroupsConfig {
-            static_groups: GROUPS.iter().map(|g| g.name.to_string()).collect(),
-            ..GroupsConfig::default()
-        },
-        topics: FilterConfig {
-            deny: vec!["__.*".into()],
-            ..FilterConfig::default()
-        },
-        labels: BTreeMap::from([("env".to_string(), "demo".to_string())]),
-    };
-    Config {
+    let mut cluster = ClusterConfig::new("demo", bootstrap);
+    cluster.poll_interval = Duration::from_secs(2);
+    cluster.metadata_refresh = Duration::from_secs(10);
+    // The mock cannot list groups: try rarely, `groups.static` names them.
+    cluster.groups_refresh = Duration::from_secs(3600);
+    cluster.request_timeout = Duration::from_secs(5);
+    cluster.groups.static_groups = GROUPS.iter().map(|g| g.name.to_string()).collect();
+    cluster.topics.deny = vec!["__.*".into()];
+    cluster.labels = BTreeMap::from([("env".to_string(), "demo".to_string())]);
+    let config = Config {
         http: HttpConfig {
             listen,
             ..HttpConfig::default()
@@ -151,7 +140,11 @@ pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
         window: WindowConfig { points: 10 },
         clusters: vec![cluster],
         ..Config::default()
-    }
+    };
+    // Fixed values apart from the mock's address: validation cannot fail.
+    config
+        .validate()
+        .unwrap_or_else(|errors| panic!("invalid demo configuration: {errors:?}"))
 }
 
 /// Starts the mock and its workers, serves warren on `listen` until SIGINT/SIGTERM.

@@ -104,8 +104,8 @@ impl Scraper {
             .collect();
         Scraper {
             index,
-            group_filter: settings.cluster.group_filter(),
-            topic_filter: settings.cluster.topic_filter(),
+            group_filter: settings.cluster.group_filter().clone(),
+            topic_filter: settings.cluster.topic_filter().clone(),
             base: ClusterSnapshot::empty(&settings.cluster.name, &labels),
             store: Store::new(settings.points)
                 .with_min_distance(settings.cluster.evaluator.min_distance.as_secs() as Secs),

@@ -1,0 +1,55 @@
+//! Secret masking: what `warren check-config` may print.
+
+use super::Config;
+
+/// Whether a librdkafka property holds a secret: its name contains `password`, `secret`,
+/// `jaas` or `token`, or ends in `.pem` or `key`.
+pub fn is_secret_key(property: &str) -> bool {
+    let p = property.to_ascii_lowercase();
+    ["password", "secret", "jaas", "token"]
+        .iter()
+        .any(|s| p.contains(s))
+        || p.ends_with(".pem")
+        || p.ends_with("key")
+}
+
+/// `bootstrap_servers` with any `user:pass@` userinfo replaced by `***@`.
+fn mask_userinfo(servers: &str) -> String {
+    servers
+        .split(',')
+        .map(|entry| {
+            let (scheme, rest) = match entry.find("://") {
+                Some(i) => entry.split_at(i + 3),
+                None => ("", entry),
+            };
+            match rest.rfind('@') {
+                Some(at) => format!("{scheme}***{}", &rest[at..]),
+                None => entry.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Config {
+    /// The effective configuration as TOML (what `warren check-config` prints): durations in
+    /// human form (`"10s"`, `"1m"`), secrets masked as `"***"` (secret `client` properties, see
+    /// [`is_secret_key`], and userinfo in `bootstrap_servers`). Feeding it back to [`load_from`]
+    /// gives the same configuration, secrets aside.
+    pub fn masked_toml(&self) -> String {
+        let mut masked = self.clone();
+        if masked.http.admin_token.is_some() {
+            masked.http.admin_token = Some("***".to_string());
+        }
+        for cluster in &mut masked.clusters {
+            for (property, value) in cluster.client.iter_mut() {
+                if is_secret_key(property) {
+                    *value = "***".to_string();
+                }
+            }
+            cluster.bootstrap_servers = mask_userinfo(&cluster.bootstrap_servers);
+        }
+        toml::to_string(&masked)
+            .unwrap_or_else(|e| format!("# the configuration cannot be shown as TOML: {e}\n"))
+    }
+}

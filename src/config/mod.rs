@@ -1,0 +1,400 @@
+//! Configuration: a TOML file merged with `WARREN_` environment overrides, then validated into a
+//! [`Config`] whose every field is ready to use (durations parsed, group and topic filters
+//! compiled).
+//!
+//! Errors name the offending key; `main` exits with status 2 on any of them.
+//!
+//! # Sources and precedence
+//!
+//! Built-in defaults < the TOML file (optional; a file that was named but does not exist is an
+//! error with key `config`) < `WARREN_*` environment variables. Start with [`load`] (process
+//! environment) or [`load_from`] (explicit environment, for tests).
+//!
+//! # Environment overrides
+//!
+//! The prefix `WARREN_` is stripped, the rest is split on `__` (double underscore) into a key path
+//! and lowercased; a single `_` stays part of the key:
+//!
+//! | variable | key |
+//! | --- | --- |
+//! | `WARREN_HTTP__LISTEN=0.0.0.0:9000` | `http.listen` |
+//! | `WARREN_LOG__FILTER=warren=debug,rdkafka=warn` | `log.filter` |
+//! | `WARREN_WINDOW__POINTS=20` | `window.points` |
+//! | `WARREN_RETENTION=30m` | `retention` |
+//! | `WARREN_CLUSTERS__0__BOOTSTRAP_SERVERS=k1:9092,k2:9092` | `clusters[0].bootstrap_servers` |
+//! | `WARREN_CLUSTERS__PROD_EU__POLL_INTERVAL=5s` | `poll_interval` of the cluster named `prod-eu` |
+//! | `WARREN_CLUSTERS__PROD__LABELS__ENV=prod` | `clusters[i].labels.env` |
+//! | `WARREN_CLUSTERS__PROD__CLIENT__SASL_PASSWORD=…` | `clusters[i].client."sasl.password"` |
+//! | `WARREN_CLUSTERS__PROD__GROUPS__STATIC=billing,audit` | `clusters[i].groups.static` |
+//!
+//! * `WARREN_CONFIG` is not a key: it is the CLI's variable naming the file, and is ignored here.
+//! * Values are strings; numbers (`window.points`) and durations (`"5s"`, `"1m 30s"`) are parsed
+//!   from them. Leading and trailing whitespace is trimmed, except in `client` values, which are
+//!   passed to librdkafka verbatim.
+//! * Clusters are a list (`[[clusters]]` in TOML); the environment overrides keys inside an
+//!   entry: `WARREN_CLUSTERS__<sel>__<key>[__<key>…]`. An index past the file's last cluster adds
+//!   a cluster (the next free indexes only), so a container needs no file. `<sel>` is
+//!   a 0-based index, or else a cluster name compared case-insensitively with `-` and `.` in the
+//!   name matched by `_` (`PROD_EU_1` selects `prod-eu.1`). Names are those of the file, before
+//!   any override. A selector matching no cluster, or more than one, is an error naming the
+//!   variable.
+//! * Under `client` (librdkafka properties, spelled with dots and never underscores) each `_`
+//!   becomes `.`: `…__CLIENT__SASL_PASSWORD` sets `sasl.password`; this is how a Kubernetes Secret
+//!   injects credentials. Under `labels` the label name is the lowercased rest of the variable.
+//! * List keys (`groups.allow`, `groups.deny`, `groups.static`, `topics.allow`, `topics.deny`)
+//!   replace the whole list. The value is comma-separated (`a,b` → `["a", "b"]`, items trimmed,
+//!   empty items dropped, so an empty value clears the list). When a pattern itself contains a
+//!   comma (`x{1,3}`), write a TOML array instead: `["x{1,3}", "y"]` (a value starting with `[`).
+//! * Any other `WARREN_*` variable is an unknown key and therefore an error.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Value};
+use serde::{Deserialize, Serialize};
+
+mod diagnose;
+mod env;
+mod filter;
+mod mask;
+mod validate;
+
+pub use crate::evaluate::{EvaluatorConfig, RuleSet};
+pub use filter::NameFilter;
+pub use mask::is_secret_key;
+
+use diagnose::{extract, extract_collect, Errors};
+use env::{apply_env, stringify_scalars, strip_prefix_ci, ENV_PREFIX};
+use filter::Filters;
+use validate::validate;
+
+/// The whole, validated configuration: from [`load`] or [`load_from`], or, when built in code,
+/// from [`Config::validate`] (which compiles the clusters' filters).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub log: LogConfig,
+    pub window: WindowConfig,
+    /// How long a group, topic or partition that disappeared keeps its series.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    pub clusters: Vec<ClusterConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    /// Enables the Burrow API's mutations (`DELETE` a group, `POST` the log level) for
+    /// requests carrying `Authorization: Bearer <token>`. Unset: mutations are refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+    /// `Access-Control-Allow-Origin` value added to replies (Burrow's option); unset: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_control_allow_origin: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing `EnvFilter` directive, e.g. `info` or `warren=debug,rdkafka=warn`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowConfig {
+    /// Points kept per group-partition window (Burrow's `intervals`).
+    pub points: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub name: String,
+    pub bootstrap_servers: String,
+    /// librdkafka properties passed through unchanged (TLS, SASL, ...).
+    #[serde(default)]
+    pub client: BTreeMap<String, String>,
+    #[serde(default = "default_poll_interval", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    #[serde(default = "default_metadata_refresh", with = "humantime_serde")]
+    pub metadata_refresh: Duration,
+    /// How often the group list (ListConsumerGroups) is refreshed.
+    #[serde(default = "default_metadata_refresh", with = "humantime_serde")]
+    pub groups_refresh: Duration,
+    /// Timeout of every single Kafka request.
+    #[serde(default = "default_request_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    #[serde(default)]
+    pub groups: GroupsConfig,
+    #[serde(default)]
+    pub topics: FilterConfig,
+    /// Static labels added to every series of this cluster.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// How group-partitions are judged (Burrow's evaluator knobs).
+    #[serde(default)]
+    pub evaluator: EvaluatorConfig,
+    /// The `groups` and `topics` filters, compiled by validation (the only place they are
+    /// compiled; `None` before it). Read them with [`ClusterConfig::group_filter`] and
+    /// [`ClusterConfig::topic_filter`].
+    #[serde(skip)]
+    filters: Option<Filters>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupsConfig {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    /// Group ids watched even when ListConsumerGroups is not allowed or not supported.
+    #[serde(rename = "static")]
+    pub static_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilterConfig {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+fn default_poll_interval() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_metadata_refresh() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl ClusterConfig {
+    /// A cluster with the given name and bootstrap servers and every other key at its default,
+    /// not yet validated: put it in a [`Config`] and call [`Config::validate`] before use.
+    pub fn new(name: impl Into<String>, bootstrap_servers: impl Into<String>) -> Self {
+        ClusterConfig {
+            name: name.into(),
+            bootstrap_servers: bootstrap_servers.into(),
+            client: BTreeMap::new(),
+            poll_interval: default_poll_interval(),
+            metadata_refresh: default_metadata_refresh(),
+            groups_refresh: default_metadata_refresh(),
+            request_timeout: default_request_timeout(),
+            groups: GroupsConfig::default(),
+            topics: FilterConfig::default(),
+            labels: BTreeMap::new(),
+            evaluator: EvaluatorConfig::default(),
+            filters: None,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: ([0, 0, 0, 0], 9753).into(),
+            admin_token: None,
+            access_control_allow_origin: None,
+        }
+    }
+}
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".into(),
+        }
+    }
+}
+impl Default for WindowConfig {
+    fn default() -> Self {
+        WindowConfig { points: 10 }
+    }
+}
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+            window: WindowConfig::default(),
+            retention: Duration::from_secs(600),
+            clusters: Vec::new(),
+        }
+    }
+}
+
+/// A configuration error: the key it concerns (dotted path, e.g. `clusters[1].poll_interval`)
+/// and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "config key `{}`: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+/// Loads the configuration from `file` (if any) and the process environment (`WARREN_*`).
+///
+/// `file` is the `--config` path (the CLI also reads it from `WARREN_CONFIG`); `None` means
+/// defaults plus environment only. Returns every error found, each naming its key.
+pub fn load(file: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
+    load_from(file, &process_env())
+}
+
+/// The process's `WARREN_*` variables.
+fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let k = k.into_string().ok()?;
+            strip_prefix_ci(&k, ENV_PREFIX)?;
+            Some((k, v.to_string_lossy().into_owned()))
+        })
+        .collect()
+}
+
+/// `http.listen` as `file` and the process environment give it, ignoring every other key and
+/// error (the default where the file, the variable or the value is unusable). For `warren
+/// healthcheck`, which must find a running server even where the rest does not load here.
+pub fn listen_address(file: Option<&Path>) -> SocketAddr {
+    listen_address_from(file, &process_env())
+}
+
+fn listen_address_from(file: Option<&Path>, env: &[(String, String)]) -> SocketAddr {
+    let mut errors = Errors::default();
+    let mut root = file.and_then(|p| read_file(p).ok()).unwrap_or_default();
+    apply_env(&mut root, env, &mut errors);
+    root.get("http")
+        .and_then(|http| extract::<HttpConfig>(http.as_dict()?.clone()).ok())
+        .map_or_else(|| HttpConfig::default().listen, |http| http.listen)
+}
+
+/// As [`load`], with the environment given explicitly as `(name, value)` pairs (variables not
+/// starting with `WARREN_` are ignored). Order: defaults < TOML file < environment.
+pub fn load_from(
+    file: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Errors::default();
+    let mut root = match file {
+        Some(path) => read_file(path).map_err(|e| vec![e])?,
+        None => Dict::new(),
+    };
+    let origins = apply_env(&mut root, env, &mut errors);
+
+    let raw_clusters = root.remove("clusters");
+    let base = extract_collect::<Config>(&root, "", &mut errors);
+    let mut clusters = Vec::new();
+    // Whether the file or environment gave any cluster (even an unusable one).
+    let mut clusters_given = false;
+    match raw_clusters {
+        None => {}
+        Some(Value::Array(_, items)) => {
+            clusters_given = !items.is_empty();
+            for (i, item) in items.into_iter().enumerate() {
+                let key = format!("clusters[{i}]");
+                match item {
+                    Value::Dict(_, mut dict) => {
+                        stringify_scalars(&mut dict, "client");
+                        stringify_scalars(&mut dict, "labels");
+                        if let Some(c) = extract_collect::<ClusterConfig>(&dict, &key, &mut errors)
+                        {
+                            clusters.push((i, c));
+                        }
+                    }
+                    other => errors.push(ConfigError::new(
+                        key,
+                        format!(
+                            "expected a table (a [[clusters]] section), found {}",
+                            other.to_actual()
+                        ),
+                    )),
+                }
+            }
+        }
+        Some(other) => {
+            clusters_given = true;
+            errors.push(ConfigError::new(
+                "clusters",
+                format!(
+                    "expected a list of tables ([[clusters]] sections), found {}",
+                    other.to_actual()
+                ),
+            ));
+        }
+    }
+
+    let validated = validate(base, clusters, &mut errors);
+    if !clusters_given {
+        errors.push(ConfigError::new(
+            "clusters",
+            "at least one cluster is required; add a [[clusters]] section with `name` and \
+             `bootstrap_servers`, or set WARREN_CLUSTERS__0__NAME and \
+             WARREN_CLUSTERS__0__BOOTSTRAP_SERVERS",
+        ));
+    }
+    match validated {
+        Some(config) if errors.is_empty() => Ok(config),
+        _ => Err(errors.finish(&origins)),
+    }
+}
+
+/// Reads and parses the TOML file into a dictionary.
+fn read_file(path: &Path) -> Result<Dict, ConfigError> {
+    let shown = path.display();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::new(
+                "config",
+                format!("file {shown} does not exist; expected the path of a TOML file"),
+            ))
+        }
+        Err(e) => {
+            return Err(ConfigError::new(
+                "config",
+                format!("cannot read {shown}: {e}"),
+            ))
+        }
+    };
+    Toml::from_str::<Dict>(&text).map_err(|e| {
+        let mut message = format!("{shown} is not valid TOML: {}", e.message().trim());
+        if let Some(span) = e.span() {
+            let before = text.get(..span.start).unwrap_or(&text);
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before[line_start..].chars().count() + 1;
+            message = format!(
+                "{shown} is not valid TOML (line {line}, column {column}): {}",
+                e.message().trim()
+            );
+        }
+        ConfigError::new("config", message)
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,267 @@
+//! Validation of a deserialized configuration: ranges, names, labels, regexes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::diagnose::{render_path, Errors};
+use super::{ClusterConfig, Config, ConfigError, Filters};
+
+/// Label names warren sets itself.
+const RESERVED_LABELS: &[&str] = &[
+    "cluster",
+    "group",
+    "topic",
+    "partition",
+    "stage",
+    "version",
+    "le",
+    "quantile",
+];
+
+/// The one validation step of every configuration, loaded ([`super::load_from`]) or built in
+/// code ([`Config::validate`]): checks `base` (the configuration without its clusters) and
+/// `clusters` (each with its index in the source, for error keys), compiles each cluster's
+/// filters and copies its `poll_interval` into `evaluator.poll_interval`. Returns the
+/// configuration with these clusters if `errors` is still empty.
+pub(super) fn validate(
+    base: Option<Config>,
+    mut clusters: Vec<(usize, ClusterConfig)>,
+    errors: &mut Errors,
+) -> Option<Config> {
+    if let Some(base) = &base {
+        validate_base(base, errors);
+    }
+    validate_clusters(&mut clusters, errors);
+    match base {
+        Some(mut config) if errors.is_empty() => {
+            config.clusters = clusters.into_iter().map(|(_, c)| c).collect();
+            Some(config)
+        }
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Validates a configuration built in code (as the demo does) the way [`super::load`]
+    /// validates a loaded one, and makes it ready to use: every cluster's filters compiled, see
+    /// [`ClusterConfig::group_filter`]. Unlike loading, no cluster at all is not an error.
+    pub fn validate(mut self) -> Result<Config, Vec<ConfigError>> {
+        let mut errors = Errors::default();
+        let clusters = std::mem::take(&mut self.clusters)
+            .into_iter()
+            .enumerate()
+            .collect();
+        validate(Some(self), clusters, &mut errors).ok_or_else(|| errors.finish(&[]))
+    }
+}
+
+fn validate_base(config: &Config, errors: &mut Errors) {
+    let points = config.window.points;
+    if !(2..=100).contains(&points) {
+        errors.push(ConfigError::new(
+            "window.points",
+            format!("must be between 2 and 100, got {points}"),
+        ));
+    }
+    if config
+        .http
+        .admin_token
+        .as_deref()
+        .is_some_and(|t| t.trim().len() < 16)
+    {
+        errors.push(ConfigError::new(
+            "http.admin_token",
+            "must be at least 16 characters (it guards DELETE and log-level changes)",
+        ));
+    }
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
+        errors.push(ConfigError::new(
+            "log.filter",
+            format!(
+                "invalid filter {:?} ({e}); expected tracing directives such as \"info\" or \
+                 \"warren=debug,rdkafka=warn\"",
+                config.log.filter
+            ),
+        ));
+    }
+}
+
+fn validate_clusters(clusters: &mut [(usize, ClusterConfig)], errors: &mut Errors) {
+    let mut first_index: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, c) in clusters {
+        let key = format!("clusters[{i}]");
+        if c.name.is_empty() {
+            errors.push(ConfigError::new(
+                format!("{key}.name"),
+                "must not be empty; expected a name such as \"prod\"",
+            ));
+        } else if !is_valid_cluster_name(&c.name) {
+            errors.push(ConfigError::new(
+                format!("{key}.name"),
+                format!(
+                    "invalid cluster name {:?}: it appears in URL paths, so expected letters, \
+                     digits, `.`, `_` and `-`, starting with a letter or digit",
+                    c.name
+                ),
+            ));
+        } else if let Some(first) = first_index.get(c.name.as_str()) {
+            errors.push(ConfigError::new(
+                format!("{key}.name"),
+                format!(
+                    "duplicate cluster name {:?}, already used by clusters[{first}]; names must \
+                     be unique",
+                    c.name
+                ),
+            ));
+        } else {
+            first_index.insert(c.name.clone(), *i);
+        }
+        validate_cluster(&key, c, errors);
+    }
+}
+
+fn validate_cluster(key: &str, c: &mut ClusterConfig, errors: &mut Errors) {
+    // Not a key of its own: the improved rules' unit of patience, in whole seconds.
+    c.evaluator.poll_interval = c.poll_interval.as_secs().clamp(1, u32::MAX as u64) as u32;
+    if c.bootstrap_servers.trim().is_empty() {
+        errors.push(ConfigError::new(
+            format!("{key}.bootstrap_servers"),
+            "must not be empty; expected host:port[,host:port…]",
+        ));
+    }
+    let min_poll = Duration::from_millis(100);
+    if c.poll_interval < min_poll {
+        errors.push(ConfigError::new(
+            format!("{key}.poll_interval"),
+            format!(
+                "must be at least 100ms, got {}",
+                show_duration(c.poll_interval)
+            ),
+        ));
+    }
+    for (name, value) in [
+        ("metadata_refresh", c.metadata_refresh),
+        ("groups_refresh", c.groups_refresh),
+        ("request_timeout", c.request_timeout),
+    ] {
+        if value.is_zero() {
+            errors.push(ConfigError::new(
+                format!("{key}.{name}"),
+                "must be greater than 0; expected a duration such as \"1m\"",
+            ));
+        }
+    }
+
+    let m = c.evaluator.minimum_complete;
+    if !(0.0..=1.0).contains(&m) {
+        errors.push(ConfigError::new(
+            format!("{key}.evaluator.minimum_complete"),
+            format!("must be between 0 and 1, got {m}"),
+        ));
+    }
+
+    let groups_key = format!("{key}.groups");
+    let topics_key = format!("{key}.topics");
+    let regex_ok = check_patterns(&groups_key, "allow", &c.groups.allow, errors)
+        & check_patterns(&groups_key, "deny", &c.groups.deny, errors)
+        & check_patterns(&topics_key, "allow", &c.topics.allow, errors)
+        & check_patterns(&topics_key, "deny", &c.topics.deny, errors);
+    c.filters = None;
+    if regex_ok {
+        // Every pattern compiles alone; the set can still exceed the regex size limit.
+        match Filters::compile(c, key) {
+            Ok(filters) => c.filters = Some(filters),
+            Err(list) => list.into_iter().for_each(|e| errors.push(e)),
+        }
+    }
+    for (j, g) in c.groups.static_groups.iter().enumerate() {
+        if g.trim().is_empty() {
+            errors.push(ConfigError::new(
+                format!("{key}.groups.static[{j}]"),
+                "must not be empty; expected a consumer group id",
+            ));
+        }
+    }
+
+    for name in c.labels.keys() {
+        let label_key = render_path(key, &["labels".to_string(), name.clone()]);
+        let problem = if !is_valid_label_name(name) {
+            Some(format!(
+                "invalid label name {name:?}; expected [a-zA-Z_][a-zA-Z0-9_]* (Prometheus label \
+                 syntax)"
+            ))
+        } else if name.starts_with("__") {
+            Some(format!(
+                "invalid label name {name:?}: names starting with `__` are reserved by Prometheus"
+            ))
+        } else if RESERVED_LABELS.contains(&name.as_str()) {
+            Some(format!(
+                "label name {name:?} is reserved (warren sets it); reserved: {}",
+                RESERVED_LABELS.join(", ")
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            errors.push(ConfigError::new(label_key, message));
+        }
+    }
+
+    for property in c.client.keys() {
+        let normalized = property.trim().to_ascii_lowercase();
+        let message = match normalized.as_str() {
+            "bootstrap.servers" | "metadata.broker.list" => {
+                format!("not allowed in `client`; use `{key}.bootstrap_servers`")
+            }
+            _ => continue,
+        };
+        errors.push(ConfigError::new(
+            render_path(key, &["client".to_string(), property.clone()]),
+            message,
+        ));
+    }
+}
+
+/// Checks that every pattern of `list` compiles, pushing one error per bad pattern (key
+/// `…allow[i]`, as [`NameFilter::new`] names them). Returns whether all compiled.
+fn check_patterns(key: &str, which: &str, list: &[String], errors: &mut Errors) -> bool {
+    let mut ok = true;
+    for (i, pattern) in list.iter().enumerate() {
+        if let Err(e) = regex::Regex::new(pattern) {
+            ok = false;
+            let reason = match &e {
+                // The syntax error's last line is the reason; the lines before draw the pattern.
+                regex::Error::Syntax(text) => text
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_string(),
+                other => other.to_string(),
+            };
+            errors.push(ConfigError::new(
+                format!("{key}.{which}[{i}]"),
+                format!("invalid regex {pattern:?}: {reason}"),
+            ));
+        }
+    }
+    ok
+}
+
+fn is_valid_cluster_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn is_valid_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn show_duration(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}

@@ -156,3 +156,6 @@ impl http_body::Body for ChunkBody {
         self.0.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,560 @@
+//! The router in process (axum's `oneshot`): every route of `/metrics`, the health endpoints and
+//! Burrow's API, with status codes, headers and exact bodies. No broker: the snapshot is built
+//! from a store fed by hand.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use super::{router, AppState};
+use crate::config::{load_from, Config};
+use crate::snapshot::{ClusterSnapshot, Health, Snapshots};
+use crate::store::{Commit, Store, WatermarkSample};
+
+const TOKEN: &str = "s3cret-token-of-warren";
+const HOST: &str = "test-host";
+
+fn config(extra: &[(&str, &str)]) -> Config {
+    let mut env: Vec<(String, String)> = [
+        ("WARREN_CLUSTERS__0__NAME", "prod"),
+        (
+            "WARREN_CLUSTERS__0__BOOTSTRAP_SERVERS",
+            "user:pw@k1:9092,k2:9092",
+        ),
+        ("WARREN_CLUSTERS__0__LABELS__ENV", "eu"),
+        ("WARREN_CLUSTERS__1__NAME", "idle"),
+        ("WARREN_CLUSTERS__1__BOOTSTRAP_SERVERS", "k9:9092"),
+        ("WARREN_WINDOW__POINTS", "3"),
+        ("WARREN_HTTP__LISTEN", "127.0.0.1:9753"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    load_from(None, &env).expect("valid test config")
+}
+
+/// Cluster `prod` polled once at t=1: topic `orders` with heads 100, 50 and unknown; group
+/// `app` committed 40, 60 and 5. Cluster `idle` not polled yet.
+fn state_with(config: Config, prod_polled: bool) -> Arc<AppState> {
+    let mut store = Store::new(config.window.points);
+    let t = store.apply_metadata(1, &[("orders", 3)])[0];
+    let samples: Vec<WatermarkSample> = [(0, 100), (1, 50), (2, -1)]
+        .iter()
+        .map(|&(partition, latest)| WatermarkSample {
+            topic: t,
+            partition,
+            earliest: Some(partition as i64),
+            latest: (latest >= 0).then_some(latest),
+        })
+        .collect();
+    store.apply_watermarks(1, &samples);
+    let mut commits = [
+        Commit::new(t, 0, 40),
+        Commit::new(t, 1, 60),
+        Commit::new(t, 2, 5),
+    ];
+    store.apply_group_offsets(1, "app", &mut commits);
+    let evals = crate::evaluate::evaluate_store(&store, 1, &config.clusters[0].evaluator);
+    let labels = |i: usize| -> Vec<(String, String)> {
+        config.clusters[i]
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let prod = ClusterSnapshot::empty("prod", &labels(0));
+    let health = Health {
+        up: prod_polled,
+        polled: prod_polled,
+        last_success: Some(1.5),
+        poll_duration: Some(0.25),
+        errors: [0; 5],
+    };
+    let prod = prod.from_store(&store, &evals, health);
+    let idle = ClusterSnapshot::empty("idle", &labels(1));
+    Arc::new(AppState {
+        snapshots: Arc::new(Snapshots::new(vec![prod, idle])),
+        build: crate::app::build_info(),
+        listen: config.http.listen,
+        config,
+        hostname: Arc::from(HOST),
+    })
+}
+
+fn state() -> Arc<AppState> {
+    state_with(config(&[]), true)
+}
+
+async fn send(state: &Arc<AppState>, request: Request<Body>) -> Response {
+    router(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible")
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+async fn body_text(r: Response) -> String {
+    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// Status, content type and body of `GET path`.
+async fn fetch(state: &Arc<AppState>, path: &str) -> (StatusCode, String, String) {
+    let r = send(state, get(path)).await;
+    let code = r.status();
+    let ct = header_of(&r, header::CONTENT_TYPE.as_str());
+    (code, ct, body_text(r).await)
+}
+
+fn header_of(r: &Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn fetch_json(state: &Arc<AppState>, path: &str) -> (StatusCode, Value) {
+    let (code, ct, body) = fetch(state, path).await;
+    assert_eq!(ct, "application/json", "{path}");
+    (code, serde_json::from_str(&body).expect("JSON"))
+}
+
+fn request(path: &str) -> Value {
+    json!({"url": path, "host": HOST})
+}
+
+#[tokio::test]
+async fn health_endpoints() {
+    let s = state();
+    let (code, _, body) = fetch(&s, "/healthz").await;
+    assert_eq!((code, body.as_str()), (StatusCode::OK, "ok\n"));
+    let (code, ct, body) = fetch(&s, "/").await;
+    assert_eq!(
+        (code, ct.as_str()),
+        (StatusCode::OK, "text/html; charset=utf-8")
+    );
+    assert!(body.contains("<a href=\"/metrics\">"), "{body}");
+
+    // `idle` has not been polled: not ready, and the reply says which cluster.
+    let (code, _, body) = fetch(&s, "/readyz").await;
+    assert_eq!(
+        (code, body.as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: waiting for a first poll of idle\n"
+        )
+    );
+    let (code, _, body) = fetch(&s, "/burrow/admin/ready").await;
+    assert_eq!(
+        (code, body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "STARTING")
+    );
+    let idle = s.snapshots.get(1).with_health(Health {
+        polled: true,
+        ..Health::default()
+    });
+    s.snapshots.publish(1, idle);
+    let (code, _, body) = fetch(&s, "/readyz").await;
+    assert_eq!((code, body.as_str()), (StatusCode::OK, "ready\n"));
+    let (code, _, body) = fetch(&s, "/burrow/admin/ready").await;
+    assert_eq!((code, body.as_str()), (StatusCode::OK, "READY"));
+    let (code, ct, body) = fetch(&s, "/burrow/admin").await;
+    assert_eq!(
+        (code, ct.as_str(), body.as_str()),
+        (StatusCode::OK, "text/plain; charset=utf-8", "GOOD")
+    );
+}
+
+#[tokio::test]
+async fn metrics_in_both_formats_and_gzip() {
+    let s = state();
+    let (code, ct, text) = fetch(&s, "/metrics").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
+    let labels = "cluster=\"prod\",env=\"eu\",group=\"app\",topic=\"orders\"";
+    for line in [
+        format!("kafka_consumergroup_group_lag{{{labels},partition=\"0\"}} 60"),
+        format!("kafka_consumergroup_group_lag{{{labels},partition=\"1\"}} 0"),
+        format!("kafka_consumergroup_group_offset{{{labels},partition=\"2\"}} 5"),
+        "kafka_consumergroup_group_sum_lag{cluster=\"prod\",env=\"eu\",group=\"app\"} 60"
+            .to_string(),
+        "warren_cluster_up{cluster=\"prod\",env=\"eu\"} 1".to_string(),
+        "warren_cluster_up{cluster=\"idle\"} 0".to_string(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+    }
+    // No lag where the head is unknown.
+    assert!(!text.contains(&format!(
+        "kafka_consumergroup_group_lag{{{labels},partition=\"2\"}}"
+    )));
+    assert!(!text.contains("# EOF"));
+
+    let om = Request::get("/metrics")
+        .header(
+            header::ACCEPT,
+            "application/openmetrics-text; version=1.0.0",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&s, om).await;
+    assert_eq!(
+        header_of(&r, "content-type"),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let body = body_text(r).await;
+    assert!(body.ends_with("# EOF\n"), "{body}");
+    assert_eq!(body.matches("# EOF").count(), 1);
+
+    let gz = Request::get("/metrics")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&s, gz).await;
+    assert_eq!(header_of(&r, "content-encoding"), "gzip");
+    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, text);
+}
+
+#[tokio::test]
+async fn burrow_cluster_and_topic_routes() {
+    let s = state();
+    let cases: Vec<(&str, StatusCode, Value)> = vec![
+        (
+            "/v3/kafka",
+            StatusCode::OK,
+            json!({"error": false, "message": "cluster list returned", "clusters": ["prod", "idle"],
+                   "request": request("/v3/kafka")}),
+        ),
+        (
+            "/v3/kafka/prod",
+            StatusCode::OK,
+            json!({"error": false, "message": "cluster module detail returned",
+                   "module": {"class-name": "kafka", "servers": ["k1:9092", "k2:9092"],
+                              "client-profile": {"name": "default", "client-id": "warren", "kafka-version": "", "tls": null, "sasl": null},
+                              "topic-refresh": 60, "offset-refresh": 10},
+                   "request": request("/v3/kafka/prod")}),
+        ),
+        (
+            "/v3/kafka/nope",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "cluster module not found", "request": request("/v3/kafka/nope")}),
+        ),
+        (
+            "/v3/kafka/prod/topic",
+            StatusCode::OK,
+            json!({"error": false, "message": "topic list returned", "topics": ["orders"],
+                   "request": request("/v3/kafka/prod/topic")}),
+        ),
+        (
+            "/v3/kafka/nope/topic",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "cluster not found", "request": request("/v3/kafka/nope/topic")}),
+        ),
+        (
+            "/v3/kafka/prod/topic/orders",
+            StatusCode::OK,
+            json!({"error": false, "message": "topic offsets returned", "offsets": [100, 50],
+                   "request": request("/v3/kafka/prod/topic/orders")}),
+        ),
+        (
+            "/v3/kafka/prod/topic/nope",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "cluster or topic not found", "request": request("/v3/kafka/prod/topic/nope")}),
+        ),
+        (
+            "/v3/kafka/nope/topic/orders",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "cluster or topic not found", "request": request("/v3/kafka/nope/topic/orders")}),
+        ),
+        (
+            "/v3/kafka/prod/topic/orders/consumers",
+            StatusCode::OK,
+            json!({"error": false, "message": "consumers of topic returned", "consumers": ["app"],
+                   "request": request("/v3/kafka/prod/topic/orders/consumers")}),
+        ),
+        (
+            "/v3/kafka/idle/topic/orders/consumers",
+            StatusCode::OK,
+            json!({"error": false, "message": "consumers of topic returned", "consumers": [],
+                   "request": request("/v3/kafka/idle/topic/orders/consumers")}),
+        ),
+    ];
+    for (path, code, want) in cases {
+        assert_eq!(fetch_json(&s, path).await, (code, want), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn burrow_consumer_routes() {
+    let s = state();
+    let point = |offset: i64, lag: Value| json!({"offset": offset, "timestamp": 1000, "observedAt": 1000, "lag": lag});
+    let status = |p: i32, status: &str, end: Value, lag: u64| {
+        json!({"topic": "orders", "partition": p, "owner": "", "client_id": "", "status": status,
+               "start": end.clone(), "end": end, "current_lag": lag, "complete": 0.33333334})
+    };
+    let stall = status(0, "STALL", point(40, json!(60)), 60);
+    let cases: Vec<(&str, StatusCode, Value)> = vec![
+        (
+            "/v3/kafka/prod/consumer",
+            StatusCode::OK,
+            json!({"error": false, "message": "consumer list returned", "consumers": ["app"],
+                   "request": request("/v3/kafka/prod/consumer")}),
+        ),
+        (
+            "/v3/kafka/prod/consumer/app",
+            StatusCode::OK,
+            json!({"error": false, "message": "consumer detail returned",
+                   "topics": {"orders": [
+                       {"offsets": [null, null, point(40, json!(60))], "owner": "", "client_id": "", "current-lag": 60},
+                       {"offsets": [null, null, point(60, json!(0))], "owner": "", "client_id": "", "current-lag": 0},
+                       {"offsets": [null, null, point(5, Value::Null)], "owner": "", "client_id": "", "current-lag": 0}]},
+                   "request": request("/v3/kafka/prod/consumer/app")}),
+        ),
+        (
+            "/v3/kafka/prod/consumer/nope",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "cluster or consumer not found", "request": request("/v3/kafka/prod/consumer/nope")}),
+        ),
+        (
+            "/v3/kafka/nope/consumer/app",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "cluster or consumer not found", "request": request("/v3/kafka/nope/consumer/app")}),
+        ),
+        (
+            "/v3/kafka/prod/consumer/app/status",
+            StatusCode::OK,
+            json!({"error": false, "message": "consumer status returned",
+                   "status": {"cluster": "prod", "group": "app", "status": "ERR", "complete": 0,
+                              "partitions": [stall.clone()], "partition_count": 3, "maxlag": stall.clone(), "totallag": 60},
+                   "request": request("/v3/kafka/prod/consumer/app/status")}),
+        ),
+        (
+            "/v3/kafka/prod/consumer/app/lag",
+            StatusCode::OK,
+            json!({"error": false, "message": "consumer status returned",
+                   "status": {"cluster": "prod", "group": "app", "status": "ERR", "complete": 0,
+                              "partitions": [stall.clone(), status(1, "OK", point(60, json!(0)), 0), status(2, "OK", point(5, Value::Null), 0)],
+                              "partition_count": 3, "maxlag": stall, "totallag": 60},
+                   "request": request("/v3/kafka/prod/consumer/app/lag")}),
+        ),
+    ];
+    for (path, code, want) in cases {
+        assert_eq!(fetch_json(&s, path).await, (code, want), "{path}");
+    }
+    // NOTFOUND, for an unknown group or cluster alike: 404 with `error:false`.
+    for (cluster, group) in [("prod", "nope"), ("nope", "app")] {
+        let path = format!("/v3/kafka/{cluster}/consumer/{group}/status");
+        let want = json!({"error": false, "message": "consumer status returned",
+            "status": {"cluster": cluster, "group": group, "status": "NOTFOUND", "complete": 1,
+                       "partitions": [], "partition_count": 0, "maxlag": null, "totallag": 0},
+            "request": request(&path)});
+        assert_eq!(fetch_json(&s, &path).await, (StatusCode::NOT_FOUND, want));
+    }
+    // Key order is Go struct order.
+    let (_, _, raw) = fetch(&s, "/v3/kafka/prod/consumer/app/status").await;
+    assert!(
+        raw.starts_with("{\"error\":false,\"message\":\"consumer status returned\",\"status\":{\"cluster\":\"prod\",\"group\":\"app\",\"status\":\"ERR\",\"complete\":0,\"partitions\":[{\"topic\":\"orders\",\"partition\":0,"),
+        "{raw}"
+    );
+    assert!(
+        raw.ends_with(
+            ",\"request\":{\"url\":\"/v3/kafka/prod/consumer/app/status\",\"host\":\"test-host\"}}"
+        ),
+        "{raw}"
+    );
+}
+
+fn delete(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut r = Request::delete(path);
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    r.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn mutations_need_the_admin_token() {
+    // No token configured: every mutation is refused, before the cluster is even looked up.
+    let s = state();
+    for path in ["/v3/kafka/prod/consumer/app", "/v3/kafka/nope/consumer/app"] {
+        let r = send(&s, delete(path, Some(TOKEN))).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let body: Value = serde_json::from_str(&body_text(r).await).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": true, "message": "admin endpoints are disabled: set http.admin_token", "request": request(path)})
+        );
+    }
+    assert!(s.snapshots.take_forget_requests(0).is_empty());
+
+    let s = state_with(config(&[("WARREN_HTTP__ADMIN_TOKEN", TOKEN)]), true);
+    let path = "/v3/kafka/prod/consumer/app";
+    for wrong in [None, Some("s3cret-token-of-warreN"), Some("s3cret"), Some("")] {
+        let r = send(&s, delete(path, wrong)).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{wrong:?}");
+        assert_eq!(header_of(&r, "www-authenticate"), "Bearer");
+        let body: Value = serde_json::from_str(&body_text(r).await).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": true, "message": "missing or wrong bearer token", "request": request(path)})
+        );
+    }
+    assert!(s.snapshots.take_forget_requests(0).is_empty());
+    let r = send(&s, delete(path, Some(TOKEN))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = serde_json::from_str(&body_text(r).await).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": false, "message": "consumer group removed", "request": request(path)})
+    );
+    assert_eq!(s.snapshots.take_forget_requests(0), vec!["app".to_string()]);
+    // The right token, an unknown cluster: Burrow's 404.
+    let r = send(&s, delete("/v3/kafka/nope/consumer/app", Some(TOKEN))).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(body_text(r)
+        .await
+        .contains("\"message\":\"cluster not found\""));
+
+    // The log level: reading is open, setting needs the token and a valid body.
+    let post = |token: &str, body: &str| {
+        Request::post("/v3/admin/loglevel")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let r = send(&s, post("wrong", "{\"level\":\"info\"}")).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = send(&s, post(TOKEN, "not json")).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(r)
+        .await
+        .contains("\"message\":\"could not decode message body\""));
+    let r = send(&s, post(TOKEN, "{\"level\":\"loud\"}")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(body_text(r)
+        .await
+        .contains("\"message\":\"unknown log level\""));
+    let (code, v) = fetch_json(&s, "/v3/admin/loglevel").await;
+    assert_eq!(
+        (code, &v["message"]),
+        (StatusCode::OK, &json!("log level returned"))
+    );
+}
+
+#[tokio::test]
+async fn burrow_config_routes_show_no_secrets() {
+    let s = state_with(config(&[("WARREN_HTTP__ADMIN_TOKEN", TOKEN)]), true);
+    let (code, _, raw) = fetch(&s, "/v3/config").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        raw.starts_with("{\"error\":false,\"message\":\"main config returned\",\"request\":{\"url\":\"/v3/config\",\"host\":\"test-host\"},\"general\":{"),
+        "{raw}"
+    );
+    assert!(raw.contains("\"httpserver\":{\"default\":{\"address\":\"127.0.0.1:9753\",\"tls\":\"\",\"timeout\":0}}"), "{raw}");
+    let cases: Vec<(&str, StatusCode, Value)> = vec![
+        (
+            "/v3/config/cluster",
+            StatusCode::OK,
+            json!({"error": false, "message": "module list returned", "request": request("/v3/config/cluster"),
+                   "coordinator": "cluster", "modules": ["prod", "idle"]}),
+        ),
+        (
+            "/v3/config/storage/default",
+            StatusCode::OK,
+            json!({"error": false, "message": "storage module detail returned",
+                   "module": {"class-name": "inmemory", "intervals": 3, "min-distance": 0, "group-allowlist": "", "expire-group": 600},
+                   "request": request("/v3/config/storage/default")}),
+        ),
+        (
+            "/v3/config/nope",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "unknown module kind", "request": request("/v3/config/nope")}),
+        ),
+        (
+            "/v3/config/cluster/nope",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "cluster module not found", "request": request("/v3/config/cluster/nope")}),
+        ),
+        (
+            "/v3/config/notifier/x",
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "notifier module not found", "request": request("/v3/config/notifier/x")}),
+        ),
+    ];
+    for (path, code, want) in cases {
+        assert_eq!(fetch_json(&s, path).await, (code, want), "{path}");
+    }
+    for path in ["/v3/config", "/v3/config/consumer/prod", "/v3/kafka/prod"] {
+        let (_, _, body) = fetch(&s, path).await;
+        assert!(
+            !body.contains(TOKEN) && !body.contains("pw@"),
+            "{path}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unrouted_paths_and_openapi() {
+    let s = state();
+    let r = send(&s, get("/v3/nothing/here")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(header_of(&r, "content-type"), "text/plain; charset=utf-8");
+    assert_eq!(header_of(&r, "x-content-type-options"), "nosniff");
+    assert_eq!(
+        body_text(r).await,
+        "{\"error\":true,\"message\":\"invalid request type\",\"result\":{}}\n"
+    );
+    let (code, ct, body) = fetch(&s, "/v3/openapi.json").await;
+    assert_eq!((code, ct.as_str()), (StatusCode::OK, "application/json"));
+    assert_eq!(body, crate::http::burrow::OPENAPI);
+}
+
+#[tokio::test]
+async fn cors_only_when_configured() {
+    let s = state();
+    let r = send(&s, get("/v3/kafka")).await;
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+
+    let origin = "https://grafana.example";
+    let s = state_with(
+        config(&[("WARREN_HTTP__ACCESS_CONTROL_ALLOW_ORIGIN", origin)]),
+        true,
+    );
+    for path in ["/v3/kafka", "/metrics", "/v3/kafka/nope", "/nothing"] {
+        let r = send(&s, get(path)).await;
+        assert_eq!(
+            header_of(&r, "access-control-allow-origin"),
+            origin,
+            "{path}"
+        );
+    }
+    // A browser's preflight for a DELETE with a token.
+    let preflight = Request::options("/v3/kafka/prod/consumer/app")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "DELETE")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&s, preflight).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header_of(&r, "access-control-allow-origin"), origin);
+    assert_eq!(
+        header_of(&r, "access-control-allow-methods"),
+        "GET,POST,DELETE"
+    );
+}

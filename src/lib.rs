@@ -5,6 +5,8 @@
 //! [`app`] wires them together; [`cli`] is the command line; [`demo`] runs against a mock;
 //! [`healthcheck`] is the probe a container image runs.
 
+#![deny(unsafe_code)]
+
 pub mod app;
 pub mod cli;
 pub mod config;

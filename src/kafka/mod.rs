@@ -1,5 +1,5 @@
-//! Talking to Kafka: the FFI wrapper around librdkafka's admin API ([`admin`], the only unsafe
-//! code) and the per-cluster poll loop ([`scraper`]).
+//! Talking to Kafka: the FFI wrapper around librdkafka's admin API ([`admin`]; its `ffi`
+//! module is the only unsafe code) and the per-cluster poll loop ([`scraper`]).
 
 pub mod admin;
 pub mod scraper;

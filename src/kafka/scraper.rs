@@ -17,8 +17,8 @@ use tokio::sync::watch;
 
 use crate::config::{ClusterConfig, NameFilter};
 use crate::evaluate::evaluate_store;
-use crate::kafka::admin::{Admin, AdminError, GroupList, OffsetSpec, TopicPartition};
-use crate::model::GroupState;
+use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
+use crate::model::{GroupState, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
 use crate::store::{Commit, Secs, Store, WatermarkSample};
 
@@ -267,7 +267,7 @@ impl Scraper {
         for ((name, parts), id) in watched.iter().zip(ids) {
             let name: Arc<str> = Arc::from(name.as_str());
             for &p in parts {
-                list.push((name.clone(), p));
+                list.push(TopicPartition::new(name.clone(), p));
                 topic_ids.push(id);
             }
         }
@@ -325,7 +325,7 @@ impl Scraper {
             .collect();
         if let Some(list) = &self.listed {
             for g in &list.groups {
-                if g.state != "Dead" && self.group_filter.matches(&g.id) {
+                if g.state != GroupState::Dead && self.group_filter.matches(&g.id) {
                     groups.insert(&g.id);
                 }
             }
@@ -409,9 +409,9 @@ impl Scraper {
                         .map(|r| {
                             r.map(|v| {
                                 v.into_iter()
-                                    .filter_map(|(k, offset)| {
-                                        let (_, p) = parts.get(k as usize)?;
-                                        Some(Commit::new(*ids.get(k as usize)?, *p, offset))
+                                    .filter_map(|Committed { index: k, offset }| {
+                                        let p = parts.get(k as usize)?.partition;
+                                        Some(Commit::new(*ids.get(k as usize)?, p, offset))
                                     })
                                     .collect()
                             })
@@ -481,9 +481,9 @@ impl Scraper {
             .iter()
             .zip(ids)
             .zip(data.earliest.iter().zip(&data.latest))
-            .map(|(((_, p), &topic), (e, l))| WatermarkSample {
+            .map(|((tp, &topic), (e, l))| WatermarkSample {
                 topic,
-                partition: *p,
+                partition: tp.partition,
                 earliest: e.as_ref().ok().copied(),
                 latest: l.as_ref().ok().copied(),
             })
@@ -500,9 +500,8 @@ impl Scraper {
         self.store.apply_watermarks(now, &samples);
         if let Some(list) = &self.listed {
             for g in &list.groups {
-                if g.state != "Dead" && self.group_filter.matches(&g.id) {
-                    self.store
-                        .apply_group_state(now, &g.id, GroupState::from_name(&g.state));
+                if g.state != GroupState::Dead && self.group_filter.matches(&g.id) {
+                    self.store.apply_group_state(now, &g.id, g.state);
                 }
             }
         }

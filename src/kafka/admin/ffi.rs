@@ -1,0 +1,472 @@
+//! The only `unsafe` code in warren: RAII handles for the librdkafka objects the admin calls
+//! use, the calls themselves, and ([`event`]) the code that copies result events into the
+//! plain rows of [`super::parse`].
+//!
+//! Everything here is safe to call from safe code:
+//! - every librdkafka object we own lives in a newtype whose `Drop` destroys it; a [`Queue`]
+//!   holds an `Arc` of the client it belongs to, so the client cannot be destroyed first;
+//! - raw pointers never leave this module;
+//! - every request submitted here carries a boxed [`Reply`] as its AdminOptions opaque, and
+//!   [`Queue::poll`] is the only place that takes it back (with `Box::from_raw`), once per
+//!   result event;
+//! - everything borrowed from an event (strings, lists) is copied into owned values while the
+//!   event is borrowed.
+
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::bindings as rdsys;
+use rdkafka::client::{Client, DefaultClientContext};
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::parse::ErrorText;
+use super::poller::Reply;
+use super::AdminError;
+use crate::model::TopicPartition;
+
+mod event;
+
+pub(super) use event::Event;
+
+type KafkaClient = Client<DefaultClientContext>;
+
+/// librdkafka rejects request timeouts above one hour.
+const MAX_REQUEST_TIMEOUT_MS: u128 = 3_600_000;
+
+/// librdkafka timeouts are `int` milliseconds, at least 1 (0 would mean "no wait").
+pub(super) fn timeout_ms(t: Duration) -> c_int {
+    t.as_millis().clamp(1, MAX_REQUEST_TIMEOUT_MS) as c_int
+}
+
+/// Copies a C string into an owned `String` (lossy: Kafka names should be UTF-8 anyway).
+///
+/// # Safety
+/// `p` must be null or a valid NUL-terminated string.
+unsafe fn cstr_lossy(p: *const c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null and NUL-terminated per the caller.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// librdkafka's text for an error code ("Broker: Not leader for partition").
+pub(super) fn err2str(code: RDKafkaErrorCode) -> String {
+    match rdsys::rd_kafka_resp_err_t::try_from(code as i32) {
+        // SAFETY: rd_kafka_err2str returns a static string for any code (unknown ones included).
+        Ok(err) => unsafe { cstr_lossy(rdsys::rd_kafka_err2str(err)) },
+        // Every code we get came from librdkafka as an `rd_kafka_resp_err_t`.
+        Err(_) => format!("Err-{}?", code as i32),
+    }
+}
+
+/// Copies an `rd_kafka_error_t` we do not own (it borrows from an event).
+///
+/// # Safety
+/// `err` must be a valid, non-null `rd_kafka_error_t`.
+unsafe fn error_text(err: *const rdsys::rd_kafka_error_t) -> ErrorText {
+    // SAFETY: the caller guarantees `err` is valid; both accessors return owned-by-err data
+    // that we copy immediately.
+    let (code, text) = unsafe {
+        (
+            rdsys::rd_kafka_error_code(err),
+            cstr_lossy(rdsys::rd_kafka_error_string(err)),
+        )
+    };
+    ErrorText {
+        code: code.into(),
+        text,
+    }
+}
+
+/// Consumes an owned `rd_kafka_error_t*` returned by an options setter: Ok if null.
+///
+/// # Safety
+/// `err` must be null or a valid error that the caller owns and never touches again.
+unsafe fn take_owned_error(
+    what: &str,
+    err: *mut rdsys::rd_kafka_error_t,
+) -> Result<(), AdminError> {
+    if err.is_null() {
+        return Ok(());
+    }
+    // SAFETY: non-null, valid per the caller.
+    let e = unsafe { error_text(err) };
+    // SAFETY: we own it and never touch it again.
+    unsafe { rdsys::rd_kafka_error_destroy(err) };
+    Err(AdminError::new(Some(e.code), format!("{what}: {}", e.text)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues and requests
+// ---------------------------------------------------------------------------------------------
+
+/// An `rd_kafka_queue_t` we hold a reference to, and the client it belongs to.
+pub(super) struct Queue {
+    ptr: NonNull<rdsys::rd_kafka_queue_t>,
+    /// Keeps the client alive until the queue is destroyed.
+    client: Arc<KafkaClient>,
+}
+
+// SAFETY: librdkafka queues are internally locked and may be used from any thread; the client
+// handle is thread-safe too.
+unsafe impl Send for Queue {}
+// SAFETY: as above; callers enqueue requests while the poller thread polls concurrently.
+unsafe impl Sync for Queue {}
+
+/// What [`Queue::poll`] found, copied out of the event unless it is an admin result.
+pub(super) enum Polled {
+    /// An admin result and the reply its request carried.
+    Result(Box<Reply>, Event),
+    /// An admin result without a reply opaque.
+    Orphan,
+    /// A librdkafka log line (syslog level).
+    Log {
+        level: c_int,
+        facility: String,
+        text: String,
+    },
+    /// A log event that could not be read.
+    UnreadableLog,
+    /// A client-level error (broker down, authentication, ...).
+    Error {
+        code: RDKafkaErrorCode,
+        text: String,
+        fatal: bool,
+    },
+    /// Any other event type (the event is destroyed).
+    Other(c_int),
+}
+
+impl Queue {
+    /// A new queue of `client`, for admin results.
+    pub(super) fn new(client: &Arc<KafkaClient>) -> Result<Self, AdminError> {
+        // SAFETY: live handle; the queue keeps an `Arc` of its client.
+        let q = unsafe { rdsys::rd_kafka_queue_new(client.native_ptr()) };
+        NonNull::new(q)
+            .map(|ptr| Queue {
+                ptr,
+                client: Arc::clone(client),
+            })
+            .ok_or_else(|| AdminError::new(None, "rd_kafka_queue_new returned NULL"))
+    }
+
+    fn ptr(&self) -> *mut rdsys::rd_kafka_queue_t {
+        self.ptr.as_ptr()
+    }
+
+    fn rk(&self) -> *mut rdsys::rd_kafka_t {
+        self.client.native_ptr()
+    }
+
+    /// Forwards the client's main and consumer queues (logs, error events) into this queue,
+    /// until the returned handles are dropped.
+    pub(super) fn forward_client_queues(&self) -> Vec<Forwarded> {
+        let rk = self.rk();
+        let mut forwarded = Vec::with_capacity(2);
+        // SAFETY: live handle; both getters return new references (or NULL), released by
+        // `Queue::drop` after `Forwarded::drop` has undone the forwarding.
+        for q in unsafe {
+            [
+                rdsys::rd_kafka_queue_get_main(rk),
+                rdsys::rd_kafka_queue_get_consumer(rk),
+            ]
+        } {
+            if let Some(ptr) = NonNull::new(q) {
+                let q = Queue {
+                    ptr,
+                    client: Arc::clone(&self.client),
+                };
+                // SAFETY: both queues are valid; forwarding only moves future events (and
+                // librdkafka keeps its own reference to the destination).
+                unsafe { rdsys::rd_kafka_queue_forward(q.ptr(), self.ptr()) };
+                forwarded.push(Forwarded(q));
+            }
+        }
+        forwarded
+    }
+
+    /// Waits up to `timeout` for the next event.
+    pub(super) fn poll(&self, timeout: Duration) -> Option<Polled> {
+        // SAFETY: valid queue.
+        let ev = unsafe { rdsys::rd_kafka_queue_poll(self.ptr(), timeout_ms(timeout)) };
+        let ev = NonNull::new(ev).map(Event)?;
+        Some(match ev.event_type() {
+            rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT
+            | rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT
+            | rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT => {
+                // SAFETY: valid admin result event.
+                let opaque = unsafe { rdsys::rd_kafka_event_opaque(ev.ptr()) };
+                if opaque.is_null() {
+                    return Some(Polled::Orphan);
+                }
+                // SAFETY: every admin request is submitted by `Queue::submit`, which attaches a
+                // `Box<Reply>` to exactly one request, and librdkafka delivers exactly one
+                // result event per request; the event is polled (and reaches this line) once.
+                let reply = unsafe { Box::from_raw(opaque.cast::<Reply>()) };
+                Polled::Result(reply, ev)
+            }
+            rdsys::RD_KAFKA_EVENT_LOG => {
+                let (mut fac, mut text, mut level) = (std::ptr::null(), std::ptr::null(), 0);
+                // SAFETY: valid log event; the strings borrow from it and are copied at once.
+                unsafe {
+                    if rdsys::rd_kafka_event_log(ev.ptr(), &mut fac, &mut text, &mut level) != 0 {
+                        return Some(Polled::UnreadableLog);
+                    }
+                    Polled::Log {
+                        level,
+                        facility: cstr_lossy(fac),
+                        text: cstr_lossy(text),
+                    }
+                }
+            }
+            // SAFETY: valid error event; the string borrows from it and is copied at once.
+            rdsys::RD_KAFKA_EVENT_ERROR => unsafe {
+                Polled::Error {
+                    code: rdsys::rd_kafka_event_error(ev.ptr()).into(),
+                    text: cstr_lossy(rdsys::rd_kafka_event_error_string(ev.ptr())),
+                    fatal: rdsys::rd_kafka_event_error_is_fatal(ev.ptr()) != 0,
+                }
+            },
+            ty => Polled::Other(ty),
+        })
+    }
+
+    /// Events waiting in the queue.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        // SAFETY: valid queue.
+        unsafe { rdsys::rd_kafka_queue_length(self.ptr()) }
+    }
+
+    /// Creates the options of one request, attaches `reply` and runs `call`, which must submit
+    /// exactly one admin request with these options to this queue (librdkafka then always
+    /// answers with exactly one event carrying the opaque, even for argument errors).
+    fn submit(
+        &self,
+        op: rdsys::rd_kafka_admin_op_t,
+        timeout: Duration,
+        read_uncommitted: bool,
+        reply: Box<Reply>,
+        call: impl FnOnce(
+            *mut rdsys::rd_kafka_t,
+            *const rdsys::rd_kafka_AdminOptions_t,
+            *mut rdsys::rd_kafka_queue_t,
+        ),
+    ) -> Result<(), AdminError> {
+        let opts = Options::new(&self.client, op, timeout)?;
+        if read_uncommitted {
+            opts.set_read_uncommitted()?;
+        }
+        let opaque = Box::into_raw(reply);
+        // SAFETY: valid options; `Queue::poll` reclaims `opaque` from the result event.
+        unsafe { rdsys::rd_kafka_AdminOptions_set_opaque(opts.ptr(), opaque.cast()) };
+        call(self.rk(), opts.ptr(), self.ptr());
+        Ok(())
+    }
+
+    /// ListOffsets (isolation READ_UNCOMMITTED) for `tpl`; the result event carries `reply`.
+    pub(super) fn list_offsets(
+        &self,
+        tpl: &Tpl,
+        timeout: Duration,
+        reply: Box<Reply>,
+    ) -> Result<(), AdminError> {
+        let op = rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS;
+        self.submit(op, timeout, true, reply, |rk, o, q| {
+            // SAFETY: live handle, valid list/options/queue; librdkafka copies list and
+            // options before returning.
+            unsafe { rdsys::rd_kafka_ListOffsets(rk, tpl.ptr(), o, q) }
+        })
+    }
+
+    /// ListConsumerGroupOffsets for one request; the result event carries `reply`.
+    pub(super) fn list_group_offsets(
+        &self,
+        req: &GroupOffsetsRequest,
+        timeout: Duration,
+        reply: Box<Reply>,
+    ) -> Result<(), AdminError> {
+        let op = rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS;
+        self.submit(op, timeout, false, reply, |rk, o, q| {
+            let mut reqs = [req.0.as_ptr()];
+            // SAFETY: live handle, valid options/queue, an array of exactly one valid request
+            // (librdkafka rejects any other count); the request is copied before returning.
+            unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets(rk, reqs.as_mut_ptr(), 1, o, q) }
+        })
+    }
+
+    /// ListConsumerGroups; the result event carries `reply`.
+    pub(super) fn list_groups(
+        &self,
+        timeout: Duration,
+        reply: Box<Reply>,
+    ) -> Result<(), AdminError> {
+        let op = rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS;
+        self.submit(op, timeout, false, reply, |rk, o, q| {
+            // SAFETY: live handle, valid options and queue; options are copied.
+            unsafe { rdsys::rd_kafka_ListConsumerGroups(rk, o, q) }
+        })
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // SAFETY: we hold this reference; the client it belongs to is still alive (we hold an
+        // `Arc` of it). Requests still in flight inside librdkafka are answered into the
+        // destroyed queue and freed there, leaking only their small reply Box (freeing it
+        // ourselves could race with librdkafka).
+        unsafe { rdsys::rd_kafka_queue_destroy(self.ptr()) }
+    }
+}
+
+/// A client queue forwarded into one of our queues; dropping it undoes the forwarding.
+pub(super) struct Forwarded(Queue);
+
+impl Drop for Forwarded {
+    fn drop(&mut self) {
+        // SAFETY: valid queue; NULL undoes the forwarding before the queue is released.
+        unsafe { rdsys::rd_kafka_queue_forward(self.0.ptr(), std::ptr::null_mut()) };
+    }
+}
+
+/// An `rd_kafka_AdminOptions_t` we created; admin calls copy it, so it only lives until the call.
+struct Options(NonNull<rdsys::rd_kafka_AdminOptions_t>);
+
+impl Options {
+    fn new(
+        client: &KafkaClient,
+        op: rdsys::rd_kafka_admin_op_t,
+        timeout: Duration,
+    ) -> Result<Self, AdminError> {
+        // SAFETY: live client handle.
+        let p = unsafe { rdsys::rd_kafka_AdminOptions_new(client.native_ptr(), op) };
+        let opts = NonNull::new(p)
+            .map(Options)
+            .ok_or_else(|| AdminError::new(None, "rd_kafka_AdminOptions_new returned NULL"))?;
+        let mut errstr = [0 as c_char; 256];
+        // SAFETY: valid options; errstr is a writable buffer of the stated size.
+        let err = unsafe {
+            rdsys::rd_kafka_AdminOptions_set_request_timeout(
+                opts.ptr(),
+                timeout_ms(timeout),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            )
+        };
+        if err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            // SAFETY: librdkafka NUL-terminates errstr on error.
+            let text = unsafe { cstr_lossy(errstr.as_ptr()) };
+            return Err(AdminError::new(
+                Some(err.into()),
+                format!("set_request_timeout: {text}"),
+            ));
+        }
+        Ok(opts)
+    }
+
+    /// High watermark, not the last stable offset: lag is measured against what was produced.
+    fn set_read_uncommitted(&self) -> Result<(), AdminError> {
+        // SAFETY: valid options.
+        let err = unsafe {
+            rdsys::rd_kafka_AdminOptions_set_isolation_level(
+                self.ptr(),
+                rdsys::rd_kafka_IsolationLevel_t::RD_KAFKA_ISOLATION_LEVEL_READ_UNCOMMITTED,
+            )
+        };
+        // SAFETY: the returned error (if any) is owned by us and not used afterwards.
+        unsafe { take_owned_error("set_isolation_level", err) }
+    }
+
+    fn ptr(&self) -> *mut rdsys::rd_kafka_AdminOptions_t {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for Options {
+    fn drop(&mut self) {
+        // SAFETY: we own the options; librdkafka keeps its own copy for in-flight requests.
+        unsafe { rdsys::rd_kafka_AdminOptions_destroy(self.0.as_ptr()) }
+    }
+}
+
+/// An `rd_kafka_topic_partition_list_t` we build for a request (librdkafka copies it).
+pub(super) struct Tpl(NonNull<rdsys::rd_kafka_topic_partition_list_t>);
+
+// SAFETY: plain heap object with no thread affinity; only read by admin calls that copy it.
+unsafe impl Send for Tpl {}
+
+impl Tpl {
+    /// Builds a list from input partitions `idx` of `parts`, with `offset` set on each.
+    /// Inputs are pre-validated (non-empty topic without NUL, partition >= 0).
+    pub(super) fn build(
+        parts: &[TopicPartition],
+        idx: &[u32],
+        offset: i64,
+    ) -> Result<Self, AdminError> {
+        let cap = c_int::try_from(idx.len())
+            .map_err(|_| AdminError::invalid("too many partitions for one request"))?;
+        // SAFETY: plain constructor.
+        let p = unsafe { rdsys::rd_kafka_topic_partition_list_new(cap) };
+        let tpl = NonNull::new(p).map(Tpl).ok_or_else(|| {
+            AdminError::new(None, "rd_kafka_topic_partition_list_new returned NULL")
+        })?;
+        // Consecutive partitions usually share a topic: reuse its C string.
+        let mut last: Option<(&Arc<str>, CString)> = None;
+        for &i in idx {
+            let TopicPartition { topic, partition } = &parts[i as usize];
+            let reuse = matches!(&last, Some((t, _)) if t.as_bytes() == topic.as_bytes());
+            if !reuse {
+                let c = CString::new(topic.as_bytes())
+                    .map_err(|_| AdminError::invalid("topic name contains NUL"))?;
+                last = Some((topic, c));
+            }
+            let c = &last.as_ref().expect("set above").1;
+            // SAFETY: valid list; the topic string is copied by librdkafka.
+            let elem = unsafe {
+                rdsys::rd_kafka_topic_partition_list_add(tpl.ptr(), c.as_ptr(), *partition)
+            };
+            if let Some(elem) = NonNull::new(elem) {
+                // SAFETY: `elem` points into our list, which we exclusively own.
+                unsafe { (*elem.as_ptr()).offset = offset };
+            }
+        }
+        Ok(tpl)
+    }
+
+    fn ptr(&self) -> *mut rdsys::rd_kafka_topic_partition_list_t {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for Tpl {
+    fn drop(&mut self) {
+        // SAFETY: we own the list; admin calls keep their own copies.
+        unsafe { rdsys::rd_kafka_topic_partition_list_destroy(self.0.as_ptr()) }
+    }
+}
+
+/// An `rd_kafka_ListConsumerGroupOffsets_t` request object (the call copies it).
+pub(super) struct GroupOffsetsRequest(NonNull<rdsys::rd_kafka_ListConsumerGroupOffsets_t>);
+
+impl GroupOffsetsRequest {
+    /// A request for `group`'s committed offsets of the partitions in `tpl`.
+    pub(super) fn new(group: &str, tpl: &Tpl) -> Result<Self, AdminError> {
+        let gid = CString::new(group)
+            .map_err(|_| AdminError::invalid(format!("group id {group:?} contains NUL")))?;
+        // SAFETY: valid C string and list; both are copied into the new request object.
+        let req = unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets_new(gid.as_ptr(), tpl.ptr()) };
+        NonNull::new(req).map(GroupOffsetsRequest).ok_or_else(|| {
+            AdminError::new(None, "rd_kafka_ListConsumerGroupOffsets_new returned NULL")
+        })
+    }
+}
+
+impl Drop for GroupOffsetsRequest {
+    fn drop(&mut self) {
+        // SAFETY: we own it; rd_kafka_ListConsumerGroupOffsets keeps its own copy.
+        unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets_destroy(self.0.as_ptr()) }
+    }
+}

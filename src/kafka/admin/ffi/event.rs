@@ -1,0 +1,245 @@
+//! Reading result events: [`Event`] owns a polled admin result; its readers copy what it says
+//! into the plain rows of [`super::super::parse`] while it is borrowed.
+
+use std::ffi::{c_int, CStr};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use rdkafka::bindings as rdsys;
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::super::parse::{Answer, ErrorText, GroupRow, GroupsRows, ListingRow, PartitionRow};
+use super::{cstr_lossy, error_text};
+use crate::model::TopicPartition;
+
+/// An admin result event polled from our queue; everything read from it borrows from it.
+pub(in super::super) struct Event(pub(super) NonNull<rdsys::rd_kafka_event_t>);
+
+// SAFETY: a polled event is owned solely by us and librdkafka no longer touches it.
+unsafe impl Send for Event {}
+
+impl Event {
+    pub(super) fn ptr(&self) -> *mut rdsys::rd_kafka_event_t {
+        self.0.as_ptr()
+    }
+
+    pub(super) fn event_type(&self) -> rdsys::rd_kafka_event_type_t {
+        // SAFETY: valid event.
+        unsafe { rdsys::rd_kafka_event_type(self.ptr()) }
+    }
+
+    /// The event's type and whole-call error, then (if it is the `expected` type and the
+    /// call did not fail) its rows, read by `rows`.
+    fn answer<T>(&self, expected: c_int, rows: impl FnOnce() -> Option<T>) -> Answer<T> {
+        let ty = self.event_type();
+        if ty != expected {
+            return Answer::WrongType(ty);
+        }
+        // SAFETY: valid event.
+        let err = unsafe { rdsys::rd_kafka_event_error(self.ptr()) };
+        if err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            // SAFETY: valid event; the string borrows from it and is copied at once.
+            let text = unsafe { cstr_lossy(rdsys::rd_kafka_event_error_string(self.ptr())) };
+            return Answer::Failed(ErrorText {
+                code: err.into(),
+                text,
+            });
+        }
+        Answer::Rows(rows())
+    }
+
+    /// Views a C array of `cnt` pointers as a slice tied to this event's lifetime.
+    ///
+    /// # Safety
+    /// `arr` must be null or point to `cnt` valid elements owned by this event.
+    unsafe fn array<T>(&self, arr: *mut *const T, cnt: usize) -> &[*const T] {
+        if arr.is_null() || cnt == 0 {
+            return &[];
+        }
+        // SAFETY: per the caller; the event outlives the returned borrow.
+        unsafe { std::slice::from_raw_parts(arr, cnt) }
+    }
+
+    /// Views a topic-partition list owned by this event.
+    ///
+    /// # Safety
+    /// `list` must be null or a valid list owned by this event.
+    unsafe fn partitions(
+        &self,
+        list: *const rdsys::rd_kafka_topic_partition_list_t,
+    ) -> &[rdsys::rd_kafka_topic_partition_t] {
+        if list.is_null() {
+            return &[];
+        }
+        // SAFETY: per the caller the list is valid; elems/cnt describe its array.
+        unsafe {
+            let l = &*list;
+            if l.elems.is_null() || l.cnt <= 0 {
+                return &[];
+            }
+            std::slice::from_raw_parts(l.elems, l.cnt as usize)
+        }
+    }
+
+    /// A ListOffsets result: one row per result info, in result order.
+    pub(in super::super) fn list_offsets(&self) -> Answer<Vec<PartitionRow>> {
+        self.answer(rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT, || {
+            // SAFETY: checked to be a ListOffsets result event.
+            let res = unsafe { rdsys::rd_kafka_event_ListOffsets_result(self.ptr()) };
+            if res.is_null() {
+                return None;
+            }
+            let mut cnt = 0usize;
+            // SAFETY: valid result; the array and its elements borrow from the event.
+            let infos = unsafe {
+                let arr = rdsys::rd_kafka_ListOffsets_result_infos(res, &mut cnt);
+                self.array(arr, cnt)
+            };
+            let mut topics = None;
+            let rows = infos
+                .iter()
+                .filter(|info| !info.is_null())
+                .filter_map(|&info| {
+                    // SAFETY: valid info owned by the event; so is the partition it returns.
+                    let tp = unsafe {
+                        rdsys::rd_kafka_ListOffsetsResultInfo_topic_partition(info).as_ref()
+                    }?;
+                    // SAFETY: an element of a list owned by the event.
+                    Some(unsafe { partition_row(tp, &mut topics) })
+                })
+                .collect();
+            Some(rows)
+        })
+    }
+
+    /// A ListConsumerGroupOffsets result: one entry per group result (`None` for a null one).
+    pub(in super::super) fn group_offsets(&self) -> Answer<Vec<Option<GroupRow>>> {
+        self.answer(
+            rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
+            || {
+                // SAFETY: checked event type.
+                let res =
+                    unsafe { rdsys::rd_kafka_event_ListConsumerGroupOffsets_result(self.ptr()) };
+                if res.is_null() {
+                    return None;
+                }
+                let mut cnt = 0usize;
+                // SAFETY: valid result; the array borrows from the event.
+                let groups = unsafe {
+                    let arr = rdsys::rd_kafka_ListConsumerGroupOffsets_result_groups(res, &mut cnt);
+                    self.array(arr, cnt)
+                };
+                let rows = groups
+                    .iter()
+                    .map(|&g| {
+                        if g.is_null() {
+                            return None;
+                        }
+                        // SAFETY: valid group result owned by the event; the error (if any)
+                        // borrows from it.
+                        let err = unsafe { rdsys::rd_kafka_group_result_error(g) };
+                        // SAFETY: non-null error owned by the event.
+                        let error = (!err.is_null()).then(|| unsafe { error_text(err) });
+                        // SAFETY: valid group result; the list borrows from the event.
+                        let parts =
+                            unsafe { self.partitions(rdsys::rd_kafka_group_result_partitions(g)) };
+                        let mut topics = None;
+                        let partitions = parts
+                            .iter()
+                            // SAFETY: elements of a list owned by the event.
+                            .map(|tp| unsafe { partition_row(tp, &mut topics) })
+                            .collect();
+                        Some(GroupRow { error, partitions })
+                    })
+                    .collect();
+                Some(rows)
+            },
+        )
+    }
+
+    /// A ListConsumerGroups result: the valid listings and the per-broker errors.
+    pub(in super::super) fn list_groups(&self) -> Answer<GroupsRows> {
+        self.answer(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, || {
+            // SAFETY: checked event type.
+            let res = unsafe { rdsys::rd_kafka_event_ListConsumerGroups_result(self.ptr()) };
+            if res.is_null() {
+                return None;
+            }
+            let (mut nv, mut ne) = (0usize, 0usize);
+            // SAFETY: valid result; both arrays borrow from the event.
+            let (valid, errors) = unsafe {
+                let v = rdsys::rd_kafka_ListConsumerGroups_result_valid(res, &mut nv);
+                let e = rdsys::rd_kafka_ListConsumerGroups_result_errors(res, &mut ne);
+                (self.array(v, nv), self.array(e, ne))
+            };
+            let valid = valid
+                .iter()
+                .filter(|l| !l.is_null())
+                .map(|&l| {
+                    // SAFETY: valid listing owned by the event; strings are copied at once; the
+                    // state name is a static string.
+                    unsafe {
+                        ListingRow {
+                            id: cstr_lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(l)),
+                            state: cstr_lossy(rdsys::rd_kafka_consumer_group_state_name(
+                                rdsys::rd_kafka_ConsumerGroupListing_state(l),
+                            )),
+                            simple: rdsys::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(
+                                l,
+                            ) != 0,
+                        }
+                    }
+                })
+                .collect();
+            let errors = errors
+                .iter()
+                .filter(|e| !e.is_null())
+                // SAFETY: valid error owned by the event, copied at once.
+                .map(|&e| unsafe { error_text(e) })
+                .collect();
+            Some(GroupsRows { valid, errors })
+        })
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: we own the event; nothing borrowed from it outlives `&self` borrows.
+        unsafe { rdsys::rd_kafka_event_destroy(self.0.as_ptr()) }
+    }
+}
+
+/// Copies a topic-partition element. Consecutive elements usually share a topic: `last`
+/// carries the previous topic name, reused when equal (one allocation per run of a topic).
+///
+/// # Safety
+/// `tp.topic` must be null or a valid C string.
+unsafe fn partition_row(
+    tp: &rdsys::rd_kafka_topic_partition_t,
+    last: &mut Option<Arc<str>>,
+) -> PartitionRow {
+    let bytes = if tp.topic.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: non-null and valid per the caller.
+        unsafe { CStr::from_ptr(tp.topic) }.to_bytes()
+    };
+    let topic = match last {
+        Some(t) if t.as_bytes() == bytes => Arc::clone(t),
+        _ => {
+            let t: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
+            *last = Some(Arc::clone(&t));
+            t
+        }
+    };
+    let error = (tp.err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
+        .then(|| RDKafkaErrorCode::from(tp.err));
+    PartitionRow {
+        tp: TopicPartition {
+            topic,
+            partition: tp.partition,
+        },
+        error,
+        offset: tp.offset,
+    }
+}

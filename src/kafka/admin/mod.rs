@@ -1,0 +1,502 @@
+//! Safe async wrappers for the librdkafka admin calls that rust-rdkafka 0.39 has no API for:
+//! ListOffsets, ListConsumerGroupOffsets and ListConsumerGroups (plus metadata, which is safe).
+//!
+//! The parts:
+//! - [`ffi`]: RAII handles for librdkafka objects, the calls, and reading result events into
+//!   plain rows; the only `unsafe` code in warren;
+//! - [`poller`]: one long-lived result queue per [`Admin`], polled by one dedicated
+//!   `std::thread` that hands each result event to the awaiting caller;
+//! - [`parse`]: pure functions from those rows to answers;
+//! - [`index`]: maps result partitions back to positions in the caller's list;
+//! - this module: the [`Admin`] facade and its public types.
+//!
+//! Two librdkafka 2.12.1 crashes in ListConsumerGroupOffsets are worked around (see
+//! `INTERNAL_GROUP_ID` and `GROUP_OFFSETS_RDKAFKA_TIMEOUT`).
+
+#[allow(unsafe_code)]
+mod ffi;
+mod index;
+mod parse;
+mod poller;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rdkafka::bindings as rdsys;
+use rdkafka::client::{Client, DefaultClientContext};
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::error::KafkaError;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::model::{GroupState, TopicPartition};
+use ffi::{Event, Forwarded, GroupOffsetsRequest, Queue, Tpl};
+use index::PartitionIndex;
+use poller::{Reply, Ticket, TicketGuard};
+
+/// ListOffsets cost grows super-linearly with partitions per call (librdkafka merges the
+/// per-leader results with a nested loop), so large lists are split into calls of this size.
+const LIST_OFFSETS_CHUNK: usize = 1000;
+/// librdkafka parses an OffsetFetch answer with a linear search per partition (quadratic: one
+/// group x 16,000 partitions costs ~0.55 s of its main thread in a debug build, 1,000 cost
+/// 3.3 ms), so a group's partition list is split into requests of at most this many.
+const GROUP_OFFSETS_CHUNK: usize = 500;
+/// The tokio backstop fires this long after librdkafka's own request timeout, so that
+/// librdkafka's more specific error ("Failed to query partition leaders: ...") usually wins.
+const TIMEOUT_GRACE: Duration = Duration::from_millis(200);
+/// librdkafka-side timeout of ListConsumerGroupOffsets requests (the caller's timeout is enforced
+/// by tokio instead). librdkafka 2.12.1 aborts the process (use-after-free, "Assertion
+/// `eonce->refcnt > 0' failed") when such a request times out while it waits for its group
+/// coordinator and that coordinator later becomes reachable; keeping the request alive until
+/// the coordinator answers avoids that for outages shorter than this.
+const GROUP_OFFSETS_RDKAFKA_TIMEOUT: Duration = Duration::from_secs(3600);
+/// `group.id` of the admin client's own (never joined) consumer group, unless the properties
+/// name one. librdkafka 2.12.1 dereferences the client's consumer-group handle when an
+/// OffsetFetch answer says NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE (a routine event while
+/// coordinators move); a producer-type client (rdkafka's `AdminClient`) has none and segfaults.
+const INTERNAL_GROUP_ID: &str = "warren-admin";
+
+/// Which end of a partition ListOffsets asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// The log start offset.
+    Earliest,
+    /// The high watermark (isolation READ_UNCOMMITTED).
+    Latest,
+}
+
+/// One topic from cluster metadata.
+#[derive(Debug, Clone)]
+pub struct TopicMetadata {
+    pub name: String,
+    /// Partition ids, sorted.
+    pub partitions: Vec<i32>,
+    /// Topic-level error reported by the broker, if any.
+    pub error: Option<String>,
+}
+
+/// One consumer group from ListConsumerGroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListing {
+    pub id: String,
+    /// The state librdkafka reports (`Unknown` for a name warren does not know).
+    pub state: GroupState,
+    pub simple: bool,
+}
+
+/// Result of ListConsumerGroups: the valid listings plus per-broker errors.
+#[derive(Debug, Clone, Default)]
+pub struct GroupList {
+    pub groups: Vec<GroupListing>,
+    /// Per-broker errors (the listing is then partial).
+    pub errors: Vec<String>,
+}
+
+/// One committed offset from [`Admin::list_group_offsets`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// Index of the partition in the list the caller passed.
+    pub index: u32,
+    /// The committed offset (the next offset the group will read).
+    pub offset: i64,
+}
+
+/// An admin error: a clear message, and the librdkafka error code when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminError {
+    pub code: Option<RDKafkaErrorCode>,
+    pub message: String,
+}
+
+impl AdminError {
+    fn new(code: Option<RDKafkaErrorCode>, message: impl Into<String>) -> Self {
+        AdminError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(Some(RDKafkaErrorCode::InvalidArgument), message)
+    }
+
+    fn timed_out(what: &str, timeout: Duration) -> Self {
+        Self::new(
+            Some(RDKafkaErrorCode::OperationTimedOut),
+            format!("{what} timed out after {timeout:?}"),
+        )
+    }
+
+    fn poller_gone(what: &str) -> Self {
+        Self::new(None, format!("{what}: admin result poller stopped"))
+    }
+
+    /// From a plain response code, with librdkafka's text for it.
+    fn from_code(what: &str, code: RDKafkaErrorCode) -> Self {
+        Self::new(Some(code), format!("{what}: {}", ffi::err2str(code)))
+    }
+}
+
+impl fmt::Display for AdminError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "{} ({code:?})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+impl From<KafkaError> for AdminError {
+    fn from(e: KafkaError) -> Self {
+        AdminError::new(e.rdkafka_error_code(), e.to_string())
+    }
+}
+
+/// Progress of one group in `list_group_offsets`: the committed offsets so far and how many
+/// of its requests are unanswered, or its first error.
+type GroupProgress = Result<(Vec<Committed>, usize), AdminError>;
+
+/// One admin connection to one cluster: an rdkafka client plus one long-lived result queue
+/// polled by one dedicated `std::thread`. Cheap to share behind `Arc`.
+///
+/// The client is a consumer-type `Client` with a `group.id` rather than rdkafka's
+/// `AdminClient` (see `INTERNAL_GROUP_ID`). librdkafka's main and consumer queues (logs, error
+/// events) are forwarded into the result queue so the poller drains them into `tracing`;
+/// rdkafka's `AdminClient` never polls them and they would grow without bound.
+pub struct Admin {
+    // Field order is drop order: the poller is joined in `Drop::drop`, the forwarded queues
+    // are detached and released next, then the result queue is destroyed, then the client
+    // they belong to (each queue also holds an `Arc` of it).
+    poller: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    /// Held for its `Drop`, which undoes the forwarding.
+    _forwarded: Vec<Forwarded>,
+    queue: Arc<Queue>,
+    /// Abandoned ListConsumerGroupOffsets requests still held by librdkafka.
+    abandoned: Arc<AtomicUsize>,
+    client: Arc<Client<DefaultClientContext>>,
+}
+
+impl fmt::Debug for Admin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admin").finish_non_exhaustive()
+    }
+}
+
+impl Admin {
+    /// `client` = librdkafka properties passed through (TLS/SASL); `bootstrap.servers` is set
+    /// from the first argument (it wins over one in `client`). A `group.id` in `client` names
+    /// the admin client's own, never joined, group (default "warren-admin"); on clusters with
+    /// group ACLs it should be one the principal may describe.
+    pub fn new(
+        bootstrap_servers: &str,
+        client: &BTreeMap<String, String>,
+    ) -> Result<Admin, AdminError> {
+        let mut cfg = ClientConfig::new();
+        for (k, v) in client {
+            cfg.set(k, v);
+        }
+        cfg.set("bootstrap.servers", bootstrap_servers);
+        if !client.contains_key("group.id") {
+            cfg.set("group.id", INTERNAL_GROUP_ID);
+        }
+        // The group is never joined; make sure nothing could ever be committed for it.
+        cfg.set("enable.auto.commit", "false");
+        // librdkafka drops log lines above this level before they reach the poller.
+        cfg.set_log_level(
+            if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
+                RDKafkaLogLevel::Debug
+            } else if tracing::enabled!(target: "librdkafka", tracing::Level::INFO) {
+                RDKafkaLogLevel::Info
+            } else {
+                RDKafkaLogLevel::Warning
+            },
+        );
+        let native = cfg.create_native_config()?;
+        let client = Arc::new(Client::new(
+            &cfg,
+            native,
+            RDKafkaType::RD_KAFKA_CONSUMER,
+            DefaultClientContext,
+        )?);
+        let queue = Arc::new(Queue::new(&client)?);
+        let forwarded = queue.forward_client_queues();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut admin = Admin {
+            poller: None,
+            stop,
+            _forwarded: forwarded,
+            queue,
+            abandoned: Arc::new(AtomicUsize::new(0)),
+            client,
+        };
+        let (queue, stop) = (Arc::clone(&admin.queue), Arc::clone(&admin.stop));
+        // On error `admin` drops normally: forwarding undone, queues and client destroyed.
+        admin.poller = Some(
+            std::thread::Builder::new()
+                .name("warren-admin-poll".into())
+                .spawn(move || poller::poll_loop(&queue, &stop))
+                .map_err(|e| AdminError::new(None, format!("spawning admin poller: {e}")))?,
+        );
+        Ok(admin)
+    }
+
+    /// All topics and their partition ids.
+    pub async fn metadata(&self, timeout: Duration) -> Result<Vec<TopicMetadata>, AdminError> {
+        let client = Arc::clone(&self.client);
+        // fetch_metadata blocks its thread for up to `timeout`.
+        let task = tokio::task::spawn_blocking(move || {
+            let md = client.fetch_metadata(None, timeout)?;
+            let topics = md
+                .topics()
+                .iter()
+                .map(|t| {
+                    let mut partitions: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+                    partitions.sort_unstable();
+                    TopicMetadata {
+                        name: t.name().to_owned(),
+                        partitions,
+                        error: t.error().map(|e| RDKafkaErrorCode::from(e).to_string()),
+                    }
+                })
+                .collect();
+            Ok::<_, AdminError>(topics)
+        });
+        match tokio::time::timeout(timeout + TIMEOUT_GRACE, task).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(AdminError::new(None, format!("metadata task failed: {e}"))),
+            Err(_) => Err(AdminError::timed_out("metadata", timeout)),
+        }
+    }
+
+    /// ListOffsets for many partitions, in chunks of at most 1000 partitions per call, all in
+    /// flight at once. Returns one entry per input partition in input order. Invalid inputs
+    /// (empty topic, negative partition) get a per-partition error; duplicates are asked once.
+    /// A chunk whose partitions all lack a leader (e.g. deleted topic) gives per-partition
+    /// errors rather than failing the call. If no partition got an offset because no leader
+    /// answered (all brokers down), that is the outer `Err`, as are any other whole-call error
+    /// and the timeout.
+    pub async fn list_offsets(
+        &self,
+        partitions: &[TopicPartition],
+        spec: OffsetSpec,
+        timeout: Duration,
+    ) -> Result<Vec<Result<i64, AdminError>>, AdminError> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let index = PartitionIndex::new(partitions)?;
+        let offset = match spec {
+            OffsetSpec::Earliest => rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST,
+            OffsetSpec::Latest => rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST,
+        } as i64;
+        let started = Instant::now();
+        let deadline = started + timeout + TIMEOUT_GRACE;
+
+        // Submit every chunk before awaiting any: they run concurrently inside librdkafka.
+        let mut pending = Vec::new();
+        for (n, chunk) in index.uniq().chunks(LIST_OFFSETS_CHUNK).enumerate() {
+            let tpl = Tpl::build(partitions, chunk, offset)?;
+            let (reply, rx) = Reply::new(None);
+            self.queue.list_offsets(&tpl, timeout, reply)?;
+            pending.push((n * LIST_OFFSETS_CHUNK, chunk.len(), rx));
+        }
+
+        let mut results = parse::ListOffsets::new(index);
+        for (start, len, rx) in pending {
+            let ev = poller::wait(rx, deadline, "ListOffsets", timeout).await?;
+            results.chunk(start, len, ev.list_offsets())?;
+        }
+        results.finish(started.elapsed(), timeout)
+    }
+
+    /// Committed offsets of many groups: one ListConsumerGroupOffsets call per group (librdkafka
+    /// accepts only one), each with the same explicit partition list (split into requests of
+    /// at most 500 partitions, see `GROUP_OFFSETS_CHUNK`), at most `max_in_flight` requests in
+    /// flight. Per group, in the order of `groups`: the committed offsets of partitions that
+    /// have a commit (by index into `partitions`), sorted by index; partitions without a
+    /// commit or with a per-partition error are left out. `Err` for a group-level error or when
+    /// `timeout` (which bounds the whole call) runs out first.
+    ///
+    /// Requests abandoned at the timeout stay inside librdkafka until their coordinator answers
+    /// (see `GROUP_OFFSETS_RDKAFKA_TIMEOUT`); while `max_in_flight` or more of those are
+    /// pending (coordinators unreachable), no new requests are sent and groups get an `Err`.
+    pub async fn list_group_offsets(
+        &self,
+        groups: &[String],
+        partitions: &[TopicPartition],
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Vec<Result<Vec<Committed>, AdminError>> {
+        if groups.is_empty() {
+            return Vec::new();
+        }
+        let mut index = match PartitionIndex::new(partitions) {
+            Ok(ix) => ix,
+            Err(e) => return vec![Err(e); groups.len()],
+        };
+        for (i, e) in index.invalid() {
+            debug!(index = i, error = %e, "skipping invalid partition for group offsets");
+        }
+        // An empty list would mean "all partitions" to librdkafka (and the mock answers that
+        // with nothing): no valid partition, no commits to report.
+        if index.uniq().is_empty() {
+            return vec![Ok(Vec::new()); groups.len()];
+        }
+        // Built once; every request copies its chunk.
+        let mut chunks = Vec::new();
+        for (n, chunk) in index.uniq().chunks(GROUP_OFFSETS_CHUNK).enumerate() {
+            match Tpl::build(partitions, chunk, parse::OFFSET_INVALID) {
+                Ok(t) => chunks.push((n * GROUP_OFFSETS_CHUNK, t)),
+                Err(e) => return vec![Err(e); groups.len()],
+            }
+        }
+        let deadline = Instant::now() + timeout;
+        let max_in_flight = max_in_flight.max(1);
+        let mut state: Vec<GroupProgress> = vec![Ok((Vec::new(), chunks.len())); groups.len()];
+        let mut backlog: Option<AdminError> = None;
+        let mut inflight = tokio::task::JoinSet::new();
+        let (mut next_group, mut next_chunk) = (0, 0);
+        loop {
+            while inflight.len() < max_in_flight && next_group < groups.len() && backlog.is_none() {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let pending = self.abandoned.load(Ordering::Acquire);
+                if pending >= max_in_flight {
+                    backlog = Some(AdminError::new(
+                        Some(RDKafkaErrorCode::OperationTimedOut),
+                        format!(
+                            "ListConsumerGroupOffsets not sent: {pending} earlier requests are \
+                             still waiting for their group coordinators"
+                        ),
+                    ));
+                    break;
+                }
+                let (g, c) = (next_group, next_chunk);
+                (next_group, next_chunk) = if c + 1 < chunks.len() {
+                    (g, c + 1)
+                } else {
+                    (g + 1, 0)
+                };
+                if state[g].is_err() {
+                    continue; // an earlier chunk already failed this group
+                }
+                match self.submit_group_offsets(&groups[g], &chunks[c].1) {
+                    Ok((rx, guard)) => {
+                        inflight.spawn(async move {
+                            // Dropped with the task: marks the request abandoned if unanswered.
+                            let _guard = guard;
+                            (g, c, rx.await)
+                        });
+                    }
+                    Err(e) => state[g] = Err(e),
+                }
+            }
+            if inflight.is_empty() {
+                break;
+            }
+            // No grace here: librdkafka's own timeout for these requests is far longer.
+            match tokio::time::timeout_at(deadline, inflight.join_next()).await {
+                Ok(Some(Ok((g, c, answer)))) => {
+                    let Ok((out, left)) = &mut state[g] else {
+                        continue;
+                    };
+                    let r = match answer {
+                        Ok(ev) => parse::group_offsets(
+                            ev.group_offsets(),
+                            &groups[g],
+                            chunks[c].0,
+                            &mut index,
+                            out,
+                        ),
+                        Err(_) => Err(AdminError::poller_gone("ListConsumerGroupOffsets")),
+                    };
+                    match r {
+                        Ok(()) => *left -= 1,
+                        Err(e) => state[g] = Err(e),
+                    }
+                }
+                // The tasks only await a receiver and cannot panic; a cancelled one leaves its
+                // group unfinished, reported as a timeout below.
+                Ok(Some(Err(e))) => warn!(error = %e, "group offsets task failed"),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        // Abort the tasks still waiting and wait until they are gone, so their requests count
+        // as abandoned before we return; their late events are freed by the poller.
+        inflight.shutdown().await;
+        let unfinished = || {
+            Err(backlog
+                .clone()
+                .unwrap_or_else(|| AdminError::timed_out("ListConsumerGroupOffsets", timeout)))
+        };
+        state
+            .into_iter()
+            .map(|s| match s {
+                Ok((out, 0)) => Ok(parse::finish_group(out, index.dups())),
+                Ok(_) => unfinished(),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
+
+    fn submit_group_offsets(
+        &self,
+        group: &str,
+        tpl: &Tpl,
+    ) -> Result<(oneshot::Receiver<Event>, TicketGuard), AdminError> {
+        let req = GroupOffsetsRequest::new(group, tpl)?;
+        let (ticket, guard) = Ticket::new(&self.abandoned);
+        let (reply, rx) = Reply::new(Some(ticket));
+        if let Err(e) = self
+            .queue
+            .list_group_offsets(&req, GROUP_OFFSETS_RDKAFKA_TIMEOUT, reply)
+        {
+            guard.disarm(); // never sent: nothing is left behind in librdkafka
+            return Err(e);
+        }
+        Ok((rx, guard))
+    }
+
+    /// ListConsumerGroups: the valid listings plus per-broker errors. The outer `Err` is only
+    /// for a whole-call error or the timeout.
+    pub async fn list_groups(&self, timeout: Duration) -> Result<GroupList, AdminError> {
+        let (reply, rx) = Reply::new(None);
+        self.queue.list_groups(timeout, reply)?;
+        let ev = poller::wait(
+            rx,
+            Instant::now() + timeout + TIMEOUT_GRACE,
+            "ListConsumerGroups",
+            timeout,
+        )
+        .await?;
+        parse::list_groups(ev.list_groups())
+    }
+}
+
+impl Drop for Admin {
+    fn drop(&mut self) {
+        // The poller notices within one poll interval; it drains already-queued events first.
+        self.stop.store(true, Ordering::Release);
+        if let Some(h) = self.poller.take() {
+            if h.join().is_err() {
+                warn!("admin poller thread panicked");
+            }
+        }
+        // Fields drop next: the forwarding is undone, then the queue goes before the client.
+        // Requests still in flight inside librdkafka are answered into the destroyed queue and
+        // freed there, leaking only their small reply Box (freeing it ourselves could race with
+        // librdkafka).
+    }
+}

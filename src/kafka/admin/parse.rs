@@ -1,0 +1,307 @@
+//! Reply parsers: pure functions from the plain rows [`super::ffi`] copies out of result
+//! events to the answers of [`super::Admin`] (per-partition errors, tallies, duplicates, the
+//! order of the input).
+
+use std::ffi::c_int;
+use std::time::Duration;
+
+use rdkafka::bindings as rdsys;
+use rdkafka::types::RDKafkaErrorCode;
+use tracing::debug;
+
+use super::index::PartitionIndex;
+use super::{AdminError, Committed, GroupList, GroupListing};
+use crate::model::{GroupState, TopicPartition};
+
+/// librdkafka's `RD_KAFKA_OFFSET_INVALID` (-1001): no offset (no commit, or no answer).
+pub(super) const OFFSET_INVALID: i64 = rdsys::RD_KAFKA_OFFSET_INVALID as i64;
+
+/// An error code and librdkafka's text for it, as an event or error object carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ErrorText {
+    pub code: RDKafkaErrorCode,
+    pub text: String,
+}
+
+/// What a result event says, copied out of it.
+#[derive(Debug)]
+pub(super) enum Answer<T> {
+    /// The event is not of the expected result type (its type).
+    WrongType(c_int),
+    /// librdkafka failed the whole call.
+    Failed(ErrorText),
+    /// The result's rows (`None`: the event carried no result).
+    Rows(Option<T>),
+}
+
+/// One topic-partition element of a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PartitionRow {
+    pub tp: TopicPartition,
+    /// The per-partition error, if any.
+    pub error: Option<RDKafkaErrorCode>,
+    pub offset: i64,
+}
+
+/// One group result of ListConsumerGroupOffsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct GroupRow {
+    /// The group-level error, if any.
+    pub error: Option<ErrorText>,
+    pub partitions: Vec<PartitionRow>,
+}
+
+/// One valid listing of ListConsumerGroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ListingRow {
+    pub id: String,
+    /// librdkafka's state name.
+    pub state: String,
+    pub simple: bool,
+}
+
+/// A ListConsumerGroups result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct GroupsRows {
+    pub valid: Vec<ListingRow>,
+    /// Per-broker errors.
+    pub errors: Vec<ErrorText>,
+}
+
+/// The rows of an answer, or the whole-call error of the call named `what`.
+pub(super) fn answer<T>(what: &str, answer: Answer<T>) -> Result<T, AdminError> {
+    match answer {
+        Answer::WrongType(ty) => Err(AdminError::new(
+            None,
+            format!("{what}: unexpected event type {ty}"),
+        )),
+        Answer::Failed(e) => Err(AdminError::new(Some(e.code), format!("{what}: {}", e.text))),
+        Answer::Rows(None) => Err(AdminError::new(
+            None,
+            format!("{what}: event without result"),
+        )),
+        Answer::Rows(Some(rows)) => Ok(rows),
+    }
+}
+
+/// Collects the answers of the ListOffsets calls (chunks) of one `list_offsets`: one result
+/// per input partition, and counts of offsets read and of partitions whose leader did not
+/// answer.
+pub(super) struct ListOffsets<'a> {
+    index: PartitionIndex<'a>,
+    out: Vec<Option<Result<i64, AdminError>>>,
+    offsets: usize,
+    unanswered: usize,
+}
+
+impl<'a> ListOffsets<'a> {
+    /// Invalid inputs of `index` get their error at once.
+    pub(super) fn new(mut index: PartitionIndex<'a>) -> Self {
+        let mut out: Vec<Option<Result<i64, AdminError>>> = vec![None; index.parts().len()];
+        for (i, e) in index.take_invalid() {
+            out[i as usize] = Some(Err(e));
+        }
+        ListOffsets {
+            index,
+            out,
+            offsets: 0,
+            unanswered: 0,
+        }
+    }
+
+    /// Applies the answer to the request for `index.uniq()[start..start + len]`. A whole-call
+    /// error is the outer `Err`, except `__NOENT`: librdkafka fails the whole call with it
+    /// when no partition of it has a leader; that stays per partition so the result does not
+    /// depend on chunking.
+    pub(super) fn chunk(
+        &mut self,
+        start: usize,
+        len: usize,
+        answer: Answer<Vec<PartitionRow>>,
+    ) -> Result<(), AdminError> {
+        match self::answer("ListOffsets", answer) {
+            Ok(rows) => {
+                for (k, row) in rows.iter().enumerate() {
+                    self.row(start + k, row);
+                }
+                Ok(())
+            }
+            Err(e) if e.code == Some(RDKafkaErrorCode::NoEnt) => {
+                for &i in &self.index.uniq()[start..start + len] {
+                    self.out[i as usize] = Some(Err(e.clone()));
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One result element; `pos` is its position in `index.uniq()`.
+    fn row(&mut self, pos: usize, row: &PartitionRow) {
+        let Some(i) = self.index.resolve(pos, &row.tp) else {
+            debug!(
+                partition = row.tp.partition,
+                "ListOffsets result for a partition not asked for"
+            );
+            return;
+        };
+        let TopicPartition {
+            topic: t,
+            partition: p,
+        } = &self.index.parts()[i as usize];
+        let r = if let Some(code) = row.error {
+            Err(AdminError::from_code(
+                &format!("ListOffsets {t}[{p}]"),
+                code,
+            ))
+        } else if row.offset == OFFSET_INVALID {
+            // librdkafka (2.12.1) drops the error of a failed per-leader request (timeout,
+            // broker down) when merging: its partitions come back as -1001 with no error.
+            self.unanswered += 1;
+            Err(AdminError::new(
+                None,
+                format!("ListOffsets {t}[{p}]: the partition leader did not answer"),
+            ))
+        } else if row.offset < 0 {
+            Err(AdminError::new(
+                None,
+                format!("ListOffsets {t}[{p}]: no offset returned ({})", row.offset),
+            ))
+        } else {
+            self.offsets += 1;
+            Ok(row.offset)
+        };
+        self.out[i as usize] = Some(r);
+    }
+
+    /// One entry per input partition, in input order; duplicates get their original's
+    /// result. If no offset was read and some leader did not answer (all brokers down), the
+    /// outer `Err`: a timeout if `elapsed` is at least 90% of `timeout`.
+    pub(super) fn finish(
+        self,
+        elapsed: Duration,
+        timeout: Duration,
+    ) -> Result<Vec<Result<i64, AdminError>>, AdminError> {
+        if self.offsets == 0 && self.unanswered > 0 {
+            // Nothing was read and some leader never answered: the cluster is unreachable.
+            let code =
+                (elapsed >= timeout.mul_f64(0.9)).then_some(RDKafkaErrorCode::OperationTimedOut);
+            return Err(AdminError::new(
+                code,
+                format!("ListOffsets: no partition leader answered (after {elapsed:?})"),
+            ));
+        }
+        let mut out = self.out;
+        for d in self.index.dups() {
+            out[d.index as usize] = out[d.first as usize].clone();
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(AdminError::new(None, "ListOffsets: no result"))))
+            .collect())
+    }
+}
+
+/// Appends one group's committed offsets from a ListConsumerGroupOffsets answer (to the
+/// request for `index.uniq()[start..]`) to `out`: partitions with a per-partition error or
+/// without a commit are left out. `Err` for a whole-call or group-level error.
+pub(super) fn group_offsets(
+    answer: Answer<Vec<Option<GroupRow>>>,
+    group: &str,
+    start: usize,
+    index: &mut PartitionIndex<'_>,
+    out: &mut Vec<Committed>,
+) -> Result<(), AdminError> {
+    let groups = self::answer("ListConsumerGroupOffsets", answer)?;
+    // librdkafka answers one request (one group) with exactly one group result.
+    let [g] = &groups[..] else {
+        return Err(AdminError::new(
+            None,
+            format!(
+                "ListConsumerGroupOffsets {group}: {} group results",
+                groups.len()
+            ),
+        ));
+    };
+    let Some(g) = g else {
+        return Err(AdminError::new(
+            None,
+            "ListConsumerGroupOffsets: null group result",
+        ));
+    };
+    if let Some(e) = &g.error {
+        return Err(AdminError::new(
+            Some(e.code),
+            format!("ListConsumerGroupOffsets {group}: {}", e.text),
+        ));
+    }
+    for (k, row) in g.partitions.iter().enumerate() {
+        if let Some(error) = row.error {
+            debug!(
+                group,
+                partition = row.tp.partition,
+                ?error,
+                "skipping partition with error in committed offsets"
+            );
+            continue;
+        }
+        if row.offset < 0 {
+            continue; // -1001: no commit
+        }
+        match index.resolve(start + k, &row.tp) {
+            Some(i) => out.push(Committed {
+                index: i,
+                offset: row.offset,
+            }),
+            None => debug!(
+                group,
+                partition = row.tp.partition,
+                "committed offset not asked for"
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Sorts one group's offsets by input index and adds the duplicates of the input list.
+pub(super) fn finish_group(
+    mut out: Vec<Committed>,
+    dups: &[super::index::Duplicate],
+) -> Vec<Committed> {
+    out.sort_unstable_by_key(|c| c.index);
+    if !dups.is_empty() {
+        let found = out.clone();
+        for d in dups {
+            if let Ok(pos) = found.binary_search_by_key(&d.first, |c| c.index) {
+                out.push(Committed {
+                    index: d.index,
+                    offset: found[pos].offset,
+                });
+            }
+        }
+        out.sort_unstable_by_key(|c| c.index);
+    }
+    out
+}
+
+/// A ListConsumerGroups answer: the valid listings plus per-broker errors (as text).
+pub(super) fn list_groups(answer: Answer<GroupsRows>) -> Result<GroupList, AdminError> {
+    let rows = self::answer("ListConsumerGroups", answer)?;
+    let groups = rows
+        .valid
+        .into_iter()
+        .map(|l| GroupListing {
+            id: l.id,
+            state: GroupState::from_name(&l.state),
+            simple: l.simple,
+        })
+        .collect();
+    let errors = rows
+        .errors
+        .into_iter()
+        .map(|e| {
+            AdminError::new(Some(e.code), format!("ListConsumerGroups: {}", e.text)).to_string()
+        })
+        .collect();
+    Ok(GroupList { groups, errors })
+}

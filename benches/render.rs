@@ -12,9 +12,11 @@ use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use warren::config::ClusterConfig;
 use warren::http::metrics::{render, BuildInfo, Format};
 use warren::snapshot::{ClusterSnapshot, Health};
 use warren::store::{Commit, Store, WatermarkSample};
+use warren::telemetry::Telemetry;
 
 /// Counts live heap bytes and allocations, so memory is measured, not guessed from RSS.
 struct Counting;
@@ -161,6 +163,7 @@ fn main() {
         librdkafka: "2.12.1".into(),
     };
     let clusters = vec![snapshot];
+    let telemetry = Telemetry::new(&[ClusterConfig::new("bench", "127.0.0.1:9092")]);
     let mut times = Vec::new();
     let mut bytes = 0usize;
     for format in [
@@ -173,10 +176,16 @@ fn main() {
     ] {
         let mut n = 0usize;
         let t = Instant::now();
-        render(&clusters, &build, format, &mut |chunk: &mut Vec<u8>| {
-            n += chunk.len();
-            chunk.clear();
-        });
+        render(
+            &clusters,
+            &build,
+            &telemetry,
+            format,
+            &mut |chunk: &mut Vec<u8>| {
+                n += chunk.len();
+                chunk.clear();
+            },
+        );
         let el = t.elapsed();
         if format == Format::Text {
             times.push(el);

@@ -11,6 +11,7 @@ use crate::http::metrics::BuildInfo;
 use crate::http::{router, AppState};
 use crate::kafka::scraper::{Scraper, ScraperSettings};
 use crate::snapshot::{ClusterSnapshot, Snapshots};
+use crate::telemetry::Telemetry;
 
 /// Version facts for `warren_build_info`.
 pub fn build_info() -> BuildInfo {
@@ -46,6 +47,7 @@ pub async fn serve(
         })
         .collect();
     let snapshots = Arc::new(Snapshots::new(initial));
+    let telemetry = Arc::new(Telemetry::new(&config.clusters));
     let mut tasks = Vec::new();
     for (i, cluster) in config.clusters.iter().enumerate() {
         let settings = ScraperSettings {
@@ -53,7 +55,7 @@ pub async fn serve(
             points: config.window.points,
             retention: config.retention,
         };
-        let scraper = Scraper::new(i, settings, snapshots.clone());
+        let scraper = Scraper::new(i, settings, snapshots.clone(), telemetry.clone());
         tasks.push(tokio::spawn(scraper.run(shutdown.clone())));
     }
     let addr = listener
@@ -62,6 +64,7 @@ pub async fn serve(
     let state = Arc::new(AppState {
         snapshots,
         build: build_info(),
+        telemetry,
         config: config.clone(),
         listen: addr,
         hostname: crate::http::hostname(),

@@ -19,3 +19,4 @@ pub mod logging;
 pub mod model;
 pub mod snapshot;
 pub mod store;
+pub mod telemetry;

@@ -12,36 +12,6 @@ use crate::evaluate::{GroupEval, GroupStatus, Verdict};
 use crate::model::{GroupState, Watermarks};
 use crate::store::{Name, Point, Run, Store, Windows};
 
-/// The stages of a poll, for `warren_poll_errors_total{stage}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Connect,
-    Metadata,
-    GroupList,
-    GroupOffsets,
-    Watermarks,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 5] = [
-        Stage::Connect,
-        Stage::Metadata,
-        Stage::GroupList,
-        Stage::GroupOffsets,
-        Stage::Watermarks,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Connect => "connect",
-            Stage::Metadata => "metadata",
-            Stage::GroupList => "group_list",
-            Stage::GroupOffsets => "group_offsets",
-            Stage::Watermarks => "watermarks",
-        }
-    }
-}
-
 /// How the cluster's scraper is doing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Health {
@@ -53,8 +23,6 @@ pub struct Health {
     pub last_success: Option<f64>,
     /// Duration of the last poll, successful or not.
     pub poll_duration: Option<f64>,
-    /// Errors per stage since start, indexed like [`Stage::ALL`].
-    pub errors: [u64; 5],
 }
 
 /// A topic in a snapshot.

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -24,6 +25,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
 use crate::snapshot::Snapshots;
+use crate::telemetry::Telemetry;
 use metrics::{BuildInfo, Format};
 
 /// What every handler reads.
@@ -31,6 +33,8 @@ use metrics::{BuildInfo, Format};
 pub struct AppState {
     pub snapshots: Arc<Snapshots>,
     pub build: BuildInfo,
+    /// warren's own instrumentation (the scrapers record into it too).
+    pub telemetry: Arc<Telemetry>,
     /// The configuration (Burrow's config endpoints show parts of it, never secrets).
     pub config: Config,
     /// The address the server is bound to (`http.listen`, with the actual port when it was 0).
@@ -72,6 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .merge(burrow::routes(&state))
         .fallback(burrow::fallback)
+        .layer(from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
         .layer(
             CompressionLayer::new()
@@ -82,6 +87,22 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .quality(CompressionLevel::Fastest),
         )
         .layer(tower::util::option_layer(cors))
+}
+
+/// Counts every request by route pattern (never the raw path: names from Kafka in paths would
+/// make unbounded series) and status code.
+async fn count_requests(
+    State(state): State<Arc<AppState>>,
+    route: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    state
+        .telemetry
+        .http_request(route, response.status().as_u16());
+    response
 }
 
 async fn index() -> impl IntoResponse {
@@ -124,10 +145,10 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
     let clusters = state.snapshots.load();
     let state2 = state.clone();
     tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let mut open = true;
-        metrics::render(&clusters, &state2.build, format, &mut |chunk: &mut Vec<
-            u8,
-        >| {
+        let telemetry = &state2.telemetry;
+        metrics::render(&clusters, &state2.build, telemetry, format, &mut |chunk| {
             if open && !chunk.is_empty() {
                 let full = std::mem::replace(chunk, Vec::with_capacity(metrics::CHUNK + 4096));
                 // The client may have gone; stop sending but finish cheaply.
@@ -135,6 +156,7 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
             }
             chunk.clear();
         });
+        telemetry.scrape(format.as_str(), started.elapsed());
     });
     Response::builder()
         .header(header::CONTENT_TYPE, format.content_type())

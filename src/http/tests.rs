@@ -14,6 +14,7 @@ use super::{router, AppState};
 use crate::config::{load_from, Config};
 use crate::snapshot::{ClusterSnapshot, Health, Snapshots};
 use crate::store::{Commit, Store, WatermarkSample};
+use crate::telemetry::Telemetry;
 
 const TOKEN: &str = "s3cret-token-of-warren";
 const HOST: &str = "test-host";
@@ -73,13 +74,13 @@ fn state_with(config: Config, prod_polled: bool) -> Arc<AppState> {
         polled: prod_polled,
         last_success: Some(1.5),
         poll_duration: Some(0.25),
-        errors: [0; 5],
     };
     let prod = prod.from_store(&store, &evals, health);
     let idle = ClusterSnapshot::empty("idle", &labels(1));
     Arc::new(AppState {
         snapshots: Arc::new(Snapshots::new(vec![prod, idle])),
         build: crate::app::build_info(),
+        telemetry: Arc::new(Telemetry::new(&config.clusters)),
         listen: config.http.listen,
         config,
         hostname: Arc::from(HOST),
@@ -227,7 +228,38 @@ async fn metrics_in_both_formats_and_gzip() {
     let mut unzipped = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut unzipped)
         .unwrap();
-    assert_eq!(unzipped, text);
+    // The same exposition up to warren's telemetry (whose request and scrape counts move).
+    let kafka = |t: &str| {
+        t.split("# HELP warren_poll_errors_total")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(kafka(&unzipped), kafka(&text));
+    // warren's own: requests by route pattern (never the raw path) and code.
+    for path in [
+        "/healthz",
+        "/healthz",
+        "/v3/kafka/prod/consumer/app",
+        "/v3/kafka/x/consumer/y",
+        "/nope",
+    ] {
+        send(&s, get(path)).await;
+    }
+    let (_, _, text) = fetch(&s, "/metrics").await;
+    for line in [
+        "warren_http_requests_total{route=\"/healthz\",code=\"200\"} 2",
+        "warren_http_requests_total{route=\"/v3/kafka/{cluster}/consumer/{group}\",code=\"200\"} 1",
+        "warren_http_requests_total{route=\"/v3/kafka/{cluster}/consumer/{group}\",code=\"404\"} 1",
+        "warren_http_requests_total{route=\"unmatched\",code=\"404\"} 1",
+        "warren_scrapes_total{format=\"openmetrics\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+    }
+    assert!(
+        text.contains("# TYPE warren_scrapes_total counter\n"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -404,7 +436,12 @@ async fn mutations_need_the_admin_token() {
 
     let s = state_with(config(&[("WARREN_HTTP__ADMIN_TOKEN", TOKEN)]), true);
     let path = "/v3/kafka/prod/consumer/app";
-    for wrong in [None, Some("s3cret-token-of-warreN"), Some("s3cret"), Some("")] {
+    for wrong in [
+        None,
+        Some("s3cret-token-of-warreN"),
+        Some("s3cret"),
+        Some(""),
+    ] {
         let r = send(&s, delete(path, wrong)).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{wrong:?}");
         assert_eq!(header_of(&r, "www-authenticate"), "Bearer");

@@ -19,8 +19,9 @@ use crate::config::{ClusterConfig, NameFilter};
 use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
 use crate::model::{GroupState, TopicPartition};
-use crate::snapshot::{ClusterSnapshot, Health, Snapshots, Stage};
+use crate::snapshot::{ClusterSnapshot, Health, Snapshots};
 use crate::store::{Commit, Secs, Store, WatermarkSample};
+use crate::telemetry::{Stage, Telemetry};
 
 /// Committed-offset requests in flight at once per call, and calls at once per poll.
 const GROUPS_IN_FLIGHT: usize = 8;
@@ -70,6 +71,7 @@ pub struct Scraper {
     group_filter: NameFilter,
     topic_filter: NameFilter,
     snapshots: Arc<Snapshots>,
+    telemetry: Arc<Telemetry>,
     base: ClusterSnapshot,
     store: Store,
     health: Health,
@@ -94,8 +96,13 @@ fn unix_now() -> (Secs, f64) {
 }
 
 impl Scraper {
-    /// `index` is the cluster's slot in `snapshots`.
-    pub fn new(index: usize, settings: ScraperSettings, snapshots: Arc<Snapshots>) -> Scraper {
+    /// `index` is the cluster's slot in `snapshots` and `telemetry`.
+    pub fn new(
+        index: usize,
+        settings: ScraperSettings,
+        snapshots: Arc<Snapshots>,
+        telemetry: Arc<Telemetry>,
+    ) -> Scraper {
         let labels: Vec<(String, String)> = settings
             .cluster
             .labels
@@ -111,6 +118,7 @@ impl Scraper {
                 .with_min_distance(settings.cluster.evaluator.min_distance.as_secs() as Secs),
             settings,
             snapshots,
+            telemetry,
             health: Health::default(),
             admin: None,
             partitions: Partitions::default(),
@@ -125,6 +133,12 @@ impl Scraper {
 
     fn name(&self) -> &str {
         &self.settings.cluster.name
+    }
+
+    /// Records how long `stage` took since `started`.
+    fn timed(&self, stage: Stage, started: Instant) {
+        self.telemetry
+            .poll_stage(self.index, stage, started.elapsed());
     }
 
     /// Polls until `shutdown` turns true.
@@ -148,13 +162,17 @@ impl Scraper {
                     // Tens of milliseconds for a large store: tell the runtime, so other
                     // clusters' tasks and HTTP move to another worker meanwhile.
                     let build = || {
+                        let started = Instant::now();
                         let evals = evaluate_store(
                             &self.store,
                             self.polled_at,
                             &self.settings.cluster.evaluator,
                         );
-                        self.base
-                            .from_store(&self.store, &evals, self.health.clone())
+                        let snapshot =
+                            self.base
+                                .from_store(&self.store, &evals, self.health.clone());
+                        self.timed(Stage::Evaluate, started);
+                        snapshot
                     };
                     match tokio::runtime::Handle::current().runtime_flavor() {
                         tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -167,7 +185,7 @@ impl Scraper {
                     failures += 1;
                     self.disconnect();
                     self.health.up = false;
-                    self.health.errors[stage as usize] += 1;
+                    self.telemetry.poll_errors(self.index, stage, 1);
                     if was_up != Some(false) {
                         tracing::warn!(cluster = self.name(), stage = stage.as_str(), error = %e, "cluster is down; keeping the last good data and retrying with backoff");
                     }
@@ -207,10 +225,11 @@ impl Scraper {
     pub async fn poll_once(&mut self) -> Result<(), (Stage, AdminError)> {
         let timeout = self.settings.cluster.request_timeout;
         if self.admin.is_none() {
+            let started = Instant::now();
             let c = &self.settings.cluster;
-            let admin =
-                Admin::new(&c.bootstrap_servers, &c.client).map_err(|e| (Stage::Connect, e))?;
-            self.admin = Some(Arc::new(admin));
+            let admin = Admin::new(&c.bootstrap_servers, &c.client);
+            self.timed(Stage::Connect, started);
+            self.admin = Some(Arc::new(admin.map_err(|e| (Stage::Connect, e))?));
         }
         let (now, _) = unix_now();
         self.polled_at = now;
@@ -218,10 +237,15 @@ impl Scraper {
 
         let full_scan = due(self.metadata_at, self.settings.cluster.metadata_refresh);
         if full_scan {
-            self.refresh_metadata(now, timeout).await?;
+            let started = Instant::now();
+            let refreshed = self.refresh_metadata(now, timeout).await;
+            self.timed(Stage::Metadata, started);
+            refreshed?;
         }
         if due(self.listed_at, self.settings.cluster.groups_refresh) {
+            let started = Instant::now();
             self.refresh_group_list(timeout).await;
+            self.timed(Stage::GroupList, started);
         }
         let data = self.read(timeout, full_scan).await?;
         for group in self.snapshots.take_forget_requests(self.index) {
@@ -294,7 +318,7 @@ impl Scraper {
         match result {
             Ok(list) => {
                 if !list.errors.is_empty() {
-                    self.health.errors[Stage::GroupList as usize] += 1;
+                    self.telemetry.poll_errors(self.index, Stage::GroupList, 1);
                     tracing::debug!(cluster = self.name(), errors = ?list.errors, "partial group list");
                 }
                 if self.list_error_logged {
@@ -304,7 +328,7 @@ impl Scraper {
                 self.listed = Some(list);
             }
             Err(e) => {
-                self.health.errors[Stage::GroupList as usize] += 1;
+                self.telemetry.poll_errors(self.index, Stage::GroupList, 1);
                 if !self.list_error_logged {
                     tracing::warn!(cluster = self.name(), error = %e, "cannot list consumer groups; watching groups.static and the last listing");
                     self.list_error_logged = true;
@@ -386,6 +410,7 @@ impl Scraper {
         // Committed offsets first, then watermarks: lag is never negative.
         let mut offsets: Vec<Result<Commits, AdminError>> =
             (0..groups.len()).map(|_| Ok(Vec::new())).collect();
+        let started = Instant::now();
         let mut calls = tokio::task::JoinSet::new();
         let mut plan = self.plan_offset_requests(&groups, full_scan).into_iter();
         loop {
@@ -450,7 +475,8 @@ impl Scraper {
             self.reconnect_after_poll = true;
         }
         if failed > 0 {
-            self.health.errors[Stage::GroupOffsets as usize] += failed as u64;
+            self.telemetry
+                .poll_errors(self.index, Stage::GroupOffsets, failed as u64);
             if failed == offsets.len() {
                 let e = offsets
                     .into_iter()
@@ -459,10 +485,13 @@ impl Scraper {
                 return Err((Stage::GroupOffsets, e));
             }
         }
+        self.timed(Stage::GroupOffsets, started);
+        let started = Instant::now();
         let (earliest, latest) = tokio::join!(
             admin.list_offsets(&list, OffsetSpec::Earliest, timeout),
             admin.list_offsets(&list, OffsetSpec::Latest, timeout),
         );
+        self.timed(Stage::Watermarks, started);
         let earliest = earliest.map_err(|e| (Stage::Watermarks, e))?;
         let latest = latest.map_err(|e| (Stage::Watermarks, e))?;
         Ok(PollData {
@@ -490,7 +519,7 @@ impl Scraper {
             .collect();
         let failed = samples.iter().filter(|s| s.latest.is_none()).count();
         if failed > 0 {
-            self.health.errors[Stage::Watermarks as usize] += 1;
+            self.telemetry.poll_errors(self.index, Stage::Watermarks, 1);
             tracing::debug!(
                 cluster = self.name(),
                 failed,

@@ -1,0 +1,225 @@
+//! The exposition primitives every block of families writes with: a [`Family`] (what
+//! `# HELP`/`# TYPE` say), a [`Writer`] that appends series lines to a reused buffer and hands
+//! it on in chunks, and the cached [`LinePrefix`] of group-partition lines.
+
+use super::{Format, CHUNK};
+use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Gauge,
+    Info,
+}
+
+/// A metric family: what `# HELP`/`# TYPE` say. `name` is the sample name.
+pub(super) struct Family {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+    pub unit: Option<&'static str>,
+}
+
+pub(super) const fn gauge(name: &'static str, help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: Kind::Gauge,
+        unit: None,
+    }
+}
+
+/// A gauge in seconds (OpenMetrics gets a `# UNIT` line).
+pub(super) const fn seconds(name: &'static str, help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: Kind::Gauge,
+        unit: Some("seconds"),
+    }
+}
+
+/// Writes series into a buffer and hands it to `sink` whenever it holds [`CHUNK`] bytes.
+pub(super) struct Writer<'s> {
+    pub out: Vec<u8>,
+    pub format: Format,
+    pub sink: &'s mut dyn FnMut(&mut Vec<u8>),
+}
+
+impl Writer<'_> {
+    pub fn header(&mut self, f: &Family) {
+        let base = match (self.format, f.kind) {
+            (Format::OpenMetrics, Kind::Info) => f.name.trim_end_matches("_info"),
+            _ => f.name,
+        };
+        let kind = match (self.format, f.kind) {
+            (Format::OpenMetrics, Kind::Info) => "info",
+            _ => "gauge",
+        };
+        let o = &mut self.out;
+        for part in [
+            "# HELP ",
+            base,
+            " ",
+            f.help,
+            "\n# TYPE ",
+            base,
+            " ",
+            kind,
+            "\n",
+        ] {
+            o.extend_from_slice(part.as_bytes());
+        }
+        if let (Format::OpenMetrics, Some(unit)) = (self.format, f.unit) {
+            for part in ["# UNIT ", base, " ", unit, "\n"] {
+                o.extend_from_slice(part.as_bytes());
+            }
+        }
+    }
+
+    /// Ends a series line with its integer value, flushing a full chunk.
+    #[inline]
+    pub fn int(&mut self, v: i64) {
+        self.out.extend_from_slice(b"} ");
+        self.int_value(v);
+    }
+
+    /// Ends a series line with an unsigned value (lags and their sums).
+    #[inline]
+    pub fn uint(&mut self, v: u64) {
+        self.out.extend_from_slice(b"} ");
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.end_line();
+    }
+
+    /// Starts `name{cluster…,group="G"` (the caller may add labels, then a value).
+    #[inline]
+    pub fn group(&mut self, f: &Family, c: &ClusterSnapshot, g: &GroupSnapshot) {
+        self.start(f, c);
+        self.label(b",group=\"", &g.name.escaped);
+    }
+
+    /// Writes an integer value and ends the line (after `"} ` is written).
+    #[inline]
+    pub fn int_value(&mut self, v: i64) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.end_line();
+    }
+
+    /// Ends a series line with a float value (finite by construction).
+    pub fn float(&mut self, v: f64) {
+        self.out.extend_from_slice(b"} ");
+        if v.is_finite() {
+            self.out
+                .extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        } else {
+            self.out.extend_from_slice(b"0");
+        }
+        self.end_line();
+    }
+
+    /// Writes a value kept in tenths (lag seconds, as a `Verdict` stores it) and ends the
+    /// line (after `"} ` is written): integer formatting only, and the value is exact.
+    #[inline]
+    pub fn tenths_value(&mut self, tenths: u32) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(tenths / 10).as_bytes());
+        self.out.push(b'.');
+        self.out.push(b'0' + (tenths % 10) as u8);
+        self.end_line();
+    }
+
+    #[inline]
+    pub fn end_line(&mut self) {
+        self.out.push(b'\n');
+        if self.out.len() >= CHUNK {
+            (self.sink)(&mut self.out);
+        }
+    }
+
+    /// Starts `name{prefix` (the caller adds further labels, then a value).
+    #[inline]
+    pub fn start(&mut self, f: &Family, c: &ClusterSnapshot) {
+        self.out.extend_from_slice(f.name.as_bytes());
+        self.out.push(b'{');
+        self.out.extend_from_slice(c.label_prefix.as_bytes());
+    }
+
+    #[inline]
+    pub fn label(&mut self, name: &[u8], escaped: &str) {
+        self.out.extend_from_slice(name);
+        self.out.extend_from_slice(escaped.as_bytes());
+        self.out.push(b'"');
+    }
+
+    /// Writes `prefix`, the partition number and `"} `: the caller ends the line with
+    /// [`Writer::int_value`] or [`Writer::tenths_value`].
+    #[inline]
+    pub fn prefixed(&mut self, prefix: &[u8], p: i32) {
+        self.out.extend_from_slice(prefix);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+        self.out.extend_from_slice(b"\"} ");
+    }
+
+    #[inline]
+    pub fn partition(&mut self, p: i32) {
+        self.out.extend_from_slice(b",partition=\"");
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+        self.out.push(b'"');
+    }
+}
+
+/// The start of a group-partition series line, `name{cluster…,group="G",topic="T",partition="`,
+/// built once per group and topic: most lines of an exposition are group-partitions, and one
+/// copy of a cached prefix is much cheaper than assembling five pieces per line.
+pub(super) struct LinePrefix {
+    bytes: Vec<u8>,
+    /// The topic id the bytes were built for, within the current group.
+    topic: Option<u32>,
+}
+
+impl LinePrefix {
+    pub fn new() -> LinePrefix {
+        LinePrefix {
+            bytes: Vec::with_capacity(256),
+            topic: None,
+        }
+    }
+
+    /// Starts a new group: the next [`LinePrefix::get`] rebuilds.
+    pub fn reset(&mut self) {
+        self.topic = None;
+    }
+
+    /// The prefix for topic `t` of `g`, or `None` when the snapshot does not know the topic.
+    pub fn get(
+        &mut self,
+        f: &Family,
+        c: &ClusterSnapshot,
+        g: &GroupSnapshot,
+        t: u32,
+    ) -> Option<&[u8]> {
+        if self.topic != Some(t) {
+            let topic = c.topic(t)?;
+            let b = &mut self.bytes;
+            b.clear();
+            for part in [
+                f.name,
+                "{",
+                &c.label_prefix,
+                ",group=\"",
+                &g.name.escaped,
+                "\",topic=\"",
+                &topic.name.escaped,
+                "\",partition=\"",
+            ] {
+                b.extend_from_slice(part.as_bytes());
+            }
+            self.topic = Some(t);
+        }
+        Some(&self.bytes)
+    }
+}

@@ -1,0 +1,333 @@
+use super::window::{decode_dt, encode_dt};
+use super::*;
+use crate::model::Watermarks;
+
+fn wm(store: &mut Store, now: Secs, topic: u32, latest: &[i64]) {
+    let samples: Vec<WatermarkSample> = latest
+        .iter()
+        .enumerate()
+        .map(|(p, &l)| WatermarkSample {
+            topic,
+            partition: p as i32,
+            earliest: Some(0),
+            latest: Some(l),
+        })
+        .collect();
+    store.apply_watermarks(now, &samples);
+}
+
+fn window(store: &Store, group: &str, i: usize) -> Vec<(i64, Secs, Option<u32>)> {
+    let g = store.group(group).unwrap();
+    g.window(i, store.points())
+        .map(|p| (p.offset, p.time, p.lag))
+        .collect()
+}
+
+#[test]
+fn escapes_label_values() {
+    assert_eq!(escape_label_value("plain-name_1.x"), None);
+    assert_eq!(
+        escape_label_value("a\"b\\c\nd").as_deref(),
+        Some("a\\\"b\\\\c\\nd")
+    );
+    let n = Name::new("x\"y");
+    assert_eq!(&*n.raw, "x\"y");
+    assert_eq!(&*n.escaped, "x\\\"y");
+}
+
+#[test]
+fn runs_group_consecutive_partitions() {
+    let runs = runs_of(&[(0, 0), (0, 1), (0, 2), (0, 5), (1, 0), (1, 1)]);
+    assert_eq!(
+        runs,
+        vec![
+            Run {
+                topic: 0,
+                first: 0,
+                len: 3,
+                start: 0
+            },
+            Run {
+                topic: 0,
+                first: 5,
+                len: 1,
+                start: 3
+            },
+            Run {
+                topic: 1,
+                first: 0,
+                len: 2,
+                start: 4
+            },
+        ]
+    );
+}
+
+#[test]
+fn window_appends_on_change_and_keeps_lag_of_the_poll() {
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(100, &[("orders", 2)])[0];
+    wm(&mut s, 100, t, &[50, 70]);
+    s.apply_group_offsets(
+        100,
+        "g",
+        &mut [Commit::new(t, 0, 10), Commit::new(t, 1, 70)],
+    );
+    wm(&mut s, 110, t, &[60, 80]);
+    // Same offset: no new point.
+    s.apply_group_offsets(
+        110,
+        "g",
+        &mut [Commit::new(t, 1, 70), Commit::new(t, 0, 10)],
+    );
+    wm(&mut s, 120, t, &[90, 80]);
+    s.apply_group_offsets(
+        120,
+        "g",
+        &mut [Commit::new(t, 0, 40), Commit::new(t, 1, 80)],
+    );
+    wm(&mut s, 130, t, &[95, 80]);
+    s.apply_group_offsets(
+        130,
+        "g",
+        &mut [Commit::new(t, 0, 45), Commit::new(t, 1, 80)],
+    );
+    wm(&mut s, 140, t, &[99, 80]);
+    s.apply_group_offsets(
+        140,
+        "g",
+        &mut [Commit::new(t, 0, 46), Commit::new(t, 1, 80)],
+    );
+    assert_eq!(
+        window(&s, "g", 0),
+        vec![
+            (46, 140, Some(53)),
+            (45, 130, Some(50)),
+            (40, 120, Some(50))
+        ]
+    );
+    assert_eq!(
+        window(&s, "g", 1),
+        vec![(80, 120, Some(0)), (70, 100, Some(0))]
+    );
+    assert_eq!(&*s.group("g").unwrap().offsets, &[46, 80]);
+}
+
+#[test]
+fn min_distance_merges_close_points_and_keeps_the_first_time() {
+    let mut s = Store::new(4).with_min_distance(30);
+    let t = s.apply_metadata(0, &[("t", 1)])[0];
+    wm(&mut s, 0, t, &[1000]);
+    s.apply_group_offsets(100, "g", &mut [Commit::new(t, 0, 10)]);
+    s.apply_group_offsets(110, "g", &mut [Commit::new(t, 0, 20)]);
+    assert_eq!(window(&s, "g", 0), vec![(20, 100, Some(980))]);
+    s.apply_group_offsets(140, "g", &mut [Commit::new(t, 0, 30)]);
+    s.apply_group_offsets(150, "g", &mut [Commit::new(t, 0, 45)]);
+    assert_eq!(
+        window(&s, "g", 0),
+        vec![(45, 140, Some(955)), (20, 100, Some(980))]
+    );
+}
+
+#[test]
+fn forgotten_groups_stay_away_until_they_commit_again() {
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("t", 2)])[0];
+    wm(&mut s, 0, t, &[10, 10]);
+    s.apply_group_offsets(1, "g", &mut [Commit::new(t, 0, 3), Commit::new(t, 1, 4)]);
+    assert!(s.forget("g"));
+    assert!(!s.forget("g"));
+    s.apply_group_state(2, "g", GroupState::Empty);
+    s.apply_group_offsets(2, "g", &mut [Commit::new(t, 1, 4), Commit::new(t, 0, 3)]);
+    assert!(s.group("g").is_none(), "same offsets: still forgotten");
+    s.apply_group_offsets(3, "g", &mut [Commit::new(t, 0, 5), Commit::new(t, 1, 4)]);
+    assert_eq!(
+        window(&s, "g", 0),
+        vec![(5, 3, Some(5))],
+        "back, with a fresh window"
+    );
+}
+
+#[test]
+fn point_lag_is_clamped_saturated_and_unknown_without_watermark() {
+    let wm = |latest| Watermarks {
+        earliest: 0,
+        latest,
+    };
+    assert_eq!(point_lag(Some(&wm(100)), 120), 0);
+    assert_eq!(point_lag(Some(&wm(-1)), 5), LAG_UNKNOWN);
+    assert_eq!(point_lag(None, 5), LAG_UNKNOWN);
+    assert_eq!(point_lag(Some(&wm(i64::MAX)), 0), LAG_SATURATED);
+    assert_eq!(point_lag(Some(&wm(100)), 40), 60);
+}
+
+#[test]
+fn rewinds_and_huge_jumps() {
+    let mut s = Store::new(4);
+    let t = s.apply_metadata(1, &[("t", 1)])[0];
+    wm(&mut s, 1, t, &[10_000_000_000]);
+    s.apply_group_offsets(1, "g", &mut [Commit::new(t, 0, 500)]);
+    s.apply_group_offsets(2, "g", &mut [Commit::new(t, 0, 300)]);
+    assert_eq!(
+        window(&s, "g", 0).iter().map(|p| p.0).collect::<Vec<_>>(),
+        vec![300, 500]
+    );
+    // A delta beyond i32 restarts the window rather than storing a wrong offset.
+    s.apply_group_offsets(3, "g", &mut [Commit::new(t, 0, 9_000_000_000)]);
+    assert_eq!(
+        window(&s, "g", 0),
+        vec![(9_000_000_000, 3, Some(1_000_000_000))]
+    );
+}
+
+#[test]
+fn time_deltas_keep_seconds_then_minutes() {
+    for dt in 0..128 {
+        assert_eq!(decode_dt(encode_dt(dt)), dt);
+    }
+    assert_eq!(decode_dt(encode_dt(128)), 128);
+    assert_eq!(decode_dt(encode_dt(130)), 128);
+    assert_eq!(decode_dt(encode_dt(248)), 256);
+    assert_eq!(decode_dt(encode_dt(40_000)), 40_960);
+    assert_eq!(decode_dt(encode_dt(u32::MAX)), 15 << 19);
+    // Within 6.25 % everywhere in range, and monotonic.
+    let mut last = 0;
+    for dt in (128..8_000_000u32).step_by(997) {
+        let back = decode_dt(encode_dt(dt));
+        assert!(
+            (back as f64 - dt as f64).abs() <= dt as f64 * 0.0625,
+            "{dt} -> {back}"
+        );
+        assert!(back >= last);
+        last = back;
+    }
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("t", 1)])[0];
+    wm(&mut s, 0, t, &[1000]);
+    s.apply_group_offsets(10_000, "g", &mut [Commit::new(t, 0, 1)]);
+    s.apply_group_offsets(10_000 + 86_400, "g", &mut [Commit::new(t, 0, 2)]);
+    assert_eq!(decode_dt(encode_dt(86_400)), 90_112);
+    let w = window(&s, "g", 0);
+    assert_eq!(w[1].1, 10_000 + 86_400 - 90_112);
+}
+
+#[test]
+fn high_watermark_ring_restarts_on_failure_and_going_back() {
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("t", 1)])[0];
+    for (now, hw) in [(10, 5), (20, 8), (30, 12), (40, 20)] {
+        wm(&mut s, now, t, &[hw]);
+    }
+    let ring = |s: &Store| s.high_watermarks(t, 0).collect::<Vec<_>>();
+    assert_eq!(ring(&s), vec![(20, 40), (12, 30), (8, 20)]);
+    s.apply_watermarks(
+        50,
+        &[WatermarkSample {
+            topic: t,
+            partition: 0,
+            earliest: None,
+            latest: None,
+        }],
+    );
+    assert_eq!(ring(&s), vec![]);
+    assert_eq!(
+        s.topic(t).unwrap().watermarks[0].latest,
+        20,
+        "last good value kept"
+    );
+    wm(&mut s, 60, t, &[25]);
+    wm(&mut s, 70, t, &[3]);
+    assert_eq!(ring(&s), vec![(3, 70)]);
+}
+
+#[test]
+fn head_history_keeps_older_samples_at_growing_ages() {
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("t", 1)])[0];
+    // 100 polls, 10 s apart, 7 messages per poll.
+    for i in 0..100u32 {
+        wm(&mut s, i * 10, t, &[i as i64 * 7]);
+    }
+    let h: Vec<(i64, Secs)> = s.head_history(t, 0).collect();
+    assert_eq!(&h[..3], &[(693, 990), (686, 980), (679, 970)], "the ring");
+    assert_eq!(h.len(), 3 + ARCHIVE);
+    // Every sample is exact (a steady producer: watermark = 0.7 × time) and ages grow.
+    for w in h.windows(2) {
+        assert!(w[1].1 < w[0].1);
+    }
+    for &(hw, time) in &h {
+        assert_eq!(hw * 10, time as i64 * 7, "sample ({hw}, {time})");
+    }
+    let gaps: Vec<Secs> = h.windows(2).map(|w| w[0].1 - w[1].1).collect();
+    assert!(gaps.last() > gaps.first(), "{gaps:?}");
+    assert!(
+        h.last().unwrap().1 <= 300,
+        "spans most of the history: {h:?}"
+    );
+    // A flat run keeps only its newest sample.
+    let mut s = Store::new(2);
+    let t = s.apply_metadata(0, &[("t", 1)])[0];
+    for (i, hw) in [5, 5, 5, 5, 5, 5, 5, 5, 5, 9, 9].iter().enumerate() {
+        wm(&mut s, i as Secs, t, &[*hw]);
+    }
+    let h: Vec<(i64, Secs)> = s.head_history(t, 0).collect();
+    assert_eq!(h[..2], [(9, 10), (9, 9)]);
+    assert!(h[2..].iter().all(|&(hw, _)| hw == 5));
+    assert_eq!(h[2], (5, 8), "the newest of the flat run stays");
+    assert_eq!(h.last(), Some(&(5, 0)), "and so does its oldest");
+}
+
+#[test]
+fn new_partitions_keep_existing_windows() {
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("a", 4)])[0];
+    let u = s.apply_metadata(0, &[("b", 1)])[0];
+    wm(&mut s, 0, t, &[100, 100, 100, 100]);
+    s.apply_group_offsets(1, "g", &mut [Commit::new(t, 2, 10)]);
+    s.apply_group_offsets(
+        2,
+        "g",
+        &mut [
+            Commit::new(t, 2, 20),
+            Commit::new(t, 0, 5),
+            Commit::new(u, 0, 7),
+        ],
+    );
+    let g = s.group("g").unwrap();
+    assert_eq!(&*g.offsets, &[5, 20, 7]);
+    assert_eq!(
+        window(&s, "g", 1),
+        vec![(20, 2, Some(80)), (10, 1, Some(90))]
+    );
+    assert_eq!(window(&s, "g", 2), vec![(7, 2, None)]);
+}
+
+#[test]
+fn expiry_after_retention() {
+    let ret = Duration::from_secs(60);
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("a", 2)])[0];
+    wm(&mut s, 0, t, &[100, 100]);
+    s.apply_group_offsets(0, "g", &mut [Commit::new(t, 0, 1), Commit::new(t, 1, 2)]);
+    s.apply_group_offsets(0, "h", &mut [Commit::new(t, 0, 1)]);
+    // p1 of g stops being committed at 10; h is no longer seen after 0.
+    s.apply_metadata(10, &[("a", 2)]);
+    s.apply_group_offsets(10, "g", &mut [Commit::new(t, 0, 3)]);
+    s.expire(59, ret);
+    assert_eq!(s.group("g").unwrap().len(), 2);
+    assert!(s.group("g").unwrap().is_missing(1));
+    assert!(s.group("h").is_some());
+    s.expire(60, ret);
+    assert!(s.group("h").is_none());
+    s.apply_metadata(69, &[("a", 2)]);
+    s.apply_group_offsets(69, "g", &mut [Commit::new(t, 0, 3)]);
+    s.expire(70, ret);
+    assert_eq!(&*s.group("g").unwrap().offsets, &[3]);
+    // The topic vanishes from metadata: it and its group-partitions go after retention.
+    s.apply_group_offsets(75, "g", &mut []);
+    s.expire(128, ret);
+    assert!(s.topic_id("a").is_some());
+    s.expire(129, ret);
+    assert!(s.topic_id("a").is_none());
+    assert_eq!(s.group("g").unwrap().len(), 0);
+}

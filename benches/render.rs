@@ -199,6 +199,9 @@ fn main() {
     let min = ms(times[0]);
     let lines = bytes as f64 / 130.0;
 
+    let render_copy = copy_baseline(bytes);
+    let store_copy = copy_baseline(live as usize);
+
     println!("synthetic store: {gps} group-partitions ({GROUPS} groups x {TOPICS_PER_GROUP} topics x {PARTITIONS} partitions, {TOPICS} topics), window.points={POINTS}, built in {:.2} s", build_time.as_secs_f64());
     println!(
         "memory: {per_gp:.1} B per group-partition (store + snapshot, {:.1} MiB live, {allocs} allocations; {per_gp_malloc:.1} B with malloc overhead) — target <= {BYTES_TARGET} B, ratio {:.2}",
@@ -222,9 +225,37 @@ fn main() {
         eval_median / EVAL_TARGET_MS
     );
     println!(
+        "baselines, same run: copying the {:.1} MB exposition {render_copy:.1} ms (render = {:.1}× copy); copying the {:.1} MiB store {store_copy:.1} ms (evaluation = {:.1}× copy, one thread {:.1}×)",
+        bytes as f64 / 1e6,
+        median / render_copy,
+        live / 1048576.0,
+        eval_median / store_copy,
+        eval_one / store_copy
+    );
+    println!(
         "peak heap during build: {:.1} MiB",
         PEAK.load(Relaxed) as f64 / 1048576.0
     );
+}
+
+/// Median time to copy `bytes` bytes in 1 MiB chunks into a reused buffer: a reference for this
+/// machine's speed right now, measured in the same run (the machines are shared, and the same
+/// bench swings 2× with a neighbour's load).
+fn copy_baseline(bytes: usize) -> f64 {
+    const CHUNK: usize = 1 << 20;
+    let src = vec![7u8; bytes];
+    let mut dst = vec![0u8; CHUNK];
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        for chunk in src.chunks(CHUNK) {
+            dst[..chunk.len()].copy_from_slice(chunk);
+            std::hint::black_box(&mut dst);
+        }
+        times.push(t.elapsed());
+    }
+    times.sort();
+    ms(times[times.len() / 2])
 }
 
 fn ms(d: Duration) -> f64 {

@@ -68,6 +68,7 @@ impl GroupEval {
 
 impl GroupFold {
     /// Adds partition `partition` of topic `topic`.
+    #[inline]
     pub fn add(&mut self, topic: u32, partition: i32, p: &PartitionEval) {
         let g = p.status.for_group();
         if g > self.status {

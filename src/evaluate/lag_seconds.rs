@@ -81,6 +81,7 @@ pub struct Verdict(u32);
 impl Verdict {
     const MAX_TENTHS: u32 = (1 << 27) - 1;
 
+    #[inline]
     pub fn new(status: Status, method: LagMethod, seconds: f64) -> Verdict {
         // Non-negative, so adding one half and truncating (the cast) rounds, without a libm
         // call.
@@ -93,20 +94,24 @@ impl Verdict {
         Verdict(status as u32 | (method as u32) << 3 | tenths << 5)
     }
 
+    #[inline]
     pub fn status(self) -> Status {
         Status::from_code((self.0 & 7) as u8)
     }
 
+    #[inline]
     pub fn method(self) -> LagMethod {
         LagMethod::ALL[((self.0 >> 3) & 3) as usize]
     }
 
     /// Lag in tenths of a second as stored, `None` when unknown.
+    #[inline]
     pub fn lag_tenths(self) -> Option<u32> {
         (self.method() != LagMethod::Unknown).then_some(self.0 >> 5)
     }
 
     /// Lag in seconds, `None` when unknown.
+    #[inline]
     pub fn lag_seconds(self) -> Option<f64> {
         self.lag_tenths().map(|t| t as f64 / 10.0)
     }

@@ -78,6 +78,7 @@ impl Status {
     }
 
     /// A partition status as it counts for its group: STOP, STALL and REWIND are ERR.
+    #[inline]
     pub fn for_group(self) -> Status {
         if self >= Status::Stop {
             Status::Err
@@ -158,6 +159,7 @@ pub struct PartitionInput<'a> {
 /// Whether the rules can read `high_watermarks` for a partition with this window and lag: the
 /// improved rules always may; Burrow's only to rule out STOP (`recent_zero`). Lets a caller
 /// skip gathering them for the common partitions, which are not stopped.
+#[inline]
 pub fn reads_high_watermarks(
     window: &[Point],
     current_lag: u64,
@@ -173,6 +175,7 @@ pub fn reads_high_watermarks(
 }
 
 /// Evaluates one partition (Burrow's `evaluatePartitionStatus`).
+#[inline]
 pub fn evaluate_partition(
     p: &PartitionInput<'_>,
     now: Secs,

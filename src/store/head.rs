@@ -133,6 +133,7 @@ fn encode_dt16(dt: u32) -> u16 {
     }
 }
 
+#[inline]
 fn decode_dt16(v: u16) -> u32 {
     if v & 0x8000 == 0 {
         v as u32
@@ -221,6 +222,7 @@ impl Store {
 
     /// High-watermark samples of a partition, newest first, with their poll times (Burrow's
     /// broker-offset ring: the last `points` polls without a gap).
+    #[inline]
     pub fn high_watermarks(
         &self,
         topic: u32,
@@ -247,6 +249,7 @@ impl Store {
 
     /// The partition's head history, newest first: the ring, then the archive (older samples
     /// at roughly geometric ages). For lag in seconds.
+    #[inline]
     pub fn head_history(
         &self,
         topic: u32,

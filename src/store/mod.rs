@@ -170,6 +170,7 @@ impl TrackedGroup {
     }
 
     /// Whether group-partition `index` is currently missing from the committed offsets.
+    #[inline]
     pub fn is_missing(&self, index: usize) -> bool {
         self.windows.is_missing(index)
     }
@@ -196,11 +197,13 @@ impl TrackedGroup {
     }
 
     /// Number of points in group-partition `index`'s window.
+    #[inline]
     pub fn window_len(&self, index: usize) -> usize {
         self.windows.len_of(index)
     }
 
     /// Points of group-partition `index`, newest first.
+    #[inline]
     pub fn window(&self, index: usize, points: usize) -> impl Iterator<Item = Point> + '_ {
         self.windows.points(index, points, self.offsets[index])
     }
@@ -278,6 +281,7 @@ impl Store {
         self.topic_ids.get(name).copied()
     }
 
+    #[inline]
     pub fn topic(&self, id: u32) -> Option<&TopicState> {
         self.topics.get(id as usize).and_then(Option::as_ref)
     }

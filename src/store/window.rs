@@ -63,6 +63,7 @@ pub(super) fn encode_dt(dt: u32) -> u8 {
     u8::MAX
 }
 
+#[inline]
 pub(super) fn decode_dt(v: u8) -> u32 {
     if v < 128 {
         v as u32
@@ -107,11 +108,13 @@ impl Windows {
     }
 
     /// Number of points in window `i`.
+    #[inline]
     pub(super) fn len_of(&self, i: usize) -> usize {
         (self.0.len[i] & !MISSING) as usize
     }
 
     /// Whether window `i`'s group-partition is missing from the committed offsets.
+    #[inline]
     pub(super) fn is_missing(&self, i: usize) -> bool {
         self.0.len[i] & MISSING != 0
     }
@@ -187,6 +190,7 @@ impl Windows {
     }
 
     /// Points of window `i` whose newest offset is `newest`, newest first.
+    #[inline]
     pub fn points(&self, i: usize, points: usize, newest: i64) -> impl Iterator<Item = Point> + '_ {
         let b = points - 1;
         let w = &*self.0;
@@ -210,6 +214,7 @@ impl Windows {
     }
 }
 
+#[inline]
 fn lag_opt(v: u32) -> Option<u32> {
     (v != LAG_UNKNOWN).then_some(v)
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use serde_json::{json, Value};
+
 use crate::common::{wait_for, Broker, Warren};
 use crate::tools;
 
@@ -10,7 +12,6 @@ use crate::tools;
 fn can_run() -> bool {
     tools::suite("burrow", &[tools::broker])
 }
-use serde_json::{json, Value};
 
 /// Replaces what varies between runs: `timestamp`/`observedAt` (asserted to be whole seconds
 /// in ms) and `request.host` (asserted non-empty).

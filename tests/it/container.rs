@@ -62,11 +62,35 @@ const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// The user the Containerfile sets.
 const IMAGE_USER: &str = "65532:65532";
 
+/// The test's own podman storage: `$WARREN_PODMAN_ROOT`, default `~/.cache/warren/podman`
+/// (kept between runs: the base images and the build cache), so that the vfs driver the test
+/// needs never meets the machine's podman storage, set up with another driver by anyone else.
+fn podman_root() -> PathBuf {
+    std::env::var_os("WARREN_PODMAN_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".cache/warren/podman")
+        })
+}
+
 /// podman with the flags that work on these machines (deploy-tools notes): vfs storage, runc,
-/// cgroupfs.
+/// cgroupfs; storage and run state of its own (see [`podman_root`]).
 fn podman(args: &[&str]) -> Output {
+    static DIRS: OnceLock<[String; 3]> = OnceLock::new();
+    let [root, runroot, tmpdir] = DIRS.get_or_init(|| {
+        let root = podman_root();
+        // Run state is per boot: under the temp dir, not the cache.
+        let run = std::env::temp_dir().join("warren-test-podman");
+        let dirs = [root.join("storage"), run.join("run"), run.join("tmp")];
+        for d in &dirs {
+            std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("create {}: {e}", d.display()));
+        }
+        dirs.map(|d| d.to_string_lossy().into_owned())
+    });
     tools::run(
         Command::new(tools::path(tools::podman))
+            .args(["--root", root, "--runroot", runroot, "--tmpdir", tmpdir])
             .args(["--storage-driver", "vfs", "--runtime", "runc"])
             .args(["--cgroup-manager", "cgroupfs"])
             .args(args)

@@ -1,6 +1,7 @@
 //! Wiring: one scraper task per cluster, the HTTP server, graceful shutdown.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -26,6 +27,29 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} (config key `http.listen`): {e}"))
+}
+
+/// Logs the address `listener` is bound to (the port is the one the system chose when the
+/// configured port is 0) and, when `address_file` is given (`--address-file`), writes it there
+/// as `ip:port` and a newline: to a temporary file beside it, renamed over it, so a reader sees
+/// the whole line or no file.
+pub fn report_address(listener: &TcpListener, address_file: Option<&Path>) -> Result<(), String> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("listener address: {e}"))?;
+    tracing::info!(%addr, "listening");
+    let Some(path) = address_file else {
+        return Ok(());
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp.{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, format!("{addr}\n"))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write the address file {}: {e}", path.display())
+        })
 }
 
 /// Runs the scrapers and serves HTTP on `listener` until `shutdown` turns true.

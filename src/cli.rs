@@ -18,6 +18,11 @@ struct Cli {
     /// Configuration file (TOML). `WARREN_*` environment variables override it.
     #[arg(short, long, env = "WARREN_CONFIG", global = true)]
     config: Option<PathBuf>,
+    /// Once the HTTP listener is bound, write its address (`ip:port` and a newline) to this
+    /// file, atomically: with `http.listen` on port 0 (`run`) or `--listen` on port 0 (`demo`),
+    /// how a supervisor or a test learns the port.
+    #[arg(long, global = true, value_name = "PATH")]
+    address_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -65,8 +70,10 @@ pub fn main() -> ExitCode {
                 Err(code) => return code,
             };
             init_tracing(&config.log.filter);
+            let address_file = cli.address_file;
             runtime(async move {
                 let listener = crate::app::bind(config.http.listen).await?;
+                crate::app::report_address(&listener, address_file.as_deref())?;
                 crate::app::serve(config, listener, crate::app::shutdown_on_signals()).await
             })
         }
@@ -89,7 +96,7 @@ pub fn main() -> ExitCode {
         }
         Command::Demo { listen } => {
             init_tracing("info,librdkafka=off,rdkafka=off");
-            runtime(crate::demo::run(listen))
+            runtime(crate::demo::run(listen, cli.address_file))
         }
     }
 }

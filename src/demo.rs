@@ -147,9 +147,14 @@ pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
         .unwrap_or_else(|errors| panic!("invalid demo configuration: {errors:?}"))
 }
 
-/// Starts the mock and its workers, serves warren on `listen` until SIGINT/SIGTERM.
-pub async fn run(listen: SocketAddr) -> Result<(), String> {
+/// Starts the mock and its workers, serves warren on `listen` until SIGINT/SIGTERM; the bound
+/// address goes to `address_file` (`--address-file`) when given.
+pub async fn run(
+    listen: SocketAddr,
+    address_file: Option<std::path::PathBuf>,
+) -> Result<(), String> {
     let listener = crate::app::bind(listen).await?;
+    crate::app::report_address(&listener, address_file.as_deref())?;
     let addr = listener
         .local_addr()
         .map_err(|e| format!("listener address: {e}"))?;

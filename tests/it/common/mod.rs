@@ -1,13 +1,15 @@
 //! Test harness: the real test broker (nisshi, see README "Tests"), the real warren binary, and
-//! a tiny HTTP/1.1 client. Everything binds 127.0.0.1 on free ports, so tests run in parallel.
+//! a tiny HTTP/1.1 client. Everything binds 127.0.0.1, so tests run in parallel: warren binds
+//! port 0 and reports the port it got (`--address-file`); the broker cannot, so it gets a free
+//! port and is started again on another one when that port was taken in the meantime.
 #![allow(dead_code)]
 
 pub mod workload;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,8 +18,16 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use tempfile::TempDir;
 
-/// A free TCP port on 127.0.0.1 (bound then released).
+use crate::tools;
+
+/// How often [`wait_for`] checks its condition.
+pub const POLL: Duration = Duration::from_millis(200);
+
+/// A free TCP port on 127.0.0.1 (bound then released: another process may take it before it is
+/// used, so whatever binds it must be started again on another port when it fails with "address
+/// in use"; see [`start_on_free_port`]).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -25,17 +35,39 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "warren-test-{tag}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// Whether a log says that a listener could not bind because its address was taken.
+pub fn address_in_use(log: &str) -> bool {
+    let log = log.to_ascii_lowercase();
+    log.contains("already in use") || log.contains("addrinuse")
 }
 
-/// Polls `f` until it returns `Some`, or panics with `what` after `limit`.
+/// The outcome of one attempt to start a server on a port.
+pub enum Started<T> {
+    Up(T),
+    /// The port was taken between [`free_port`] and the server's bind: try another.
+    PortTaken,
+}
+
+/// Starts a server on a free port with `start`, again on a fresh port each time the port turns
+/// out to be taken (up to 10 times): a port race cannot fail a test.
+pub fn start_on_free_port<T>(what: &str, mut start: impl FnMut(u16) -> Started<T>) -> T {
+    for _ in 0..10 {
+        if let Started::Up(t) = start(free_port()) {
+            return t;
+        }
+    }
+    panic!("{what}: the free port was taken 10 times in a row")
+}
+
+/// A scratch directory under the system temp dir, removed on drop.
+pub fn temp_dir(tag: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("warren-test-{tag}-"))
+        .tempdir()
+        .expect("temp dir")
+}
+
+/// Polls `f` every [`POLL`] until it returns `Some`, or panics with `what` after `limit`.
 pub fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
@@ -45,72 +77,109 @@ pub fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>
         if start.elapsed() > limit {
             panic!("timed out after {limit:?} waiting for {what}");
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(POLL);
     }
 }
 
-/// The nisshi broker binary: `$WARREN_TEST_BROKER`, else the `.ci/run` cache.
-fn broker_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("WARREN_TEST_BROKER") {
-        return PathBuf::from(p);
-    }
-    let root = std::env::var("WARREN_TEST_BROKER_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-                .join(".cache/warren/test-broker")
-        });
-    let bin = root.join("bin/nisshi");
-    assert!(
-        bin.exists(),
-        "test broker not found at {}: run `bash .ci/run` (it installs nisshi 0.8.1) or set WARREN_TEST_BROKER",
-        bin.display()
-    );
-    bin
+/// Waits until `child` has written its bound address to `path` (see `warren --address-file`),
+/// panicking with `log()` if it exits first.
+pub fn wait_address_file(
+    child: &mut Child,
+    path: &Path,
+    what: &str,
+    log: impl Fn() -> String,
+) -> SocketAddr {
+    wait_for(
+        Duration::from_secs(60),
+        &format!("{what} to write {}", path.display()),
+        || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{what} exited with {status}:\n{}", log());
+            }
+            let text = std::fs::read_to_string(path).ok()?;
+            Some(
+                text.trim_end()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{}: {e}: {text:?}", path.display())),
+            )
+        },
+    )
 }
 
 /// A real nisshi broker on 127.0.0.1, killed on drop.
 pub struct Broker {
     pub port: u16,
     cluster_id: String,
-    dir: PathBuf,
+    dir: TempDir,
     child: Option<Child>,
 }
 
 impl Broker {
+    /// Starts a broker on a free port. Call only after `tools::suite(.., &[tools::broker, ..])`
+    /// said the suite can run.
     pub fn start(cluster_id: &str) -> Broker {
-        let mut b = Broker {
-            port: free_port(),
-            cluster_id: cluster_id.to_string(),
-            dir: temp_dir("broker"),
-            child: None,
-        };
-        b.spawn();
-        b
+        start_on_free_port("the test broker", |port| {
+            let mut b = Broker {
+                port,
+                cluster_id: cluster_id.to_string(),
+                dir: temp_dir("broker"),
+                child: None,
+            };
+            match b.spawn() {
+                Ok(()) => Started::Up(b),
+                Err(_) => Started::PortTaken,
+            }
+        })
     }
 
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    fn spawn(&mut self) {
+    fn log_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("broker.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Starts nisshi on `self.port` and waits until it is ready (it prints `ready in Nms` once
+    /// its listener is bound, and the port accepts). `Err` when the port was taken.
+    fn spawn(&mut self) -> Result<(), ()> {
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let log = std::fs::File::create(self.dir.join("broker.log")).expect("broker log");
-        let child = Command::new(broker_binary())
-            .current_dir(&self.dir)
+        let log = std::fs::File::create(self.log_path()).expect("broker log");
+        let child = Command::new(tools::path(tools::broker))
+            .current_dir(self.dir.path())
             .args(["broker", "--cluster-id", &self.cluster_id])
             .args(["--listener-url", &url, "--advertised-listener-url", &url])
             .args(["--storage-engine", "memory://nisshi/"])
             .args(["--group-initial-rebalance-delay", "0s"])
+            .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
             .expect("start nisshi");
         self.child = Some(child);
         let port = self.port;
-        wait_for(Duration::from_secs(20), "the broker port", || {
-            TcpStream::connect(("127.0.0.1", port)).ok()
-        });
+        wait_for(
+            Duration::from_secs(60),
+            "the test broker to be ready",
+            || {
+                let child = self.child.as_mut().expect("child");
+                if let Ok(Some(status)) = child.try_wait() {
+                    let log = self.log();
+                    self.child = None;
+                    if address_in_use(&log) {
+                        return Some(Err(()));
+                    }
+                    panic!("the test broker exited with {status}:\n{log}");
+                }
+                let ready = self.log().contains("ready in")
+                    && TcpStream::connect(("127.0.0.1", port)).is_ok();
+                ready.then_some(Ok(()))
+            },
+        )
     }
 
     /// SIGKILL: instant, and the port can be reused at once.
@@ -121,10 +190,15 @@ impl Broker {
         }
     }
 
-    /// Starts again on the same port (the memory engine starts empty).
+    /// Starts again on the same port (the memory engine starts empty); clients know the port,
+    /// so if another process took it in the meantime, tries again until it is free.
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        wait_for(
+            Duration::from_secs(60),
+            "the broker's port to be free again",
+            || self.spawn().ok(),
+        );
     }
 
     fn client_config(&self) -> ClientConfig {
@@ -170,8 +244,9 @@ impl Broker {
                     match producer.send(record) {
                         Ok(()) => break,
                         Err((_, r)) => {
+                            // Queue full: wait for it to drain, then send again.
                             record = r;
-                            std::thread::sleep(Duration::from_millis(10));
+                            let _ = producer.flush(Duration::from_secs(1));
                         }
                     }
                 }
@@ -215,15 +290,15 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 /// The real warren binary with a config file, killed on drop.
 pub struct Warren {
+    /// The port warren bound (it is given port 0 and reports the one it got).
     pub port: u16,
     child: Child,
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Warren {
@@ -233,29 +308,40 @@ impl Warren {
         Warren::start_with_http(config, "")
     }
 
-    /// As [`Warren::start`], with extra keys for the `[http]` table.
+    /// As [`Warren::start`], with extra keys for the `[http]` table. `http.listen` is
+    /// `127.0.0.1:0`; the port warren bound is read from its `--address-file`.
     pub fn start_with_http(config: &str, http: &str) -> Warren {
-        let port = free_port();
         let dir = temp_dir("warren");
-        let path = dir.join("warren.toml");
+        let path = dir.path().join("warren.toml");
+        let address_file = dir.path().join("address");
         // The table goes last so that top-level keys in `config` stay top-level.
-        let full = format!("{config}\n[http]\nlisten = \"127.0.0.1:{port}\"\n{http}\n");
+        let full = format!("{config}\n[http]\nlisten = \"127.0.0.1:0\"\n{http}\n");
         std::fs::write(&path, full).expect("config file");
-        let log = std::fs::File::create(dir.join("warren.log")).expect("log");
+        let log = std::fs::File::create(dir.path().join("warren.log")).expect("log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
         for (k, _) in std::env::vars() {
             if k.starts_with("WARREN_") {
                 cmd.env_remove(k);
             }
         }
-        let child = cmd
+        let mut child = cmd
+            .arg("--address-file")
+            .arg(&address_file)
             .args(["run", "--config"])
             .arg(&path)
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start warren");
-        let mut w = Warren { port, child, dir };
+        let log_path = dir.path().join("warren.log");
+        let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        let addr = wait_address_file(&mut child, &address_file, "warren", read_log);
+        let mut w = Warren {
+            port: addr.port(),
+            child,
+            dir,
+        };
         wait_for(Duration::from_secs(30), "warren /readyz", || {
             if let Ok(Some(status)) = w.child.try_wait() {
                 panic!("warren exited with {status}:\n{}", w.log());
@@ -266,7 +352,7 @@ impl Warren {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("warren.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join("warren.log")).unwrap_or_default()
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
@@ -300,7 +386,6 @@ impl Drop for Warren {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -16,19 +16,18 @@
 //!
 //! helm, kubectl, kubernetes-validate and the node models come from `bash .ci/install-deploy-tools`
 //! (cached under `$WARREN_TOOLS_ROOT`, default `~/.cache/warren/tools`), `promtool` from the
-//! Debian package `prometheus`, `node` from the machine. A missing tool fails the test, naming
-//! how to install it.
+//! Debian package `prometheus`, `node` from the machine. Without one of them the suite
+//! `kubernetes` is skipped, naming the tool and how to install it (or fails with
+//! `WARREN_REQUIRE_TOOLS=1`, see `tools::suite`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-mod tools;
-use tools::{read, repo_path, run, run_ok, text};
+use crate::tools::{self, read, repo_path, run, run_ok, text};
 
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 const KUSTOMIZE_DIR: &str = "deploy/kubernetes";
@@ -65,17 +64,25 @@ const YAML_TO_JSON: &str = "import json, sys, yaml\n\
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d is not None]\n\
     json.dump(docs, sys.stdout)\n";
 
-fn tools_root() -> PathBuf {
-    match std::env::var_os("WARREN_TOOLS_ROOT") {
-        Some(root) => PathBuf::from(root),
-        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-            .join(".cache/warren/tools"),
-    }
+/// The suite runs when every tool is there (see `tools::suite`).
+fn can_run() -> bool {
+    tools::suite(
+        "kubernetes",
+        &[
+            tools::helm,
+            tools::kubectl,
+            tools::kubernetes_validate,
+            tools::tools_python,
+            tools::node_models,
+            tools::node,
+            tools::promtool,
+        ],
+    )
 }
 
-/// A file installed by .ci/install-deploy-tools; panics with the install command if missing.
+/// A file installed by .ci/install-deploy-tools (present once [`can_run`] said yes).
 fn installed(rel: &str) -> PathBuf {
-    let path = tools_root().join(rel);
+    let path = tools::tools_root().join(rel);
     assert!(
         path.exists(),
         "{} is missing: {INSTALL_HINT}",
@@ -84,27 +91,22 @@ fn installed(rel: &str) -> PathBuf {
     path
 }
 
-struct TempDir(PathBuf);
+/// A scratch directory under the system temp dir, removed on drop.
+struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     fn new(tag: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("warren-k8s-{}-{n}-{tag}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
+        TempDir(crate::common::temp_dir(&format!("k8s-{tag}")))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 
     fn write(&self, name: &str, contents: &str) -> PathBuf {
-        let path = self.0.join(name);
+        let path = self.path().join(name);
         std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -139,9 +141,9 @@ fn helm(args: &[&str]) -> Output {
     let mut cmd = Command::new(installed("bin/helm"));
     cmd.args(args)
         .current_dir(repo_path(""))
-        .env("HELM_CACHE_HOME", home.0.join("cache"))
-        .env("HELM_CONFIG_HOME", home.0.join("config"))
-        .env("HELM_DATA_HOME", home.0.join("data"));
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"));
     run(&mut cmd, INSTALL_HINT)
 }
 
@@ -275,7 +277,7 @@ fn kubernetes_validate(files: &[&Path]) -> Output {
 }
 
 fn validate_crds(files: &[&Path]) -> Output {
-    let mut cmd = Command::new("node");
+    let mut cmd = Command::new(tools::path(tools::node));
     cmd.arg(repo_path(VALIDATE_CRDS))
         .arg(installed("node/node_modules"))
         .args(files);
@@ -288,7 +290,7 @@ fn validate_crds(files: &[&Path]) -> Output {
 fn promtool_check_rules(dir: &TempDir, file: &str, rules: &Value) -> String {
     let path = dir.write(file, &serde_json::to_string_pretty(rules).unwrap());
     let out = run(
-        Command::new("promtool").args(["check", "rules", path.to_str().unwrap()]),
+        Command::new(tools::path(tools::promtool)).args(["check", "rules", path.to_str().unwrap()]),
         "install the Debian package `prometheus` (apt-get install prometheus; .ci/run does)",
     );
     let all = text(&out);
@@ -548,6 +550,9 @@ fn sasl_password(cluster: &toml::Value) -> Option<&str> {
 
 #[test]
 fn helm_lint_strict_passes() {
+    if !can_run() {
+        return;
+    }
     for extra in [&[][..], &["-f", CI_VALUES][..]] {
         let mut args = vec!["lint", "--strict", CHART];
         args.extend_from_slice(extra);
@@ -570,6 +575,9 @@ fn helm_lint_strict_passes() {
 /// (which it only warns about) against their CRD schemas.
 #[test]
 fn every_object_validates_against_its_schema() {
+    if !can_run() {
+        return;
+    }
     let r = renders();
     let dir = TempDir::new("validate");
     let mut files = Vec::new();
@@ -629,6 +637,9 @@ fn every_object_validates_against_its_schema() {
 /// required field are each refused.
 #[test]
 fn validators_refuse_broken_objects() {
+    if !can_run() {
+        return;
+    }
     let r = renders();
     let dir = TempDir::new("broken");
 
@@ -676,6 +687,9 @@ fn validators_refuse_broken_objects() {
 /// chart's copy of alerts.yaml is byte-identical.
 #[test]
 fn prometheus_rules_are_alerts_yaml() {
+    if !can_run() {
+        return;
+    }
     let r = renders();
     let (copy, original) = (read(CHART_ALERTS), read(ALERTS));
     if copy != original {
@@ -734,6 +748,9 @@ fn prometheus_rules_are_alerts_yaml() {
 /// stays out of it, and the Deployment is hardened, probed and configured as documented.
 #[test]
 fn plain_manifests_run_warren_as_documented() {
+    if !can_run() {
+        return;
+    }
     let r = renders();
     assert_eq!(
         kind_set(&r.kustomize),
@@ -822,6 +839,9 @@ fn plain_manifests_run_warren_as_documented() {
 /// The chart with its default values: one small, hardened warren.
 #[test]
 fn chart_default_render_runs_warren() {
+    if !can_run() {
+        return;
+    }
     let r = renders();
     assert_eq!(
         kind_set(&r.chart_default),
@@ -855,6 +875,9 @@ fn chart_default_render_runs_warren() {
 /// The two-cluster example values render exactly what they say.
 #[test]
 fn chart_two_cluster_render_is_as_configured() {
+    if !can_run() {
+        return;
+    }
     let r = renders();
     let objects = &r.chart_ci;
     assert_eq!(
@@ -969,6 +992,9 @@ fn chart_two_cluster_render_is_as_configured() {
 /// Pods roll when warren.toml changes, and only then.
 #[test]
 fn chart_config_checksum_follows_the_config() {
+    if !can_run() {
+        return;
+    }
     let checksum = |extra: &[&str]| {
         let objects = yaml_docs(&helm_template("warren", extra));
         str_at(
@@ -998,6 +1024,9 @@ fn chart_config_checksum_follows_the_config() {
 /// The chart refuses values that cannot work, naming the problem.
 #[test]
 fn chart_refuses_unusable_values() {
+    if !can_run() {
+        return;
+    }
     for (args, message) in [
         (
             &["--set", "clusters[0].name=x,clusters[0].bootstrap_servers=k:9092,clusters[0].saslPasswordKey=pw"][..],
@@ -1040,6 +1069,9 @@ fn chart_refuses_unusable_values() {
 /// the consumer's own Kafka.
 #[test]
 fn sidecar_watches_its_applications_group() {
+    if !can_run() {
+        return;
+    }
     let objects = &renders().sidecar;
     assert_eq!(
         kind_set(objects),
@@ -1107,6 +1139,9 @@ fn sidecar_watches_its_applications_group() {
 /// a query Prometheus parses.
 #[test]
 fn keda_scales_the_consumer_on_warren_lag() {
+    if !can_run() {
+        return;
+    }
     let r = renders();
     let scaled = one(&r.keda, "ScaledObject");
     let target = one(&r.sidecar, "Deployment");

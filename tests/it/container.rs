@@ -5,22 +5,31 @@
 //! from the process in the container with the exact lag, its `HEALTHCHECK` must pass, and the
 //! process must run as the image's non-root user. The image size is printed.
 //!
-//! Tools (`.ci/run` installs them): `podman`, `runc` and `mmdebstrap` from Debian. The base
+//! Tools (`.ci/run` installs them): `podman`, `runc` and `mmdebstrap` from Debian, and the test
+//! broker; without them the suite `container` is skipped (see `tools::suite`). The base
 //! images are made once from the machine's apt sources and kept in podman's storage; the
 //! builder borrows the host's Rust toolchain (Debian's rustc is too old) through a build
 //! volume. A first build compiles warren and librdkafka in release mode (several minutes);
 //! the Containerfile's cache mounts make later builds incremental.
-
-mod common;
-mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{free_port, http_get, parse_metrics, wait_for, Broker};
-use tools::{repo_path, text};
+use crate::common::{
+    address_in_use, http_get, parse_metrics, start_on_free_port, temp_dir, wait_for, Broker,
+    Started,
+};
+use crate::tools::{self, repo_path, text};
+
+/// The suite runs when podman, runc, mmdebstrap and the test broker are there.
+fn can_run() -> bool {
+    tools::suite(
+        "container",
+        &[tools::podman, tools::runc, tools::mmdebstrap, tools::broker],
+    )
+}
 
 const PODMAN_HINT: &str = "install the Debian packages podman, runc and mmdebstrap (.ci/run does)";
 
@@ -53,11 +62,35 @@ const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// The user the Containerfile sets.
 const IMAGE_USER: &str = "65532:65532";
 
+/// The test's own podman storage: `$WARREN_PODMAN_ROOT`, default `~/.cache/warren/podman`
+/// (kept between runs: the base images and the build cache), so that the vfs driver the test
+/// needs never meets the machine's podman storage, set up with another driver by anyone else.
+fn podman_root() -> PathBuf {
+    std::env::var_os("WARREN_PODMAN_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".cache/warren/podman")
+        })
+}
+
 /// podman with the flags that work on these machines (deploy-tools notes): vfs storage, runc,
-/// cgroupfs.
+/// cgroupfs; storage and run state of its own (see [`podman_root`]).
 fn podman(args: &[&str]) -> Output {
+    static DIRS: OnceLock<[String; 3]> = OnceLock::new();
+    let [root, runroot, tmpdir] = DIRS.get_or_init(|| {
+        let root = podman_root();
+        // Run state is per boot: under the temp dir, not the cache.
+        let run = std::env::temp_dir().join("warren-test-podman");
+        let dirs = [root.join("storage"), run.join("run"), run.join("tmp")];
+        for d in &dirs {
+            std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("create {}: {e}", d.display()));
+        }
+        dirs.map(|d| d.to_string_lossy().into_owned())
+    });
     tools::run(
-        Command::new("podman")
+        Command::new(tools::path(tools::podman))
+            .args(["--root", root, "--runroot", runroot, "--tmpdir", tmpdir])
             .args(["--storage-driver", "vfs", "--runtime", "runc"])
             .args(["--cgroup-manager", "cgroupfs"])
             .args(args)
@@ -92,11 +125,12 @@ fn base_image(repository: &str, packages: &str, changes: &[&str]) -> String {
     if podman(&["image", "exists", &image]).status.success() {
         return image;
     }
-    let dir = std::env::temp_dir().join(format!("warren-test-base-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let tar = dir.join(format!("{}.tar", image.replace(['/', ':'], "_")));
+    let dir = temp_dir("base-image");
+    let tar = dir
+        .path()
+        .join(format!("{}.tar", image.replace(['/', ':'], "_")));
     tools::run_ok(
-        Command::new("mmdebstrap")
+        Command::new(tools::path(tools::mmdebstrap))
             .args(["--variant=minbase", "--quiet"])
             .args(
                 [
@@ -122,7 +156,6 @@ fn base_image(repository: &str, packages: &str, changes: &[&str]) -> String {
     args.push(image.clone());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     podman_ok(&args);
-    let _ = std::fs::remove_dir_all(&dir);
     image
 }
 
@@ -201,6 +234,40 @@ impl Drop for Container {
     }
 }
 
+/// Runs the image with `args` and warren listening on a free port, again on another one if that
+/// port was taken before warren bound it; returns the container and the port.
+fn run_serving(tag: &str, args: &[&str]) -> (Container, u16) {
+    start_on_free_port("warren in a container", |port| {
+        let listen = format!("WARREN_HTTP__LISTEN=127.0.0.1:{port}");
+        let mut all = vec!["--env", listen.as_str()];
+        all.extend_from_slice(args);
+        let c = Container::run(tag, &all);
+        let up = wait_for(
+            Duration::from_secs(60),
+            "warren in the container to listen",
+            || {
+                if c.logs().contains("serving /metrics") {
+                    return Some(true);
+                }
+                let running = podman_ok(&["inspect", "--format", "{{.State.Running}}", &c.name]);
+                if running != "false" {
+                    return None;
+                }
+                let logs = c.logs();
+                if address_in_use(&logs) {
+                    return Some(false);
+                }
+                panic!("the container exited:\n{logs}");
+            },
+        );
+        if up {
+            Started::Up((c, port))
+        } else {
+            Started::PortTaken
+        }
+    })
+}
+
 /// Produces to a 3-partition topic and commits one group: lags 1, 0, 2.
 fn workload(broker: &Broker) {
     broker.create_topic("orders", 3);
@@ -274,6 +341,9 @@ fn assert_serves(c: &Container, port: u16, cluster: &str) {
 
 #[test]
 fn image_builds_and_serves_lag_as_non_root() {
+    if !can_run() {
+        return;
+    }
     let took = image();
     let size: u64 = podman_ok(&["image", "inspect", "--format", "{{.Size}}", IMAGE])
         .parse()
@@ -298,9 +368,8 @@ fn image_builds_and_serves_lag_as_non_root() {
     workload(&broker);
 
     // 1. Configured by a mounted file (the port comes from the environment, which wins).
-    let dir = std::env::temp_dir().join(format!("warren-test-container-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("warren.toml");
+    let dir = temp_dir("container");
+    let file = dir.path().join("warren.toml");
     std::fs::write(
         &file,
         format!(
@@ -309,25 +378,19 @@ fn image_builds_and_serves_lag_as_non_root() {
         ),
     )
     .unwrap();
-    let port = free_port();
     let mount = format!("{}:/etc/warren/warren.toml:ro", file.display());
-    let listen = format!("WARREN_HTTP__LISTEN=127.0.0.1:{port}");
-    let mounted = Container::run("file", &["--volume", &mount, "--env", &listen]);
+    let (mounted, port) = run_serving("file", &["--volume", &mount]);
     assert_serves(&mounted, port, "mounted");
     drop(mounted);
 
     // 2. No file: the image's default configuration plus environment variables.
-    let port = free_port();
-    let listen = format!("WARREN_HTTP__LISTEN=127.0.0.1:{port}");
     let servers = format!(
         "WARREN_CLUSTERS__0__BOOTSTRAP_SERVERS={}",
         broker.bootstrap()
     );
-    let env_only = Container::run(
+    let (env_only, port) = run_serving(
         "env",
         &[
-            "--env",
-            &listen,
             "--env",
             "WARREN_CLUSTERS__0__NAME=from-env",
             "--env",
@@ -337,11 +400,13 @@ fn image_builds_and_serves_lag_as_non_root() {
         ],
     );
     assert_serves(&env_only, port, "from-env");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn unconfigured_image_exits_2_naming_the_key() {
+    if !can_run() {
+        return;
+    }
     image();
     let mut args = vec!["run", "--rm"];
     args.extend_from_slice(RUN_FLAGS);

@@ -10,20 +10,21 @@
 //! itself is checked too: schema version, uids, the `datasource` variable used by every panel,
 //! unique panel ids, status value mappings with colours, and the provisioning file's path.
 //!
-//! Needs `/usr/bin/prometheus` (Debian package `prometheus`, installed by `.ci/run`).
-
-mod common;
+//! Needs the test broker and `prometheus` on PATH (Debian package `prometheus`, installed by
+//! `.ci/run`); without them the suite `dashboards` is skipped (see `tools::suite`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::workload::{Workload, TOPIC};
-use common::{free_port, http_get, wait_for, Broker, Warren};
+use crate::common::workload::{Workload, TOPIC};
+use crate::common::{
+    address_in_use, http_get, start_on_free_port, temp_dir, wait_for, Broker, Started, Warren,
+};
+use crate::tools::{self, read, repo_path};
 use serde_json::Value;
-
-const PROMETHEUS: &str = "/usr/bin/prometheus";
+use tempfile::TempDir;
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 const DASHBOARDS: &[(&str, &str)] = &[
     ("grafana/overview.json", "warren-overview"),
@@ -38,37 +39,28 @@ const GROUPS: &[(&str, f64)] = &[("keeps-up", 1.0), ("too-slow", 2.0), ("stops",
 /// The alert that must fire (on the group `stops`).
 const FIRING: &str = "KafkaConsumerGroupError";
 
-fn repo_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn read(rel: &str) -> String {
-    let path = repo_path(rel);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
 // ---------------------------------------------------------------------------------------------
 // A real Prometheus, killed on drop.
 
 struct Prometheus {
     port: u16,
     child: Child,
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Prometheus {
     /// Scrapes warren on `warren_port` every second and evaluates `rule_files` every second.
+    /// Prometheus cannot report a port it chose, so it gets a free one, and is started again on
+    /// another one if that port was taken in the meantime.
     fn start(warren_port: u16, rule_files: &[PathBuf]) -> Prometheus {
-        assert!(
-            Path::new(PROMETHEUS).exists(),
-            "{PROMETHEUS} not found: install the Debian package `prometheus` (.ci/run does)"
-        );
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!(
-            "warren-test-prometheus-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(dir.join("data")).expect("prometheus temp dir");
+        start_on_free_port("prometheus", |port| {
+            Prometheus::start_on(port, warren_port, rule_files)
+        })
+    }
+
+    fn start_on(port: u16, warren_port: u16, rule_files: &[PathBuf]) -> Started<Prometheus> {
+        let dir = temp_dir("prometheus");
+        std::fs::create_dir_all(dir.path().join("data")).expect("prometheus data dir");
         let rules: String = rule_files
             .iter()
             .map(|p| format!("  - {}\n", p.display()))
@@ -78,14 +70,14 @@ impl Prometheus {
              rule_files:\n{rules}\
              scrape_configs:\n  - job_name: warren\n    static_configs:\n      - targets: ['127.0.0.1:{warren_port}']\n"
         );
-        let config_path = dir.join("prometheus.yml");
+        let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("prometheus.yml");
-        let log = std::fs::File::create(dir.join("prometheus.log")).expect("prometheus log");
-        let child = Command::new(PROMETHEUS)
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("prometheus log");
+        let child = Command::new(tools::path(tools::prometheus))
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
-                dir.join("data").display()
+                dir.path().join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdin(Stdio::null())
@@ -94,18 +86,26 @@ impl Prometheus {
             .spawn()
             .expect("start prometheus");
         let mut p = Prometheus { port, child, dir };
-        wait_for(Duration::from_secs(60), "Prometheus /-/ready", || {
+        let up = wait_for(Duration::from_secs(60), "Prometheus /-/ready", || {
             if let Ok(Some(status)) = p.child.try_wait() {
-                panic!("prometheus exited with {status}:\n{}", p.log());
+                let log = p.log();
+                if address_in_use(&log) {
+                    return Some(false);
+                }
+                panic!("prometheus exited with {status}:\n{log}");
             }
             let r = http_get(p.port, "/-/ready", &[]).ok()?;
-            (r.status == 200).then_some(())
+            (r.status == 200).then_some(true)
         });
-        p
+        if up {
+            Started::Up(p)
+        } else {
+            Started::PortTaken
+        }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
 
     /// GET `path`, parsed as JSON (Prometheus answers errors as JSON too).
@@ -163,7 +163,6 @@ impl Drop for Prometheus {
         if std::thread::panicking() {
             eprintln!("prometheus log (tail):\n{}", tail(&self.log(), 40));
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -514,6 +513,9 @@ fn prom_duration(s: &str) -> Duration {
 
 #[test]
 fn dashboards_and_alerts_work_against_real_prometheus() {
+    if !tools::suite("dashboards", &[tools::broker, tools::prometheus]) {
+        return;
+    }
     let started = Instant::now();
 
     // The files first: a broken model fails in milliseconds, before anything is started.
@@ -596,17 +598,14 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
     }
     let panel_queries = pending.len();
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_for(Duration::from_secs(90), "panel queries", || {
         pending.retain(|(at, q)| prom.result(q, at).is_empty());
-        if pending.is_empty() {
-            break;
-        }
-        if Instant::now() > deadline {
+        if Instant::now() > deadline && !pending.is_empty() {
             let list: Vec<String> = pending.iter().map(|(a, q)| format!("{a}: {q}")).collect();
             panic!("panel queries still empty after 60 s:\n{}", list.join("\n"));
         }
-        std::thread::sleep(Duration::from_secs(1));
-    }
+        pending.is_empty().then_some(())
+    });
 
     // Every template variable's query, as Grafana's label_values() asks it.
     let mut variable_queries = 0;

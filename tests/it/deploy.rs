@@ -1,28 +1,27 @@
 //! Checks of the operator files under `deploy/` with the real tools:
 //! - `deploy/prometheus/alerts.yaml`: `promtool check rules` clean, `promtool test rules` on
 //!   `alerts_test.yaml` green, every metric an alert uses exported by warren (names read from
-//!   `src/http/metrics.rs`), every alert with severity, summary, description, runbook URL and
+//!   an exposition rendered by the library), every alert with severity, summary, description, runbook URL and
 //!   unit tests showing it firing and not firing;
 //! - `deploy/systemd/warren.service`: `systemd-analyze verify` prints nothing, the hardening
 //!   directives are all there, and its command line is one the built binary accepts.
 //!
 //! The tools come from Debian packages (`.ci/run` installs them): `promtool` from `prometheus`,
-//! `systemd-analyze` from `systemd`. A missing tool fails the test, naming the package.
+//! `systemd-analyze` from `systemd`. Without one, the suites `deploy/promtool` or
+//! `deploy/systemd` are skipped (or fail with `WARREN_REQUIRE_TOOLS=1`, see `tools::suite`); the
+//! checks that only read files always run.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use regex::Regex;
 
-mod tools;
-use tools::{read, repo_path, text};
+use crate::common::temp_dir;
+use crate::tools::{self, read, repo_path, text};
 
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
 const ALERTS_TEST: &str = "deploy/prometheus/alerts_test.yaml";
 const UNIT: &str = "deploy/systemd/warren.service";
-const METRICS_RS: &str = "src/http/metrics.rs";
 
 /// The checked-in command line; the systemd test swaps the binary path for the built one.
 const EXEC_START: &str = "ExecStart=/usr/local/bin/warren run --config /etc/warren/warren.toml";
@@ -31,24 +30,31 @@ const EXEC_START: &str = "ExecStart=/usr/local/bin/warren run --config /etc/warr
 /// header of alerts.yaml).
 const OPERATOR_SERIES: &[&str] = &["warren_lag_seconds_threshold"];
 
-/// Runs `tool args`; a missing tool panics naming the Debian package that provides it.
-fn run(tool: &str, package: &str, args: &[&str]) -> Output {
+/// The suite of the promtool checks.
+fn promtool_suite() -> bool {
+    tools::suite("deploy/promtool", &[tools::promtool])
+}
+
+/// The suite of the systemd-analyze checks.
+fn systemd_suite() -> bool {
+    tools::suite("deploy/systemd", &[tools::systemd_analyze])
+}
+
+/// Runs the tool `lookup` finds with `args` (after its suite said it is there).
+fn run(lookup: fn() -> tools::Lookup, args: &[&str]) -> Output {
     tools::run(
-        Command::new(tool).args(args),
-        &format!(
-            "install the Debian package `{package}` (apt-get install {package}; .ci/run does)"
-        ),
+        Command::new(tools::path(lookup)).args(args),
+        ".ci/run installs it",
     )
 }
 
 #[test]
 fn promtool_check_rules_is_clean() {
+    if !promtool_suite() {
+        return;
+    }
     let path = repo_path(ALERTS);
-    let out = run(
-        "promtool",
-        "prometheus",
-        &["check", "rules", path.to_str().unwrap()],
-    );
+    let out = run(tools::promtool, &["check", "rules", path.to_str().unwrap()]);
     let all = text(&out);
     assert!(out.status.success(), "promtool check rules failed:\n{all}");
     assert!(all.contains("SUCCESS"), "no SUCCESS:\n{all}");
@@ -60,12 +66,11 @@ fn promtool_check_rules_is_clean() {
 
 #[test]
 fn promtool_rule_unit_tests_pass() {
+    if !promtool_suite() {
+        return;
+    }
     let path = repo_path(ALERTS_TEST);
-    let out = run(
-        "promtool",
-        "prometheus",
-        &["test", "rules", path.to_str().unwrap()],
-    );
+    let out = run(tools::promtool, &["test", "rules", path.to_str().unwrap()]);
     let all = text(&out);
     assert!(out.status.success(), "promtool test rules failed:\n{all}");
     assert!(all.contains("SUCCESS"), "no SUCCESS:\n{all}");
@@ -125,14 +130,35 @@ fn alert_rules(yaml: &str) -> Vec<Rule> {
     rules
 }
 
-/// Metric names warren exports: the `"kafka_…"` / `"warren_…"` string literals of
-/// src/http/metrics.rs (the metric family names).
+/// Metric names warren exports, from the `# TYPE` lines of a rendered exposition (histograms
+/// with their `_bucket`, `_sum` and `_count` samples).
 fn exported_metrics() -> BTreeSet<String> {
-    let literal = Regex::new(r#""((?:kafka|warren)_[a-z_]+)""#).unwrap();
-    literal
-        .captures_iter(&read(METRICS_RS))
-        .map(|c| c[1].to_string())
-        .collect()
+    // Every family's `# TYPE` line is written even without series, so an empty exposition
+    // names them all: the hand-written families and warren's telemetry alike.
+    let cluster = warren::config::ClusterConfig::new("c", "127.0.0.1:9092");
+    let snapshot = warren::snapshot::ClusterSnapshot::empty("c", &[]);
+    let telemetry = warren::telemetry::Telemetry::new(&[cluster]);
+    let build = warren::app::build_info();
+    let text = warren::http::metrics::render_to_vec(
+        &[std::sync::Arc::new(snapshot)],
+        &build,
+        &telemetry,
+        warren::http::metrics::Format::Text,
+    );
+    let mut names = BTreeSet::new();
+    for line in String::from_utf8(text).unwrap().lines() {
+        let Some((name, kind)) = line.strip_prefix("# TYPE ").and_then(|l| l.split_once(' '))
+        else {
+            continue;
+        };
+        names.insert(name.to_string());
+        if kind == "histogram" {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                names.insert(format!("{name}{suffix}"));
+            }
+        }
+    }
+    names
 }
 
 #[test]
@@ -146,7 +172,7 @@ fn alerts_use_only_metrics_warren_exports() {
     ] {
         assert!(
             exported.contains(name),
-            "{name} not found in {METRICS_RS}: {exported:?}"
+            "{name} not found in /metrics: {exported:?}"
         );
     }
     for name in OPERATOR_SERIES {
@@ -165,7 +191,7 @@ fn alerts_use_only_metrics_warren_exports() {
             let name = m.as_str();
             assert!(
                 exported.contains(name) || OPERATOR_SERIES.contains(&name),
-                "alert {} uses {name}, which {METRICS_RS} does not export (renamed?); exported: {exported:?}",
+                "alert {} uses {name}, which /metrics does not export (renamed?); exported: {exported:?}",
                 rule.name
             );
             used.insert(name.to_string());
@@ -225,26 +251,6 @@ fn every_alert_is_documented_and_unit_tested() {
     }
 }
 
-/// A scratch directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("warren-deploy-{}-{n}-{tag}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A path quoted for a systemd command line (`"`, `\`, `%` specifiers and `$` variables
 /// escaped).
 fn systemd_quote(path: &str) -> String {
@@ -266,12 +272,11 @@ fn systemd_quote(path: &str) -> String {
 
 /// `systemd-analyze verify` on `unit_text` saved as `warren.service` in a scratch directory.
 fn verify_unit(tag: &str, unit_text: &str) -> Output {
-    let dir = TempDir::new(tag);
-    let path = dir.0.join("warren.service");
+    let dir = temp_dir(&format!("deploy-{tag}"));
+    let path = dir.path().join("warren.service");
     std::fs::write(&path, unit_text).expect("write unit");
     run(
-        "systemd-analyze",
-        "systemd",
+        tools::systemd_analyze,
         &["verify", "--man=no", path.to_str().unwrap()],
     )
 }
@@ -294,6 +299,9 @@ fn unit_with_built_binary() -> String {
 
 #[test]
 fn systemd_unit_verifies_clean() {
+    if !systemd_suite() {
+        return;
+    }
     let out = verify_unit("clean", &unit_with_built_binary());
     let all = text(&out);
     assert!(
@@ -307,6 +315,9 @@ fn systemd_unit_verifies_clean() {
 /// missing binary.
 #[test]
 fn systemd_analyze_reports_problems_here() {
+    if !systemd_suite() {
+        return;
+    }
     let unit = unit_with_built_binary().replace("[Service]\n", "[Service]\nWarrenNoSuchKey=1\n");
     let all = text(&verify_unit("bogus-key", &unit));
     assert!(all.contains("WarrenNoSuchKey"), "not reported:\n{all}");

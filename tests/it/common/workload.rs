@@ -34,6 +34,7 @@ pub fn producer(bootstrap: String, stop: Arc<AtomicBool>) -> JoinHandle<()> {
                     .payload(&payload),
             );
             i += 1;
+            // Pacing (the workload's rate), not a wait for anything.
             std::thread::sleep(Duration::from_millis(25));
         }
         let _ = p.flush(Duration::from_secs(5));
@@ -63,10 +64,12 @@ pub fn consumer(
         let started = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             if started.elapsed() > active_for {
+                // Stopped consuming, alive until the test ends: checks `stop` now and then.
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
             if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+                // The time the consumer spends on a message (its speed).
                 std::thread::sleep(per_message);
                 let _ = c.commit_message(&m, CommitMode::Sync);
             }

@@ -1,15 +1,12 @@
 //! `warren demo`, the README's first command, as a user runs it: the real binary, real HTTP.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{free_port, http_get, parse_metrics, wait_for};
+use crate::common::{http_get, parse_metrics, temp_dir, wait_address_file, wait_for};
 
 #[test]
 fn demo_serves_all_four_groups() {
-    let port = free_port();
     /// Kills the demo however the test ends.
     struct Kill(std::process::Child);
     impl Drop for Kill {
@@ -18,14 +15,20 @@ fn demo_serves_all_four_groups() {
             let _ = self.0.wait();
         }
     }
-    let _demo = Kill(
+    // Port 0: the demo reports the port it bound in the address file.
+    let dir = temp_dir("demo");
+    let address_file = dir.path().join("address");
+    let mut demo = Kill(
         Command::new(env!("CARGO_BIN_EXE_warren"))
-            .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["demo", "--listen", "127.0.0.1:0", "--address-file"])
+            .arg(&address_file)
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start warren demo"),
     );
+    let port = wait_address_file(&mut demo.0, &address_file, "warren demo", String::new).port();
     let groups = [
         "billing-fast",
         "analytics-slow",

@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tempfile::TempDir;
+
+use crate::common::temp_dir;
 
 const MINIMAL: &str = r#"
 [[clusters]]
@@ -12,30 +15,11 @@ name = "prod"
 bootstrap_servers = "k1:9092"
 "#;
 
-/// A scratch directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("warren-config-it-{}-{n}-{tag}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).expect("write config file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Writes `text` to `name` in `dir`; returns its path.
+fn write(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write config file");
+    path
 }
 
 /// Runs `warren check-config`, with `--config <file>` when given, with no inherited `WARREN_*`
@@ -64,8 +48,8 @@ fn text(bytes: &[u8]) -> String {
 
 /// Runs with a config file holding `toml`, expecting success; returns stdout parsed as TOML.
 fn valid(toml_text: &str, env: &[(&str, &str)]) -> (toml::Table, String) {
-    let dir = TempDir::new("valid");
-    let file = dir.write("warren.toml", toml_text);
+    let dir = temp_dir("config-valid");
+    let file = write(&dir, "warren.toml", toml_text);
     let out = check_config(Some(&file), env);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(
@@ -302,10 +286,10 @@ fn malformed_configs_exit_2_naming_the_key() {
 
     let mut failures = Vec::new();
     for case in &cases {
-        let dir = TempDir::new("bad");
+        let dir = temp_dir("config-bad");
         let file = match &case.file {
-            Some(contents) => dir.write("warren.toml", contents),
-            None => dir.0.join("does-not-exist.toml"),
+            Some(contents) => write(&dir, "warren.toml", contents),
+            None => dir.path().join("does-not-exist.toml"),
         };
         let out = check_config(Some(&file), case.env);
         let stderr = text(&out.stderr);
@@ -330,8 +314,9 @@ fn malformed_configs_exit_2_naming_the_key() {
 
 #[test]
 fn all_errors_are_reported_at_once() {
-    let dir = TempDir::new("many");
-    let file = dir.write(
+    let dir = temp_dir("config-many");
+    let file = write(
+        &dir,
         "warren.toml",
         "bogus = 1\n[window]\npoints = 0\n\
          [[clusters]]\nname = \"prod\"\nbootstrap_servers = \"a:1\"\npoll_interval = \"soon\"\n\
@@ -423,8 +408,8 @@ fn env_password_lands_in_sasl_password_and_is_masked() {
 
 #[test]
 fn warren_config_env_names_the_file() {
-    let dir = TempDir::new("envfile");
-    let file = dir.write("warren.toml", MINIMAL);
+    let dir = temp_dir("config-envfile");
+    let file = write(&dir, "warren.toml", MINIMAL);
     let path = file.to_str().expect("utf-8 temp path");
     let out = check_config(None, &[("WARREN_CONFIG", path)]);
     let stdout = text(&out.stdout);

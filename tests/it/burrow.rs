@@ -291,8 +291,11 @@ fn burrow_config_loglevel_delete_auth_and_cors() {
         v["general"]["access-control-allow-origin"],
         "https://grafana.example"
     );
-    // The configured address, as Burrow reports it (the harness has warren bind port 0).
-    assert_eq!(v["httpserver"]["default"]["address"], "127.0.0.1:0");
+    // The address warren is bound to: the harness configures port 0, so the port it got.
+    assert_eq!(
+        v["httpserver"]["default"]["address"],
+        format!("127.0.0.1:{}", w.port)
+    );
     let cases: Vec<(&str, u16, Value)> = vec![
         (
             "/v3/config/storage",

@@ -247,8 +247,9 @@ pub struct Store {
     poll_times: Vec<Secs>,
     /// Burrow's `min-distance`, in seconds (0 = off).
     min_distance: Secs,
-    /// Groups removed through the API, with a fingerprint of their committed offsets then:
-    /// they stay away until they commit something else.
+    /// Groups removed through the API, with a fingerprint of their present committed offsets
+    /// then (not those kept missing for the grace period): they stay away until they commit
+    /// something else.
     forgotten: HashMap<Arc<str>, u64>,
 }
 
@@ -358,8 +359,11 @@ impl Store {
         let Some(g) = self.groups.remove(group) else {
             return false;
         };
+        // Only the present commits: a group-partition kept for the grace period after its
+        // offset vanished is not in the next poll's commits either.
         let mut commits: Vec<Commit> = g
             .keys()
+            .filter(|&(_, _, i)| !g.is_missing(i))
             .map(|(topic, partition, i)| Commit {
                 topic,
                 partition,

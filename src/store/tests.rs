@@ -331,3 +331,28 @@ fn expiry_after_retention() {
     assert!(s.topic_id("a").is_none());
     assert_eq!(s.group("g").unwrap().len(), 0);
 }
+
+#[test]
+fn item2_forget_sticks_while_a_partition_is_in_the_grace_period() {
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("t", 2)])[0];
+    wm(&mut s, 0, t, &[10, 10]);
+    s.apply_group_offsets(1, "g", &mut [Commit::new(t, 0, 3), Commit::new(t, 1, 4)]);
+    // Partition 1's offset vanishes: kept for the retention grace period, flagged missing.
+    s.apply_group_offsets(2, "g", &mut [Commit::new(t, 0, 3)]);
+    assert!(s.group("g").unwrap().is_missing(1));
+    assert!(s.forget("g"));
+    s.apply_group_state(3, "g", GroupState::Empty);
+    s.apply_group_offsets(3, "g", &mut [Commit::new(t, 0, 3)]);
+    assert!(
+        s.group("g").is_none(),
+        "same present commits: still forgotten"
+    );
+    s.apply_group_offsets(4, "g", &mut [Commit::new(t, 0, 6)]);
+    assert_eq!(
+        window(&s, "g", 0),
+        vec![(6, 4, Some(4))],
+        "back once it commits something else"
+    );
+    assert_eq!(s.group("g").unwrap().len(), 1);
+}

@@ -861,3 +861,42 @@ fn item1_improved_rule1_no_stall_for_a_point_newer_than_the_ring() {
     assert_eq!(store.high_watermarks(t, 0).last(), Some((2000, 200)));
     assert_eq!(improved_in_store(&store, 290), (Status::Stall, Status::Err));
 }
+
+#[test]
+fn item3_a_missed_watermark_sample_keeps_recent_zero_and_lag_seconds() {
+    use crate::store::WatermarkSample;
+    let mut store = Store::new(4);
+    let t = store.apply_metadata(100, &[("t", 1)])[0];
+    let poll = |store: &mut Store, now: Secs, latest: Option<i64>| {
+        store.apply_watermarks(
+            now,
+            &[WatermarkSample {
+                topic: t,
+                partition: 0,
+                earliest: latest.map(|_| 0),
+                latest,
+            }],
+        );
+    };
+    poll(&mut store, 100, Some(90));
+    store.apply_group_offsets(100, "g", &mut [Commit::new(t, 0, 90)]);
+    poll(&mut store, 110, Some(95));
+    store.apply_group_offsets(110, "g", &mut [Commit::new(t, 0, 90)]);
+    // A leader election: no watermark for this partition this poll.
+    poll(&mut store, 120, None);
+    store.apply_group_offsets(120, "g", &mut [Commit::new(t, 0, 90)]);
+    poll(&mut store, 130, Some(99));
+    store.apply_group_offsets(130, "g", &mut [Commit::new(t, 0, 90)]);
+    // Burrow: the head was at the offset 30 s ago (recent zero), so not STOP; the point had
+    // zero lag, so OK.
+    let evals = evaluate_store(&store, 130, &EvaluatorConfig::default());
+    let v = evals[0].verdicts[0];
+    assert_eq!(v.status(), Status::Ok);
+    // The head passed offset 90 between 100 s and 110 s (91 of 90..95): produced at 102 s.
+    assert_eq!(v.method(), LagMethod::Interpolated);
+    assert_eq!(v.lag_seconds(), Some(28.0));
+    assert_eq!(
+        store.high_watermarks(t, 0).collect::<Vec<_>>(),
+        [(99, 130), (95, 110), (90, 100)]
+    );
+}

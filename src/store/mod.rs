@@ -12,7 +12,9 @@
 //! - partitions are not stored per group-partition: a group lists [`Run`]s of consecutive
 //!   partitions of one topic (a group normally commits every partition of a topic);
 //! - per topic partition (shared by all groups): the watermarks and a ring of high watermarks
-//!   whose times come from one cluster-wide ring of poll times.
+//!   whose times come from one cluster-wide ring of poll times; a missed poll leaves a ring as
+//!   it was, and until that gap has left it the ring's own sample times are kept aside (no
+//!   cost per partition otherwise, see `head`).
 //!
 //! The parts: [`window`], a group's windows; [`head`], a partition's head history (the
 //! watermarks, the ring of high watermarks and its archive); this module, the [`Store`] with

@@ -260,15 +260,21 @@ pub fn evaluate_group(
                     *slot = point;
                 }
                 scratch.high_watermarks.clear();
+                let mut high_watermarks_since = 0;
                 if reads_high_watermarks(&scratch.points, current_lag, now, knobs) {
+                    // Newest first: the last time seen is the ring's oldest.
                     scratch
                         .high_watermarks
-                        .extend(store.high_watermarks(topic, partition).map(|(hw, _)| hw));
+                        .extend(store.high_watermarks(topic, partition).map(|(hw, time)| {
+                            high_watermarks_since = time;
+                            hw
+                        }));
                 }
                 let input = PartitionInput {
                     window: &scratch.points,
                     window_size: points,
                     high_watermarks: &scratch.high_watermarks,
+                    high_watermarks_since,
                     current_lag,
                 };
                 let eval = evaluate_partition(&input, now, knobs);

@@ -152,6 +152,9 @@ pub struct PartitionInput<'a> {
     pub window_size: usize,
     /// The partition's recent high watermarks (Burrow's broker-offset ring), any order.
     pub high_watermarks: &'a [i64],
+    /// When the oldest of `high_watermarks` was sampled (0 when there are none): the improved
+    /// rules flag a single point only when it is older than the ring.
+    pub high_watermarks_since: Secs,
     /// Newest high watermark minus the newest committed offset, clamped at 0.
     pub current_lag: u64,
 }
@@ -279,8 +282,8 @@ pub fn rules_burrow(p: &PartitionInput<'_>, now: Secs, allowed: u64) -> Status {
 ///    with the window's span; one point has span 0, so every lagging partition is STOP the
 ///    moment it is first seen (a new group, or any group after a restart). Here a single point
 ///    is judged by the head instead: STALL once a full ring of high watermarks shows the head
-///    moving while the offset stood still since before the ring began; otherwise OK until more
-///    evidence arrives.
+///    moving while the offset stood still since before the ring began (the point is older than
+///    the ring's oldest sample); otherwise OK until more evidence arrives.
 /// 2. **No ERR on a topic that receives no new messages.** When the whole (full) high-watermark
 ///    ring is flat, nothing new arrives: a consumer short of the head is not falling behind
 ///    (often the gap is transaction markers or compaction it can never "consume"). Burrow says
@@ -300,8 +303,11 @@ pub fn rules_improved(p: &PartitionInput<'_>, now: Secs, knobs: &EvaluatorConfig
     let head_moved = hw.iter().max() != hw.iter().min();
     let idle = ring_full && !head_moved;
     if w.len() < 2 {
-        // Rule 1: one point cannot show a stop; the head can show a stall.
-        return match (ring_full && head_moved, idle) {
+        // Rule 1: one point cannot show a stop; the head can show a stall, but only for an
+        // offset that stood still for the whole ring (a point newer than the ring's oldest
+        // sample is a group seen for the first time, not a stuck one).
+        let before_ring = w.first().is_some_and(|x| x.time < p.high_watermarks_since);
+        return match (ring_full && head_moved && before_ring, idle) {
             (true, _) if !recent_zero(p) => Status::Stall,
             (_, true) => Status::Warn,
             _ => Status::Ok,

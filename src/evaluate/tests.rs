@@ -18,6 +18,7 @@ fn burrow(w: &[Point], hw: &[i64], cur: u64, now: Secs, allowed: u64) -> Status 
         window: w,
         window_size: w.len().max(1),
         high_watermarks: hw,
+        high_watermarks_since: 0,
         current_lag: cur,
     };
     rules_burrow(&input, now, allowed)
@@ -259,6 +260,7 @@ fn minimum_complete_and_complete() {
         window: &w,
         window_size: 10,
         high_watermarks: &[1100],
+        high_watermarks_since: 0,
         current_lag: 100,
     };
     let mut knobs = EvaluatorConfig::default();
@@ -312,6 +314,7 @@ fn pictures() {
                 window: w,
                 window_size: 10,
                 high_watermarks: hw,
+                high_watermarks_since: 0,
                 current_lag: cur,
             };
             evaluate_partition(&input, now, &k).status
@@ -434,6 +437,7 @@ fn improved_rule_1_no_stop_on_one_point() {
         window: &[],
         window_size: 3,
         high_watermarks: hw,
+        high_watermarks_since: 0,
         current_lag: 50,
     };
     // Burrow: STOP at once. Improved: OK until the head ring shows movement.
@@ -443,9 +447,11 @@ fn improved_rule_1_no_stop_on_one_point() {
         ..input(&[150])
     };
     assert_eq!(rules_improved(&p, 1001, &k), Status::Ok);
-    // Full ring, head moving, offset still: a real stall is still reported.
+    // Full ring, head moving, offset still since before the ring's oldest sample (1010): a
+    // real stall is still reported.
     let p = PartitionInput {
         window: &w,
+        high_watermarks_since: 1010,
         ..input(&[150, 160, 170])
     };
     assert_eq!(rules_improved(&p, 1030, &k), Status::Stall);
@@ -463,6 +469,7 @@ fn improved_rule_2_idle_topic_is_not_an_error() {
         window: &w,
         window_size: 3,
         high_watermarks: &[100, 100, 100],
+        high_watermarks_since: 0,
         current_lag: 1,
     };
     assert_eq!(rules_burrow(&p, 1000, 0), Status::Stop);
@@ -489,6 +496,7 @@ fn improved_rule_3_rare_committers() {
         window: &w,
         window_size: 10,
         high_watermarks: &[1900, 1950],
+        high_watermarks_since: 0,
         current_lag: 350,
     };
     assert_eq!(rules_burrow(&p, 1121, 0), Status::Stop);
@@ -594,6 +602,7 @@ fn a_recent_head_at_the_offset_still_rules_out_stop_in_a_store() {
         window: &window,
         window_size: 4,
         high_watermarks: &[],
+        high_watermarks_since: 0,
         current_lag: 9,
     };
     assert_eq!(rules_burrow(&input, 130, 0), Status::Stop);
@@ -791,4 +800,103 @@ fn status_codes_and_names() {
     assert_eq!(Status::from_code(7), Status::NotFound);
     assert_eq!(Status::Stall.for_group(), Status::Err);
     assert_eq!(Status::Warn.for_group(), Status::Warn);
+}
+
+/// Improved rules, one store partition: `(verdict status, group status)` at `now`.
+fn improved_in_store(store: &Store, now: Secs) -> (Status, Status) {
+    let knobs = EvaluatorConfig {
+        rules: RuleSet::Improved,
+        poll_interval: 10,
+        ..EvaluatorConfig::default()
+    };
+    let evals = evaluate_store(store, now, &knobs);
+    (evals[0].verdicts[0].status(), evals[0].eval.status)
+}
+
+#[test]
+fn item1_improved_rule1_no_stall_for_a_point_newer_than_the_ring() {
+    use crate::store::WatermarkSample;
+    let mut store = Store::new(10);
+    let t = store.apply_metadata(100, &[("t", 1)])[0];
+    let poll = |store: &mut Store, now: Secs, latest: i64| {
+        store.apply_watermarks(
+            now,
+            &[WatermarkSample {
+                topic: t,
+                partition: 0,
+                earliest: Some(0),
+                latest: Some(latest),
+            }],
+        );
+    };
+    // Warren has run for a full ring: the head moved 1000 → 1900 over 10 polls.
+    for k in 0..10u32 {
+        poll(&mut store, 100 + 10 * k, 1000 + 100 * i64::from(k));
+    }
+    // A new group appears, starting from earliest: its one point is newer than the ring.
+    store.apply_group_offsets(190, "g", &mut [Commit::new(t, 0, 500)]);
+    let g = store.group("g").unwrap();
+    let w: Vec<Point> = g.window(0, 10).collect();
+    assert_eq!(
+        w,
+        [Point {
+            offset: 500,
+            time: 190,
+            lag: Some(1400)
+        }]
+    );
+    assert_eq!(store.high_watermarks(t, 0).count(), 10);
+    assert_eq!(improved_in_store(&store, 190), (Status::Ok, Status::Ok));
+    // The offset stands still while the head moves on: while the point is not older than
+    // the ring's oldest sample, nothing is proven.
+    for k in 10..19u32 {
+        poll(&mut store, 100 + 10 * k, 1000 + 100 * i64::from(k));
+        store.apply_group_offsets(100 + 10 * k, "g", &mut [Commit::new(t, 0, 500)]);
+    }
+    assert_eq!(store.high_watermarks(t, 0).last(), Some((1900, 190)));
+    assert_eq!(improved_in_store(&store, 280), (Status::Ok, Status::Ok));
+    // One poll later the offset has stood still since before the ring began: STALL.
+    poll(&mut store, 290, 2900);
+    store.apply_group_offsets(290, "g", &mut [Commit::new(t, 0, 500)]);
+    assert_eq!(store.high_watermarks(t, 0).last(), Some((2000, 200)));
+    assert_eq!(improved_in_store(&store, 290), (Status::Stall, Status::Err));
+}
+
+#[test]
+fn item3_a_missed_watermark_sample_keeps_recent_zero_and_lag_seconds() {
+    use crate::store::WatermarkSample;
+    let mut store = Store::new(4);
+    let t = store.apply_metadata(100, &[("t", 1)])[0];
+    let poll = |store: &mut Store, now: Secs, latest: Option<i64>| {
+        store.apply_watermarks(
+            now,
+            &[WatermarkSample {
+                topic: t,
+                partition: 0,
+                earliest: latest.map(|_| 0),
+                latest,
+            }],
+        );
+    };
+    poll(&mut store, 100, Some(90));
+    store.apply_group_offsets(100, "g", &mut [Commit::new(t, 0, 90)]);
+    poll(&mut store, 110, Some(95));
+    store.apply_group_offsets(110, "g", &mut [Commit::new(t, 0, 90)]);
+    // A leader election: no watermark for this partition this poll.
+    poll(&mut store, 120, None);
+    store.apply_group_offsets(120, "g", &mut [Commit::new(t, 0, 90)]);
+    poll(&mut store, 130, Some(99));
+    store.apply_group_offsets(130, "g", &mut [Commit::new(t, 0, 90)]);
+    // Burrow: the head was at the offset 30 s ago (recent zero), so not STOP; the point had
+    // zero lag, so OK.
+    let evals = evaluate_store(&store, 130, &EvaluatorConfig::default());
+    let v = evals[0].verdicts[0];
+    assert_eq!(v.status(), Status::Ok);
+    // The head passed offset 90 between 100 s and 110 s (91 of 90..95): produced at 102 s.
+    assert_eq!(v.method(), LagMethod::Interpolated);
+    assert_eq!(v.lag_seconds(), Some(28.0));
+    assert_eq!(
+        store.high_watermarks(t, 0).collect::<Vec<_>>(),
+        [(99, 130), (95, 110), (90, 100)]
+    );
 }

@@ -1,7 +1,13 @@
 //! A partition's head history: per topic partition, the watermarks, a ring of high
 //! watermarks whose times come from the store's cluster-wide ring of poll times, and an
 //! archive of older samples at roughly geometric ages (for lag in seconds).
+//!
+//! A poll without a sample for a partition (a failed request, a leader election) leaves its
+//! ring as it was, as Burrow's does. Its samples then no longer line up with the cluster's
+//! polls, so until that gap has left the ring the partition keeps its samples' times aside
+//! ([`TopicState`]'s `gapped`): no per-partition cost otherwise, but one flag bit.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Name, Secs, Store, WatermarkSample};
@@ -9,6 +15,11 @@ use crate::model::Watermarks;
 
 /// High-watermark samples kept per partition beyond the ring, for lag in seconds.
 pub const ARCHIVE: usize = 6;
+
+/// Bit of a ring's length byte set while the ring holds a gap (a missed poll), so its sample
+/// times are kept in [`TopicState`]'s `gapped` rather than read from the poll times. Ring
+/// lengths fit in 7 bits (at most 127 points).
+const GAP: u8 = 0x80;
 
 /// A topic as the store knows it.
 #[derive(Debug)]
@@ -18,8 +29,12 @@ pub struct TopicState {
     pub watermarks: Arc<[Watermarks]>,
     /// Per partition, `points - 1` older high watermarks as `newer - older` deltas.
     hw_back: Box<[u32]>,
-    /// Per partition, how many consecutive samples (newest first) the ring holds.
+    /// Per partition, how many samples (newest first) the ring holds (low 7 bits), and the
+    /// [`GAP`] flag.
     hw_len: Box<[u8]>,
+    /// The sample times (newest first, `points` slots) of each partition whose ring holds a
+    /// gap; the others' sample times are the store's last poll times.
+    gapped: HashMap<u32, Box<[Secs]>>,
     /// Per partition, [`ARCHIVE`] older high watermarks that fell off the ring, thinned to
     /// roughly geometric ages (for lag in seconds): `newer - this` watermark and time deltas;
     /// the newer neighbour of entry 0 is the ring's oldest sample.
@@ -37,6 +52,7 @@ impl TopicState {
             watermarks: Arc::from(Vec::new()),
             hw_back: Box::new([]),
             hw_len: Box::new([]),
+            gapped: HashMap::new(),
             arc_back: Box::new([]),
             arc_dt: Box::new([]),
             arc_len: Box::new([]),
@@ -63,6 +79,8 @@ impl TopicState {
                 arc_back[..old * ARCHIVE].copy_from_slice(&self.arc_back);
                 arc_dt[..old * ARCHIVE].copy_from_slice(&self.arc_dt);
                 arc_len[..old].copy_from_slice(&self.arc_len);
+            } else {
+                self.gapped.clear();
             }
             self.watermarks = wm.into();
             self.hw_back = back.into();
@@ -144,7 +162,10 @@ fn decode_dt16(v: u16) -> u32 {
 
 impl Store {
     /// Records one poll's watermarks. A failed sample keeps the last good value (lag stays
-    /// computable) but breaks that partition's high-watermark ring: its history restarts.
+    /// computable) and leaves that partition's high-watermark ring as it was (Burrow's keeps
+    /// its ring too): the next good sample is appended with its own time, and every sample
+    /// keeps its own. A watermark that goes back (topic re-created) restarts the ring; a topic
+    /// without any sample this poll (no longer in metadata) loses its rings.
     pub fn apply_watermarks(&mut self, now: Secs, samples: &[WatermarkSample]) {
         let points = self.points;
         let b = points - 1;
@@ -171,15 +192,25 @@ impl Store {
             let Some(latest) = s.latest else { continue };
             sampled[p] = true;
             wm[p].latest = latest;
-            let len = t.hw_len[p] as usize;
+            let len = (t.hw_len[p] & !GAP) as usize;
+            let gap = t.hw_len[p] & GAP != 0;
             let row = p * b..(p + 1) * b;
             let arc = p * ARCHIVE..(p + 1) * ARCHIVE;
             match u32::try_from(latest.saturating_sub(prev)) {
                 Ok(delta) if len > 0 && prev >= 0 => {
-                    if len == points && self.poll_times.len() > points {
+                    // The ring's sample times before this one (newest first).
+                    let times = match gap {
+                        true => t.gapped.get_mut(&(p as u32)).map(|v| &mut v[..]),
+                        false => None,
+                    };
+                    let oldest_dt = match &times {
+                        Some(v) => Some(v[points - 2].saturating_sub(v[points - 1])),
+                        None => (self.poll_times.len() > points).then(|| {
+                            self.poll_times[points - 1].saturating_sub(self.poll_times[points])
+                        }),
+                    };
+                    if let (true, Some(dt)) = (len == points, oldest_dt) {
                         // The ring's oldest sample leaves it: keep it in the archive.
-                        let dt =
-                            self.poll_times[points - 1].saturating_sub(self.poll_times[points]);
                         archive_push(
                             &mut t.arc_back[arc.clone()],
                             &mut t.arc_dt[arc],
@@ -190,10 +221,24 @@ impl Store {
                     }
                     t.hw_back[row.clone()].copy_within(0..b - 1, 1);
                     t.hw_back[row.start] = delta;
-                    t.hw_len[p] = (len + 1).min(points) as u8;
+                    let len = (len + 1).min(points);
+                    t.hw_len[p] = len as u8;
+                    if let Some(v) = times {
+                        v.copy_within(0..points - 1, 1);
+                        v[0] = now;
+                        if self.poll_times.get(..len) == Some(&v[..len]) {
+                            // The gap has left the ring: the poll times apply again.
+                            t.gapped.remove(&(p as u32));
+                        } else {
+                            t.hw_len[p] |= GAP;
+                        }
+                    }
                 }
                 // First sample, or the watermark went back (topic re-created).
                 _ => {
+                    if gap {
+                        t.gapped.remove(&(p as u32));
+                    }
                     t.hw_len[p] = 1;
                     t.arc_len[p] = 0;
                 }
@@ -203,25 +248,32 @@ impl Store {
             let Some(t) = t else { continue };
             match touched[id].take() {
                 Some((wm, sampled)) => {
-                    // A partition without a sample this poll: its ring has a gap, restart it.
+                    // A partition without a sample this poll keeps its ring, which now has a
+                    // gap: its samples were taken at the polls before this one.
                     for (p, ok) in sampled.into_iter().enumerate() {
-                        if !ok {
-                            t.hw_len[p] = 0;
-                            t.arc_len[p] = 0;
+                        let len = t.hw_len[p] as usize;
+                        if ok || len == 0 || len & GAP as usize != 0 {
+                            continue;
                         }
+                        let len = len.min(self.poll_times.len() - 1);
+                        let mut times = vec![0; points].into_boxed_slice();
+                        times[..len].copy_from_slice(&self.poll_times[1..=len]);
+                        t.gapped.insert(p as u32, times);
+                        t.hw_len[p] = len as u8 | GAP;
                     }
                     t.watermarks = wm.into();
                 }
                 None => {
                     t.hw_len.fill(0);
                     t.arc_len.fill(0);
+                    t.gapped.clear();
                 }
             }
         }
     }
 
     /// High-watermark samples of a partition, newest first, with their poll times (Burrow's
-    /// broker-offset ring: the last `points` polls without a gap).
+    /// broker-offset ring: the last `points` samples, each with its own time).
     #[inline]
     pub fn high_watermarks(
         &self,
@@ -233,9 +285,15 @@ impl Store {
             let p = usize::try_from(partition).ok()?;
             (p < t.watermarks.len()).then_some((t, p))
         });
+        let times: &[Secs] = match found {
+            Some((t, p)) if t.hw_len[p] & GAP != 0 => {
+                t.gapped.get(&(p as u32)).map_or(&[], |v| &v[..])
+            }
+            _ => &self.poll_times,
+        };
         let len = found.map_or(0, |(t, p)| {
-            (t.hw_len[p] as usize)
-                .min(self.poll_times.len())
+            ((t.hw_len[p] & !GAP) as usize)
+                .min(times.len())
                 .min(self.points)
         });
         let mut hw = found.map_or(0, |(t, p)| t.watermarks[p].latest);
@@ -243,7 +301,7 @@ impl Store {
             if let (true, Some((t, p))) = (k > 0, found) {
                 hw -= t.hw_back[p * b + k - 1] as i64;
             }
-            (hw, self.poll_times[k])
+            (hw, times[k])
         })
     }
 
@@ -258,7 +316,8 @@ impl Store {
         let mut ring = self.high_watermarks(topic, partition).peekable();
         let found = self.topic(topic).and_then(|t| {
             let p = usize::try_from(partition).ok()?;
-            (p < t.watermarks.len() && t.hw_len[p] as usize == self.points).then_some((t, p))
+            let full = |len: u8| (len & !GAP) as usize == self.points;
+            (p < t.watermarks.len() && full(t.hw_len[p])).then_some((t, p))
         });
         let mut last: Option<(i64, Secs)> = None;
         let mut k = 0;

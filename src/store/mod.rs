@@ -12,7 +12,9 @@
 //! - partitions are not stored per group-partition: a group lists [`Run`]s of consecutive
 //!   partitions of one topic (a group normally commits every partition of a topic);
 //! - per topic partition (shared by all groups): the watermarks and a ring of high watermarks
-//!   whose times come from one cluster-wide ring of poll times.
+//!   whose times come from one cluster-wide ring of poll times; a missed poll leaves a ring as
+//!   it was, and until that gap has left it the ring's own sample times are kept aside (no
+//!   cost per partition otherwise, see `head`).
 //!
 //! The parts: [`window`], a group's windows; [`head`], a partition's head history (the
 //! watermarks, the ring of high watermarks and its archive); this module, the [`Store`] with
@@ -247,8 +249,9 @@ pub struct Store {
     poll_times: Vec<Secs>,
     /// Burrow's `min-distance`, in seconds (0 = off).
     min_distance: Secs,
-    /// Groups removed through the API, with a fingerprint of their committed offsets then:
-    /// they stay away until they commit something else.
+    /// Groups removed through the API, with a fingerprint of their present committed offsets
+    /// then (not those kept missing for the grace period): they stay away until they commit
+    /// something else.
     forgotten: HashMap<Arc<str>, u64>,
 }
 
@@ -358,8 +361,11 @@ impl Store {
         let Some(g) = self.groups.remove(group) else {
             return false;
         };
+        // Only the present commits: a group-partition kept for the grace period after its
+        // offset vanished is not in the next poll's commits either.
         let mut commits: Vec<Commit> = g
             .keys()
+            .filter(|&(_, _, i)| !g.is_missing(i))
             .map(|(topic, partition, i)| Commit {
                 topic,
                 partition,

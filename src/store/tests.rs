@@ -212,7 +212,7 @@ fn time_deltas_keep_seconds_then_minutes() {
 }
 
 #[test]
-fn high_watermark_ring_restarts_on_failure_and_going_back() {
+fn high_watermark_ring_survives_a_failure_and_restarts_going_back() {
     let mut s = Store::new(3);
     let t = s.apply_metadata(0, &[("t", 1)])[0];
     for (now, hw) in [(10, 5), (20, 8), (30, 12), (40, 20)] {
@@ -229,13 +229,14 @@ fn high_watermark_ring_restarts_on_failure_and_going_back() {
             latest: None,
         }],
     );
-    assert_eq!(ring(&s), vec![]);
+    assert_eq!(ring(&s), vec![(20, 40), (12, 30), (8, 20)], "ring kept");
     assert_eq!(
         s.topic(t).unwrap().watermarks[0].latest,
         20,
         "last good value kept"
     );
     wm(&mut s, 60, t, &[25]);
+    assert_eq!(ring(&s), vec![(25, 60), (20, 40), (12, 30)]);
     wm(&mut s, 70, t, &[3]);
     assert_eq!(ring(&s), vec![(3, 70)]);
 }
@@ -330,4 +331,86 @@ fn expiry_after_retention() {
     s.expire(129, ret);
     assert!(s.topic_id("a").is_none());
     assert_eq!(s.group("g").unwrap().len(), 0);
+}
+
+#[test]
+fn item2_forget_sticks_while_a_partition_is_in_the_grace_period() {
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("t", 2)])[0];
+    wm(&mut s, 0, t, &[10, 10]);
+    s.apply_group_offsets(1, "g", &mut [Commit::new(t, 0, 3), Commit::new(t, 1, 4)]);
+    // Partition 1's offset vanishes: kept for the retention grace period, flagged missing.
+    s.apply_group_offsets(2, "g", &mut [Commit::new(t, 0, 3)]);
+    assert!(s.group("g").unwrap().is_missing(1));
+    assert!(s.forget("g"));
+    s.apply_group_state(3, "g", GroupState::Empty);
+    s.apply_group_offsets(3, "g", &mut [Commit::new(t, 0, 3)]);
+    assert!(
+        s.group("g").is_none(),
+        "same present commits: still forgotten"
+    );
+    s.apply_group_offsets(4, "g", &mut [Commit::new(t, 0, 6)]);
+    assert_eq!(
+        window(&s, "g", 0),
+        vec![(6, 4, Some(4))],
+        "back once it commits something else"
+    );
+    assert_eq!(s.group("g").unwrap().len(), 1);
+}
+
+#[test]
+fn item3_a_missed_watermark_sample_keeps_the_ring_with_true_times() {
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("t", 1)])[0];
+    let missed = |s: &mut Store, now: Secs| {
+        s.apply_watermarks(
+            now,
+            &[WatermarkSample {
+                topic: t,
+                partition: 0,
+                earliest: None,
+                latest: None,
+            }],
+        )
+    };
+    for (now, hw) in [(10, 5), (20, 8), (30, 12)] {
+        wm(&mut s, now, t, &[hw]);
+    }
+    let ring = |s: &Store| s.high_watermarks(t, 0).collect::<Vec<_>>();
+    let history = |s: &Store| s.head_history(t, 0).collect::<Vec<_>>();
+    missed(&mut s, 40);
+    assert_eq!(ring(&s), vec![(12, 30), (8, 20), (5, 10)], "kept as it was");
+    assert_eq!(s.topic(t).unwrap().watermarks[0].latest, 12);
+    wm(&mut s, 50, t, &[20]);
+    assert_eq!(ring(&s), vec![(20, 50), (12, 30), (8, 20)]);
+    assert_eq!(history(&s)[3..], [(5, 10)], "archived with its own time");
+    missed(&mut s, 60);
+    missed(&mut s, 70);
+    wm(&mut s, 80, t, &[25]);
+    assert_eq!(ring(&s), vec![(25, 80), (20, 50), (12, 30)]);
+    wm(&mut s, 90, t, &[30]);
+    wm(&mut s, 100, t, &[31]);
+    assert_eq!(ring(&s), vec![(31, 100), (30, 90), (25, 80)]);
+    assert_eq!(
+        history(&s),
+        vec![
+            (31, 100),
+            (30, 90),
+            (25, 80),
+            (20, 50),
+            (12, 30),
+            (8, 20),
+            (5, 10)
+        ]
+    );
+    // The gaps have left the ring: later samples take their times from the polls again.
+    wm(&mut s, 110, t, &[33]);
+    assert_eq!(ring(&s), vec![(33, 110), (31, 100), (30, 90)]);
+    // A watermark that goes back (topic re-created) still restarts the ring and archive.
+    missed(&mut s, 120);
+    wm(&mut s, 130, t, &[3]);
+    assert_eq!(ring(&s), vec![(3, 130)]);
+    assert_eq!(history(&s), vec![(3, 130)]);
+    wm(&mut s, 140, t, &[4]);
+    assert_eq!(ring(&s), vec![(4, 140), (3, 130)]);
 }

@@ -226,14 +226,18 @@ impl ClusterSnapshot {
 pub struct Snapshots {
     clusters: Vec<ArcSwap<ClusterSnapshot>>,
     forget: Vec<std::sync::Mutex<Vec<String>>>,
+    /// `(group, topic)` pairs to forget (Burrow's `DELETE …/consumer/{group}/topic/{topic}`).
+    forget_topics: Vec<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl Snapshots {
     pub fn new(initial: Vec<ClusterSnapshot>) -> Snapshots {
         let forget = initial.iter().map(|_| Default::default()).collect();
+        let forget_topics = initial.iter().map(|_| Default::default()).collect();
         Snapshots {
             clusters: initial.into_iter().map(ArcSwap::from_pointee).collect(),
             forget,
+            forget_topics,
         }
     }
 
@@ -249,6 +253,23 @@ impl Snapshots {
     /// The groups to forget, taken out of the queue.
     pub fn take_forget_requests(&self, cluster: usize) -> Vec<String> {
         self.forget
+            .get(cluster)
+            .map(|q| std::mem::take(&mut *q.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
+    }
+
+    /// Asks cluster `cluster`'s scraper to forget `topic` in `group` at its next poll.
+    pub fn request_forget_topic(&self, cluster: usize, group: &str, topic: &str) {
+        if let Some(q) = self.forget_topics.get(cluster) {
+            q.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((group.to_string(), topic.to_string()));
+        }
+    }
+
+    /// The `(group, topic)` pairs to forget, taken out of the queue.
+    pub fn take_forget_topic_requests(&self, cluster: usize) -> Vec<(String, String)> {
+        self.forget_topics
             .get(cluster)
             .map(|q| std::mem::take(&mut *q.lock().unwrap_or_else(|e| e.into_inner())))
             .unwrap_or_default()

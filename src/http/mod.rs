@@ -55,7 +55,8 @@ pub fn hostname() -> Arc<str> {
 }
 
 /// The router with all endpoints, gzip (fastest level) when the client accepts it, and
-/// `Access-Control-Allow-Origin` when `http.access_control_allow_origin` is set.
+/// `Access-Control-Allow-Origin` when `http.access_control_allow_origin` is set (except on the
+/// replies of Burrow's router itself: 404 for no route, 405, redirects, OPTIONS).
 pub fn router(state: Arc<AppState>) -> Router {
     let cors = state
         .config
@@ -76,6 +77,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .merge(burrow::routes(&state))
         .fallback(burrow::fallback)
+        .layer(axum::middleware::from_fn(burrow::edges::edges))
         .layer(from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
         .layer(
@@ -87,6 +89,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .quality(CompressionLevel::Fastest),
         )
         .layer(tower::util::option_layer(cors))
+        .layer(axum::middleware::map_response(burrow::edges::strip_cors))
 }
 
 /// Counts every request by route pattern (never the raw path: names from Kafka in paths would

@@ -518,11 +518,6 @@ async fn burrow_config_routes_show_no_secrets() {
                    "request": request("/v3/config/storage/default")}),
         ),
         (
-            "/v3/config/nope",
-            StatusCode::NOT_FOUND,
-            json!({"error": true, "message": "unknown module kind", "request": request("/v3/config/nope")}),
-        ),
-        (
             "/v3/config/cluster/nope",
             StatusCode::NOT_FOUND,
             json!({"error": true, "message": "cluster module not found", "request": request("/v3/config/cluster/nope")}),
@@ -572,7 +567,7 @@ async fn cors_only_when_configured() {
         config(&[("WARREN_HTTP__ACCESS_CONTROL_ALLOW_ORIGIN", origin)]),
         true,
     );
-    for path in ["/v3/kafka", "/metrics", "/v3/kafka/nope", "/nothing"] {
+    for path in ["/v3/kafka", "/metrics", "/v3/kafka/nope"] {
         let r = send(&s, get(path)).await;
         assert_eq!(
             header_of(&r, "access-control-allow-origin"),
@@ -594,4 +589,321 @@ async fn cors_only_when_configured() {
         header_of(&r, "access-control-allow-methods"),
         "GET,POST,DELETE"
     );
+}
+
+/// Burrow's `handleConsumerDetail` (core/internal/httpserver/kafka.go) answers 404 "cluster or
+/// consumer not found" when storage has nothing to show; a group only listed, without commits,
+/// is such a group (it is already missing from the list and NOTFOUND in status).
+#[tokio::test]
+async fn item7_listed_only_group_is_not_found_everywhere() {
+    let config = config(&[]);
+    let mut store = Store::new(config.window.points);
+    store.apply_metadata(1, &[("orders", 1)]);
+    store.apply_group_state(1, "listed-only", crate::model::GroupState::Empty);
+    let evals = crate::evaluate::evaluate_store(&store, 1, &config.clusters[0].evaluator);
+    let prod = ClusterSnapshot::empty("prod", &[]).from_store(&store, &evals, Health::default());
+    let s = state_with(config, true);
+    s.snapshots.publish(0, prod);
+    let path = "/v3/kafka/prod/consumer/listed-only";
+    assert_eq!(
+        fetch_json(&s, path).await,
+        (
+            StatusCode::NOT_FOUND,
+            json!({"error": true, "message": "cluster or consumer not found", "request": request(path)})
+        )
+    );
+    let (code, list) = fetch_json(&s, "/v3/kafka/prod/consumer").await;
+    assert_eq!((code, &list["consumers"]), (StatusCode::OK, &json!([])));
+    let (code, status) = fetch_json(&s, &format!("{path}/status")).await;
+    assert_eq!(
+        (code, &status["status"]["status"]),
+        (StatusCode::NOT_FOUND, &json!("NOTFOUND"))
+    );
+}
+
+/// Burrow's `makeRequestInfo` (core/internal/httpserver/coordinator.go) puts Go's
+/// `r.URL.Path`, the decoded path, in `request.url`.
+#[tokio::test]
+async fn item9_request_url_is_the_decoded_path() {
+    let s = state();
+    let cases = [
+        (
+            "/v3/kafka/prod/consumer/a%20b/status",
+            "/v3/kafka/prod/consumer/a b/status",
+        ),
+        (
+            "/v3/kafka/prod/consumer/a%2Fb%C3%A9/lag",
+            "/v3/kafka/prod/consumer/a/bé/lag",
+        ),
+        ("/v3/kafka/n%6Fpe", "/v3/kafka/nope"),
+        // Not an escape: the raw path (invalid UTF-8: see `reply::tests`).
+        ("/v3/kafka/%zz%2", "/v3/kafka/%zz%2"),
+    ];
+    for (raw, decoded) in cases {
+        let (_, body) = fetch_json(&s, raw).await;
+        assert_eq!(body["request"], request(decoded), "{raw}");
+    }
+    // axum's `Path` decodes `{group}`: a group named `a/b` is found under `a%2Fb`.
+    let (code, body) = fetch_json(&s, "/v3/kafka/prod/consumer/a%2Fb/status").await;
+    assert_eq!(
+        (code, &body["status"]["group"]),
+        (StatusCode::NOT_FOUND, &json!("a/b"))
+    );
+}
+
+fn with_method(method: &str, path: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Status, the headers that matter here, and body.
+async fn edge(s: &Arc<AppState>, r: Request<Body>) -> (StatusCode, [String; 4], String) {
+    let r = send(s, r).await;
+    let code = r.status();
+    let headers = [
+        "allow",
+        "location",
+        "content-type",
+        "access-control-allow-origin",
+    ]
+    .map(|h| header_of(&r, h));
+    (code, headers, body_text(r).await)
+}
+
+const INVALID: &str = "{\"error\":true,\"message\":\"invalid request type\",\"result\":{}}\n";
+
+/// Burrow's router is httprouter v1.3.0 with its defaults (RedirectTrailingSlash,
+/// RedirectFixedPath, HandleMethodNotAllowed, HandleOPTIONS; router.go `ServeHTTP`), routes
+/// only the five config kinds (core/internal/httpserver/coordinator.go `Configure`), and sets
+/// `Access-Control-Allow-Origin` only in `writeResponse` and the two admin handlers, not in
+/// its `defaultHandler` 404.
+#[tokio::test]
+async fn item10_config_kinds_and_router_edges_like_httprouter() {
+    let s = state_with(config(&[("WARREN_HTTP__ADMIN_TOKEN", TOKEN)]), true);
+    let text = "text/plain; charset=utf-8".to_string();
+    let none = String::new;
+    let cases: Vec<(Request<Body>, StatusCode, [String; 4], &str)> = vec![
+        // An unknown config kind is no route at all in Burrow.
+        (
+            get("/v3/config/nope"),
+            StatusCode::NOT_FOUND,
+            [none(), none(), text.clone(), none()],
+            INVALID,
+        ),
+        // Trailing slash: 301 for GET (with Go's little HTML body), 307 for the other methods.
+        (
+            get("/v3/kafka/?x=1"),
+            StatusCode::MOVED_PERMANENTLY,
+            [
+                none(),
+                "/v3/kafka?x=1".into(),
+                "text/html; charset=utf-8".into(),
+                none(),
+            ],
+            "<a href=\"/v3/kafka?x=1\">Moved Permanently</a>.\n\n",
+        ),
+        (
+            get("/v3/kafka/prod/consumer/app/status/"),
+            StatusCode::MOVED_PERMANENTLY,
+            [
+                none(),
+                "/v3/kafka/prod/consumer/app/status".into(),
+                "text/html; charset=utf-8".into(),
+                none(),
+            ],
+            "<a href=\"/v3/kafka/prod/consumer/app/status\">Moved Permanently</a>.\n\n",
+        ),
+        (
+            get("/v3/config/storage/"),
+            StatusCode::MOVED_PERMANENTLY,
+            [
+                none(),
+                "/v3/config/storage".into(),
+                "text/html; charset=utf-8".into(),
+                none(),
+            ],
+            "<a href=\"/v3/config/storage\">Moved Permanently</a>.\n\n",
+        ),
+        (
+            delete("/v3/kafka/prod/consumer/app/", Some(TOKEN)),
+            StatusCode::TEMPORARY_REDIRECT,
+            [none(), "/v3/kafka/prod/consumer/app".into(), none(), none()],
+            "",
+        ),
+        // httprouter's tree quirk: after a parameter followed by several routes, no redirect.
+        (
+            get("/v3/kafka/prod/"),
+            StatusCode::NOT_FOUND,
+            [none(), none(), text.clone(), none()],
+            INVALID,
+        ),
+        (
+            get("/v3/kafka/prod/consumer/app/"),
+            StatusCode::NOT_FOUND,
+            [none(), none(), text.clone(), none()],
+            INVALID,
+        ),
+        // No HEAD routes: 405 with Allow (the body is dropped for HEAD).
+        (
+            with_method("HEAD", "/v3/kafka"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            ["GET, OPTIONS".into(), none(), text.clone(), none()],
+            "",
+        ),
+        (
+            with_method("HEAD", "/v3/nothing"),
+            StatusCode::NOT_FOUND,
+            [none(), none(), text.clone(), none()],
+            "",
+        ),
+        // Wrong method: 405, text/plain, Allow sorted with OPTIONS.
+        (
+            with_method("POST", "/v3/kafka/prod/consumer/app"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            ["DELETE, GET, OPTIONS".into(), none(), text.clone(), none()],
+            "Method Not Allowed\n",
+        ),
+        (
+            with_method("PUT", "/v3/admin/loglevel"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            ["GET, OPTIONS, POST".into(), none(), text.clone(), none()],
+            "Method Not Allowed\n",
+        ),
+        // OPTIONS: 200 with Allow and no body; 404 for an unknown path.
+        (
+            with_method("OPTIONS", "/v3/kafka/prod/consumer/app/topic/orders"),
+            StatusCode::OK,
+            ["DELETE, OPTIONS".into(), none(), none(), none()],
+            "",
+        ),
+        (
+            with_method("OPTIONS", "/v3/nothing"),
+            StatusCode::NOT_FOUND,
+            [none(), none(), text.clone(), none()],
+            INVALID,
+        ),
+        // warren's own endpoints keep HEAD.
+        (
+            with_method("HEAD", "/healthz"),
+            StatusCode::OK,
+            [none(), none(), text.clone(), none()],
+            "",
+        ),
+    ];
+    for (r, code, headers, body) in cases {
+        let what = format!("{} {}", r.method(), r.uri());
+        let (c, h, b) = edge(&s, r).await;
+        assert_eq!((c, h, b.as_str()), (code, headers, body), "{what}");
+    }
+
+    // With CORS configured: Burrow's fallback 404 has no CORS header, its JSON replies do.
+    let origin = "https://grafana.example";
+    let s = state_with(
+        config(&[("WARREN_HTTP__ACCESS_CONTROL_ALLOW_ORIGIN", origin)]),
+        true,
+    );
+    for (path, code, cors) in [
+        ("/nothing", StatusCode::NOT_FOUND, ""),
+        ("/v3/config/nope", StatusCode::NOT_FOUND, ""),
+        ("/v3/kafka/", StatusCode::MOVED_PERMANENTLY, ""),
+        ("/v3/kafka/nope", StatusCode::NOT_FOUND, origin),
+        ("/v3/kafka", StatusCode::OK, origin),
+    ] {
+        let (c, h, _) = edge(&s, get(path)).await;
+        assert_eq!((c, h[3].as_str()), (code, cors), "{path}");
+    }
+}
+
+/// Burrow routes `DELETE /v3/kafka/:cluster/consumer/:consumer/topic/:topic` to
+/// `handleConsumerDelete` (core/internal/httpserver/coordinator.go, kafka.go): 200 "consumer
+/// group removed"; storage then drops the topic from the group (inmemory.go `deleteGroup`).
+#[tokio::test]
+async fn item8_delete_a_topic_of_a_group() {
+    let path = "/v3/kafka/prod/consumer/app/topic/orders";
+    let s = state();
+    let r = send(&s, delete(path, Some(TOKEN))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body: Value = serde_json::from_str(&body_text(r).await).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": true, "message": "admin endpoints are disabled: set http.admin_token", "request": request(path)})
+    );
+    assert!(s.snapshots.take_forget_topic_requests(0).is_empty());
+
+    let s = state_with(config(&[("WARREN_HTTP__ADMIN_TOKEN", TOKEN)]), true);
+    let r = send(&s, delete(path, Some("wrong"))).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(header_of(&r, "www-authenticate"), "Bearer");
+    let body: Value = serde_json::from_str(&body_text(r).await).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": true, "message": "missing or wrong bearer token", "request": request(path)})
+    );
+    assert!(s.snapshots.take_forget_topic_requests(0).is_empty());
+
+    let r = send(&s, delete(path, Some(TOKEN))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = serde_json::from_str(&body_text(r).await).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": false, "message": "consumer group removed", "request": request(path)})
+    );
+    assert_eq!(
+        s.snapshots.take_forget_topic_requests(0),
+        vec![("app".to_string(), "orders".to_string())]
+    );
+    assert!(
+        s.snapshots.take_forget_requests(0).is_empty(),
+        "not the whole group"
+    );
+    // Decoded names, as for the group.
+    let r = send(
+        &s,
+        delete("/v3/kafka/prod/consumer/a%2Fb/topic/t%20x", Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        s.snapshots.take_forget_topic_requests(0),
+        vec![("a/b".to_string(), "t x".to_string())]
+    );
+
+    let nope = "/v3/kafka/nope/consumer/app/topic/orders";
+    let r = send(&s, delete(nope, Some(TOKEN))).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body: Value = serde_json::from_str(&body_text(r).await).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": true, "message": "cluster not found", "request": request(nope)})
+    );
+    assert!(s.snapshots.take_forget_topic_requests(1).is_empty());
+}
+
+/// The edges' table of Burrow's routes is the router's: every entry reaches a handler.
+#[tokio::test]
+async fn item10_edge_table_matches_the_router() {
+    let s = state_with(config(&[("WARREN_HTTP__ADMIN_TOKEN", TOKEN)]), true);
+    for &(method, pattern, _) in crate::http::burrow::edges::ROUTES {
+        let path = pattern
+            .replace("{cluster}", "prod")
+            .replace("{group}", "app")
+            .replace("{topic}", "orders")
+            .replace("{name}", "default");
+        let r = Request::builder()
+            .method(method)
+            .uri(&path)
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::from("{\"level\":\"info\"}"))
+            .unwrap();
+        let r = send(&s, r).await;
+        let code = r.status();
+        let body = body_text(r).await;
+        assert!(
+            code != StatusCode::METHOD_NOT_ALLOWED && !body.contains("invalid request type"),
+            "{method} {path}: {code} {body}"
+        );
+    }
 }

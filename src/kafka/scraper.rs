@@ -257,6 +257,16 @@ impl Scraper {
                 );
             }
         }
+        for (group, topic) in self.snapshots.take_forget_topic_requests(self.index) {
+            if self.store.forget_topic(&group, &topic) {
+                tracing::info!(
+                    cluster = self.name(),
+                    group,
+                    topic,
+                    "topic of group forgotten until the group commits other offsets on it"
+                );
+            }
+        }
         self.apply(now, data);
         if std::mem::take(&mut self.reconnect_after_poll) {
             self.disconnect();

@@ -253,6 +253,10 @@ pub struct Store {
     /// then (not those kept missing for the grace period): they stay away until they commit
     /// something else.
     forgotten: HashMap<Arc<str>, u64>,
+    /// Topics removed from a group through the API (group → topic name, fingerprint of the
+    /// group's offsets on it then): they stay away until the group commits something else on
+    /// them.
+    forgotten_topics: HashMap<Arc<str>, Vec<(Arc<str>, u64)>>,
 }
 
 impl Store {
@@ -267,6 +271,7 @@ impl Store {
             poll_times: Vec::new(),
             min_distance: 0,
             forgotten: HashMap::new(),
+            forgotten_topics: HashMap::new(),
         }
     }
 
@@ -377,6 +382,76 @@ impl Store {
         true
     }
 
+    /// Forgets `topic` in `group` (Burrow's `DELETE …/consumer/{group}/topic/{topic}`) until the
+    /// group commits offsets on it other than its current ones; a group left without topics is
+    /// removed, as Burrow does. Returns whether the group had offsets on the topic.
+    pub fn forget_topic(&mut self, group: &str, topic: &str) -> bool {
+        let points = self.points;
+        let (Some(id), Some(g)) = (self.topic_id(topic), self.groups.get_mut(group)) else {
+            return false;
+        };
+        let mut commits: Vec<Commit> = g
+            .keys()
+            .filter(|&(t, _, _)| t == id)
+            .map(|(topic, partition, i)| Commit {
+                topic,
+                partition,
+                offset: g.offsets[i],
+            })
+            .collect();
+        if commits.is_empty() {
+            return false;
+        }
+        let rest: Vec<(u32, i32)> = g
+            .keys()
+            .filter(|&(t, _, _)| t != id)
+            .map(|(t, p, _)| (t, p))
+            .collect();
+        let name = g.name.raw.clone();
+        if rest.is_empty() {
+            self.groups.remove(group);
+        } else {
+            g.relayout(&rest, points);
+        }
+        let topics = self.forgotten_topics.entry(name).or_default();
+        topics.retain(|(t, _)| &**t != topic);
+        topics.push((Arc::from(topic), fingerprint(&mut commits)));
+        true
+    }
+
+    /// `commits` without those on `group`'s forgotten topics that did not change (moved to the
+    /// end); a topic whose offsets changed is no longer forgotten.
+    fn without_forgotten_topics<'c>(
+        &mut self,
+        group: &str,
+        commits: &'c mut [Commit],
+    ) -> &'c mut [Commit] {
+        let Some(topics) = self.forgotten_topics.get_mut(group) else {
+            return commits;
+        };
+        let mut hidden: Vec<u32> = Vec::new();
+        topics.retain(|(name, seen)| {
+            let Some(&id) = self.topic_ids.get(name) else {
+                return true;
+            };
+            let mut on: Vec<Commit> = commits.iter().filter(|c| c.topic == id).copied().collect();
+            if on.is_empty() || fingerprint(&mut on) == *seen {
+                hidden.push(id);
+                return true;
+            }
+            false
+        });
+        if topics.is_empty() {
+            self.forgotten_topics.remove(group);
+        }
+        commits.sort_unstable_by_key(|c| hidden.contains(&c.topic));
+        let kept = commits
+            .iter()
+            .filter(|c| !hidden.contains(&c.topic))
+            .count();
+        &mut commits[..kept]
+    }
+
     /// Records a group listing entry (the group exists, in `state`).
     pub fn apply_group_state(&mut self, now: Secs, group: &str, state: GroupState) {
         if self.forgotten.contains_key(group) {
@@ -400,6 +475,11 @@ impl Store {
                 return;
             }
             self.forgotten.remove(group);
+        }
+        let read = commits.len();
+        let commits = self.without_forgotten_topics(group, commits);
+        if read > 0 && commits.is_empty() && !self.groups.contains_key(group) {
+            return; // all it committed is on forgotten topics
         }
         commits.sort_unstable_by_key(Commit::key);
         let g = match self.groups.get_mut(group) {

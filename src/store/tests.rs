@@ -414,3 +414,49 @@ fn item3_a_missed_watermark_sample_keeps_the_ring_with_true_times() {
     wm(&mut s, 140, t, &[4]);
     assert_eq!(ring(&s), vec![(4, 140), (3, 130)]);
 }
+
+#[test]
+fn item8_forgotten_topics_stay_away_until_the_group_commits_other_offsets_on_them() {
+    let mut s = Store::new(3);
+    let ids = s.apply_metadata(0, &[("a", 2), ("b", 1)]);
+    let (a, b) = (ids[0], ids[1]);
+    wm(&mut s, 0, a, &[10, 10]);
+    wm(&mut s, 0, b, &[10]);
+    let commits = |a0: i64| {
+        [
+            Commit::new(a, 0, a0),
+            Commit::new(a, 1, 4),
+            Commit::new(b, 0, 7),
+        ]
+    };
+    s.apply_group_offsets(1, "g", &mut commits(3));
+    assert!(!s.forget_topic("g", "nope"), "unknown topic");
+    assert!(!s.forget_topic("h", "a"), "unknown group");
+    assert!(s.forget_topic("g", "a"));
+    assert!(!s.forget_topic("g", "a"), "already gone");
+    let keys = |s: &Store| -> Vec<(u32, i32)> {
+        let g = s.group("g").expect("group kept: it still has topic b");
+        g.runs
+            .iter()
+            .flat_map(|r| r.partitions().map(move |(_, p)| (r.topic, p)))
+            .collect()
+    };
+    assert_eq!(keys(&s), vec![(b, 0)]);
+    // The same offsets on `a`: still forgotten, while `b` goes on.
+    s.apply_group_offsets(2, "g", &mut commits(3));
+    assert_eq!(keys(&s), vec![(b, 0)]);
+    // Something else committed on `a`: back, with fresh windows.
+    s.apply_group_offsets(3, "g", &mut commits(5));
+    assert_eq!(keys(&s), vec![(a, 0), (a, 1), (b, 0)]);
+    assert_eq!(window(&s, "g", 0), vec![(5, 3, Some(5))]);
+    assert_eq!(window(&s, "g", 1), vec![(4, 3, Some(6))]);
+
+    // Burrow removes a group left without topics; it stays away like its topic.
+    s.apply_group_offsets(4, "one", &mut [Commit::new(b, 0, 2)]);
+    assert!(s.forget_topic("one", "b"));
+    assert!(s.group("one").is_none());
+    s.apply_group_offsets(5, "one", &mut [Commit::new(b, 0, 2)]);
+    assert!(s.group("one").is_none(), "same offsets: still forgotten");
+    s.apply_group_offsets(6, "one", &mut [Commit::new(b, 0, 3)]);
+    assert_eq!(window(&s, "one", 0), vec![(3, 6, Some(7))]);
+}

@@ -72,8 +72,9 @@ pub async fn modules(
     uri: Uri,
 ) -> Response {
     let request = RequestInfo::new(&uri, &state.hostname);
+    // Burrow routes only its five kinds: any other is no route at all.
     let Some(kind) = KINDS.iter().find(|k| **k == kind) else {
-        return Reply::not_found(request, "unknown module kind").into_response();
+        return super::not_found();
     };
     let list = ModuleList {
         coordinator: kind,
@@ -91,7 +92,7 @@ pub async fn module(
 ) -> Response {
     let request = RequestInfo::new(&uri, &state.hostname);
     let Some(kind) = KINDS.iter().find(|k| **k == kind) else {
-        return Reply::not_found(request, "unknown module kind").into_response();
+        return super::not_found();
     };
     let missing = format!("{kind} module not found");
     if !module_names(&state, kind).contains(&name) {

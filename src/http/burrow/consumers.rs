@@ -40,6 +40,19 @@ pub async fn delete(
     Reply::ack(cluster.request, "consumer group removed").into_response()
 }
 
+/// Burrow's `DELETE …/consumer/{group}/topic/{topic}`: the same handler and reply as a group's
+/// deletion in Burrow; the scraper drops the topic from the group at its next poll.
+pub async fn delete_topic(
+    State(state): State<Arc<AppState>>,
+    cluster: Cluster,
+    Path((_, group, topic)): Path<(String, String, String)>,
+) -> Response {
+    state
+        .snapshots
+        .request_forget_topic(cluster.index, &group, &topic);
+    Reply::ack(cluster.request, "consumer group removed").into_response()
+}
+
 /// A window point as Burrow prints it (`ConsumerOffset`).
 #[derive(Serialize, Clone, Copy)]
 struct Offset {
@@ -125,7 +138,9 @@ struct ConsumerDetail {
 
 pub async fn detail(cluster: Cluster, Path((_, group)): Path<(String, String)>) -> Response {
     let c = &cluster.snapshot;
-    let Some(g) = c.group(&group) else {
+    // A group without commits (only listed) has nothing in Burrow's storage: not found, as in
+    // the list and the status.
+    let Some(g) = c.group(&group).filter(|g| !g.offsets.is_empty()) else {
         let message = "cluster or consumer not found";
         return Reply::not_found(cluster.request, message).into_response();
     };

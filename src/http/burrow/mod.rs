@@ -11,6 +11,7 @@ mod auth;
 mod clusters;
 mod config;
 mod consumers;
+pub mod edges;
 mod extract;
 mod reply;
 
@@ -20,7 +21,7 @@ use axum::handler::Handler;
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::Router;
 
 use super::AppState;
@@ -51,6 +52,10 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
             get(consumers::detail).delete(consumers::delete.layer(admin.clone())),
         )
         .route(
+            "/v3/kafka/{cluster}/consumer/{group}/topic/{topic}",
+            delete(consumers::delete_topic.layer(admin.clone())),
+        )
+        .route(
             "/v3/kafka/{cluster}/consumer/{group}/status",
             get(consumers::status),
         )
@@ -72,15 +77,28 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-/// Burrow's body for a path it does not route (text/plain, with a newline).
+/// Burrow's body for a path it does not route (text/plain, with a newline, no CORS header).
 pub async fn fallback() -> Response {
-    (
-        StatusCode::NOT_FOUND,
+    not_found()
+}
+
+/// The reply of Burrow's `defaultHandler`, for a path it does not route.
+pub fn not_found() -> Response {
+    let body = "{\"error\":true,\"message\":\"invalid request type\",\"result\":{}}\n";
+    text_error(StatusCode::NOT_FOUND, body)
+}
+
+/// Go's `http.Error`: text/plain, `nosniff`, and never Burrow's CORS header.
+fn text_error(code: StatusCode, body: &'static str) -> Response {
+    let mut r = (
+        code,
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        "{\"error\":true,\"message\":\"invalid request type\",\"result\":{}}\n",
+        body,
     )
-        .into_response()
+        .into_response();
+    r.extensions_mut().insert(edges::NoCors);
+    r
 }

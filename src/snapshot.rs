@@ -38,6 +38,8 @@ pub struct TopicSnapshot {
 pub struct GroupSnapshot {
     pub name: Name,
     pub state: GroupState,
+    /// See [`crate::store::TrackedGroup::has_committed`].
+    pub has_committed: bool,
     /// Runs of consecutive partitions; `topic` is an id for [`ClusterSnapshot::topic`].
     pub runs: Arc<[Run]>,
     /// Committed offset per group-partition, indexed by the runs.
@@ -154,6 +156,7 @@ impl ClusterSnapshot {
             .map(|(g, e)| GroupSnapshot {
                 name: g.name.clone(),
                 state: g.state,
+                has_committed: g.has_committed,
                 runs: g.runs.clone(),
                 offsets: g.offsets.clone(),
                 eval: e.eval,

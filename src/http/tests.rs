@@ -907,3 +907,62 @@ async fn item10_edge_table_matches_the_router() {
         );
     }
 }
+
+/// Burrow's `TestCachingEvaluator_TopicDeleted`: a group whose topics were all deleted stays a
+/// known group (it has committed before), judged OK with `complete` 0 and no partitions, while
+/// a group that only ever was listed is not found (item 7).
+#[tokio::test]
+async fn item6_a_group_whose_topics_were_deleted_is_ok_with_complete_0() {
+    let config = config(&[]);
+    let retention = config.retention;
+    let mut store = Store::new(config.window.points);
+    let t = store.apply_metadata(1, &[("old", 1)])[0];
+    store.apply_watermarks(
+        1,
+        &[WatermarkSample {
+            topic: t,
+            partition: 0,
+            earliest: Some(0),
+            latest: Some(10),
+        }],
+    );
+    store.apply_group_offsets(1, "gone", &mut [Commit::new(t, 0, 4)]);
+    // The topic is deleted: gone from metadata, its offsets gone from the group's commits.
+    let later = 2 + retention.as_secs() as u32;
+    store.apply_metadata(later, &[]);
+    store.apply_group_offsets(later, "gone", &mut []);
+    store.expire(later, retention);
+    assert!(store.topic_id("old").is_none());
+    let g = store.group("gone").expect("the group is still known");
+    assert_eq!((g.len(), g.has_committed), (0, true));
+
+    let evals = crate::evaluate::evaluate_store(&store, later, &config.clusters[0].evaluator);
+    let prod = ClusterSnapshot::empty("prod", &[]).from_store(&store, &evals, Health::default());
+    let s = state_with(config, true);
+    s.snapshots.publish(0, prod);
+    let path = "/v3/kafka/prod/consumer/gone/status";
+    assert_eq!(
+        fetch_json(&s, path).await,
+        (
+            StatusCode::OK,
+            json!({"error": false, "message": "consumer status returned",
+                   "status": {"cluster": "prod", "group": "gone", "status": "OK", "complete": 0,
+                              "partitions": [], "partition_count": 0, "maxlag": null, "totallag": 0},
+                   "request": request(path)})
+        )
+    );
+    let (code, list) = fetch_json(&s, "/v3/kafka/prod/consumer").await;
+    assert_eq!(
+        (code, &list["consumers"]),
+        (StatusCode::OK, &json!(["gone"]))
+    );
+    let path = "/v3/kafka/prod/consumer/gone";
+    assert_eq!(
+        fetch_json(&s, path).await,
+        (
+            StatusCode::OK,
+            json!({"error": false, "message": "consumer detail returned", "topics": {},
+                   "request": request(path)})
+        )
+    );
+}

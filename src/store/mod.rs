@@ -138,6 +138,10 @@ pub struct TrackedGroup {
     /// The newest committed offset of each group-partition; shared with snapshots.
     pub offsets: Arc<[i64]>,
     pub windows: Windows,
+    /// The group has committed offsets at some point (Burrow's `lastCommit > 0`): it stays a
+    /// known group (OK, `complete` 0) after all its topics were deleted, while a group that
+    /// was only ever listed is not found, as in Burrow.
+    pub has_committed: bool,
     /// Since when some group-partitions have been missing from the committed offsets.
     missing_since: Option<Secs>,
 }
@@ -151,6 +155,7 @@ impl TrackedGroup {
             runs: Arc::from(Vec::new()),
             offsets: Arc::from(Vec::new()),
             windows: Windows::default(),
+            has_committed: false,
             missing_since: None,
         }
     }
@@ -487,6 +492,7 @@ impl Store {
             None => Self::insert_group(&mut self.groups, group),
         };
         g.last_seen = now;
+        g.has_committed |= !commits.is_empty();
         // Same layout as before? Then update in place.
         let same = g.len() == commits.len()
             && g.keys()

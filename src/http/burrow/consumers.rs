@@ -23,7 +23,7 @@ pub async fn list(cluster: Cluster) -> Response {
         .snapshot
         .groups
         .iter()
-        .filter(|g| !g.offsets.is_empty())
+        .filter(|g| g.has_committed)
         .map(|g| g.name.raw.clone())
         .collect();
     let message = "consumer list returned";
@@ -140,7 +140,7 @@ pub async fn detail(cluster: Cluster, Path((_, group)): Path<(String, String)>) 
     let c = &cluster.snapshot;
     // A group without commits (only listed) has nothing in Burrow's storage: not found, as in
     // the list and the status.
-    let Some(g) = c.group(&group).filter(|g| !g.offsets.is_empty()) else {
+    let Some(g) = c.group(&group).filter(|g| g.has_committed) else {
         let message = "cluster or consumer not found";
         return Reply::not_found(cluster.request, message).into_response();
     };
@@ -319,7 +319,7 @@ fn group_status(
     let request = RequestInfo::new(uri, &state.hostname);
     let found = cluster.as_ref().and_then(|c| {
         let g = c.snapshot.group(&group)?;
-        (!g.offsets.is_empty()).then_some((&c.snapshot, g))
+        g.has_committed.then_some((&c.snapshot, g))
     });
     let (code, status) = match found {
         Some((c, g)) => (StatusCode::OK, GroupStatusBody::new(c, g, all)),

@@ -59,6 +59,10 @@ type Commits = Vec<Commit>;
 
 /// A poll's reads, applied to the store only when the poll as a whole succeeded.
 struct PollData {
+    /// When the watermarks were read: the midpoint of the batched ListOffsets calls (all
+    /// partitions' requests are in flight together), not the poll's start, which comes
+    /// before every group's offsets were read.
+    watermarks_at: Secs,
     groups: Vec<String>,
     offsets: Vec<Result<Commits, AdminError>>,
     earliest: Vec<Result<i64, AdminError>>,
@@ -84,8 +88,20 @@ pub struct Scraper {
     list_error_logged: bool,
     /// Some request timed out in a poll that otherwise succeeded: reconnect (see `disconnect`).
     reconnect_after_poll: bool,
-    /// Start of the last poll: the `now` of its data and of its evaluation.
+    /// When the last poll's watermarks were read: the `now` of its evaluation.
     polled_at: Secs,
+}
+
+/// The Unix second halfway between `a` and `b`.
+fn midpoint(a: SystemTime, b: SystemTime) -> Secs {
+    let secs = |t: SystemTime| {
+        t.duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+    };
+    ((secs(a) + secs(b)) / 2.0)
+        .round()
+        .clamp(0.0, u32::MAX as f64) as Secs
 }
 
 fn unix_now() -> (Secs, f64) {
@@ -232,7 +248,6 @@ impl Scraper {
             self.admin = Some(Arc::new(admin.map_err(|e| (Stage::Connect, e))?));
         }
         let (now, _) = unix_now();
-        self.polled_at = now;
         let due = |at: Option<Instant>, every: Duration| at.is_none_or(|t| t.elapsed() >= every);
 
         let full_scan = due(self.metadata_at, self.settings.cluster.metadata_refresh);
@@ -497,14 +512,17 @@ impl Scraper {
         }
         self.timed(Stage::GroupOffsets, started);
         let started = Instant::now();
+        let asked = SystemTime::now();
         let (earliest, latest) = tokio::join!(
             admin.list_offsets(&list, OffsetSpec::Earliest, timeout),
             admin.list_offsets(&list, OffsetSpec::Latest, timeout),
         );
         self.timed(Stage::Watermarks, started);
+        let watermarks_at = midpoint(asked, SystemTime::now());
         let earliest = earliest.map_err(|e| (Stage::Watermarks, e))?;
         let latest = latest.map_err(|e| (Stage::Watermarks, e))?;
         Ok(PollData {
+            watermarks_at,
             groups,
             offsets,
             earliest,
@@ -536,7 +554,11 @@ impl Scraper {
                 "some partitions have no watermark this poll"
             );
         }
-        self.store.apply_watermarks(now, &samples);
+        // Head samples carry the time they were read (lag seconds would otherwise be
+        // overstated by the time the offset reads took); commits the poll's start.
+        let watermarks_at = data.watermarks_at.max(now);
+        self.polled_at = watermarks_at;
+        self.store.apply_watermarks(watermarks_at, &samples);
         if let Some(list) = &self.listed {
             for g in &list.groups {
                 if g.state != GroupState::Dead && self.group_filter.matches(&g.id) {
@@ -549,5 +571,91 @@ impl Scraper {
             self.store.apply_group_offsets(now, group, &mut commits);
         }
         self.store.expire(now, self.settings.retention);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ClusterConfig, Config};
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use rdkafka::{Offset, TopicPartitionList};
+
+    #[test]
+    fn midpoint_rounds_to_the_second() {
+        let t = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        assert_eq!(midpoint(t(10_000), t(13_000)), 12); // 11.5 rounds up
+        assert_eq!(midpoint(t(10_000), t(10_400)), 10);
+        assert_eq!(midpoint(t(7_000), t(7_000)), 7);
+    }
+
+    /// Issue 12, item 5: with slow round trips the offsets take seconds to read, and the head
+    /// samples read after them carry the time they were read, not the poll's start.
+    #[tokio::test]
+    async fn item5_head_samples_carry_the_time_they_were_read() {
+        let mock = MockCluster::new(1).expect("mock cluster");
+        mock.create_topic("t", 1, 1).expect("topic");
+        let bootstrap = mock.bootstrap_servers();
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .create()
+            .expect("producer");
+        for _ in 0..5 {
+            producer
+                .send(BaseRecord::<(), str>::to("t").partition(0).payload("x"))
+                .expect("queued");
+        }
+        producer.flush(Duration::from_secs(10)).expect("flush");
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", "g")
+            .create()
+            .expect("consumer");
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("t", 0, Offset::Offset(2)).unwrap();
+        consumer.commit(&tpl, CommitMode::Sync).expect("commit");
+        // Every request now takes 700 ms: metadata, the group list, FindCoordinator and
+        // OffsetFetch come before the watermarks.
+        mock.broker_round_trip_time(1, Duration::from_millis(700))
+            .expect("rtt");
+
+        let mut cluster = ClusterConfig::new("mock", bootstrap);
+        cluster.groups.static_groups = vec!["g".into()];
+        let config = Config {
+            clusters: vec![cluster],
+            ..Config::default()
+        }
+        .validate()
+        .expect("valid");
+        let cluster = config.clusters[0].clone();
+        let snapshots = Arc::new(Snapshots::new(vec![ClusterSnapshot::empty("mock", &[])]));
+        let telemetry = Arc::new(Telemetry::new(&config.clusters));
+        let settings = ScraperSettings {
+            cluster,
+            points: 10,
+            retention: Duration::from_secs(600),
+        };
+        let mut scraper = Scraper::new(0, settings, snapshots, telemetry);
+        let (started, _) = unix_now();
+        scraper.poll_once().await.expect("poll");
+        let (ended, _) = unix_now();
+        let topic = scraper.store.topic_id("t").expect("topic");
+        let head: Vec<(i64, Secs)> = scraper.store.head_history(topic, 0).collect();
+        assert_eq!(head.len(), 1);
+        assert_eq!(head[0].0, 5);
+        assert!(
+            head[0].1 >= started + 2 && head[0].1 <= ended,
+            "head sampled at {}, poll {started}..{ended}",
+            head[0].1
+        );
+        // The commit keeps the poll's start; the evaluation's now is the head's time.
+        let group = scraper.store.group("g").expect("group");
+        let point = group.window(0, 10).next().expect("a point");
+        assert_eq!((point.offset, point.lag), (2, Some(3)));
+        assert!(point.time <= started + 1, "{} vs {started}", point.time);
+        assert_eq!(scraper.polled_at, head[0].1);
     }
 }

@@ -130,7 +130,7 @@ pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
     cluster.groups_refresh = Duration::from_secs(3600);
     cluster.request_timeout = Duration::from_secs(5);
     cluster.groups.static_groups = GROUPS.iter().map(|g| g.name.to_string()).collect();
-    cluster.topics.deny = vec!["__.*".into()];
+    cluster.topics.deny = vec!["^__".into()];
     cluster.labels = BTreeMap::from([("env".to_string(), "demo".to_string())]);
     let config = Config {
         http: HttpConfig {

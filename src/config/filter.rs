@@ -4,8 +4,16 @@ use regex::RegexSet;
 
 use super::{ClusterConfig, ConfigError};
 
+/// The matching rule of `groups.allow`/`.deny` and `topics.allow`/`.deny`, as `warren
+/// check-config` states it above the configuration it prints.
+pub(super) const PATTERN_RULE: &str =
+    "groups.allow/deny, topics.allow/deny: a pattern matches anywhere \
+     in the name (as in Burrow); write ^name$ for an exact name.";
+
 /// Allow/deny regex lists compiled once. A name is watched when it matches an allow pattern
-/// (or the allow list is empty) and no deny pattern. Patterns are anchored (`^(?:…)$`).
+/// (or the allow list is empty) and no deny pattern. As in Burrow (Go's `MatchString`), a
+/// pattern matches when it matches anywhere in the name: `orders` matches `my-orders-dlq`;
+/// `^orders$` is the exact name.
 #[derive(Debug, Clone)]
 pub struct NameFilter {
     allow: Option<RegexSet>,
@@ -27,8 +35,7 @@ impl NameFilter {
                     ));
                 }
             }
-            let anchored: Vec<String> = list.iter().map(|p| format!("^(?:{p})$")).collect();
-            RegexSet::new(&anchored)
+            RegexSet::new(list)
                 .map(Some)
                 .map_err(|e| ConfigError::new(format!("{key}.{which}"), e.to_string()))
         };

@@ -1,5 +1,6 @@
 //! Secret masking: what `warren check-config` may print.
 
+use super::filter::PATTERN_RULE;
 use super::Config;
 
 /// Whether a librdkafka property holds a secret: its name contains `password`, `secret`,
@@ -35,7 +36,9 @@ impl Config {
     /// The effective configuration as TOML (what `warren check-config` prints): durations in
     /// human form (`"10s"`, `"1m"`), secrets masked as `"***"` (secret `client` properties, see
     /// [`is_secret_key`], and userinfo in `bootstrap_servers`). Feeding it back to [`load_from`]
-    /// gives the same configuration, secrets aside.
+    /// gives the same configuration, secrets aside. When any cluster has a non-empty
+    /// `groups`/`topics` allow or deny list, a leading comment states how patterns match
+    /// (`filter::PATTERN_RULE`).
     pub fn masked_toml(&self) -> String {
         let mut masked = self.clone();
         if masked.http.admin_token.is_some() {
@@ -49,7 +52,24 @@ impl Config {
             }
             cluster.bootstrap_servers = mask_userinfo(&cluster.bootstrap_servers);
         }
-        toml::to_string(&masked)
-            .unwrap_or_else(|e| format!("# the configuration cannot be shown as TOML: {e}\n"))
+        let has_patterns = self.clusters.iter().any(|c| {
+            [
+                &c.groups.allow,
+                &c.groups.deny,
+                &c.topics.allow,
+                &c.topics.deny,
+            ]
+            .iter()
+            .any(|list| !list.is_empty())
+        });
+        let header = if has_patterns {
+            format!("# {PATTERN_RULE}\n\n")
+        } else {
+            String::new()
+        };
+        match toml::to_string(&masked) {
+            Ok(text) => header + &text,
+            Err(e) => format!("# the configuration cannot be shown as TOML: {e}\n"),
+        }
     }
 }

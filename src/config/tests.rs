@@ -655,12 +655,69 @@ labels = { env = "prod" }
     assert!(shown.contains("poll_interval = \"10s\""), "{shown}");
     assert!(shown.contains("metadata_refresh = \"1m\""), "{shown}");
 
+    assert!(
+        !shown.starts_with('#'),
+        "no pattern lists, no matching rule: {shown}"
+    );
+
     // The printed configuration loads back to the same values (secrets aside).
     let again = ok(&shown, &[]);
     assert_eq!(again.retention, c.retention);
     assert_eq!(again.clusters[0].labels, c.clusters[0].labels);
     assert_eq!(again.clusters[0].poll_interval, c.clusters[0].poll_interval);
     assert_eq!(again.http.listen, c.http.listen);
+}
+
+#[test]
+fn masked_toml_states_the_pattern_rule_and_round_trips() {
+    for list in [
+        "groups = { allow = [\"^orders$\"] }",
+        "groups = { deny = [\"^console-consumer-\"] }",
+        "topics = { allow = [\"orders\"] }",
+        "topics = { deny = [\"^__\"] }",
+    ] {
+        let c = ok(&cluster_with(list), &[]);
+        let shown = c.masked_toml();
+        assert!(
+            shown.starts_with(
+                "# groups.allow/deny, topics.allow/deny: a pattern matches anywhere in the name \
+                 (as in Burrow); write ^name$ for an exact name.\n"
+            ),
+            "{list}: {shown}"
+        );
+        let again = ok(&shown, &[]);
+        let (a, b) = (&again.clusters[0], &c.clusters[0]);
+        assert_eq!(
+            [
+                &a.groups.allow,
+                &a.groups.deny,
+                &a.topics.allow,
+                &a.topics.deny
+            ],
+            [
+                &b.groups.allow,
+                &b.groups.deny,
+                &b.topics.allow,
+                &b.topics.deny
+            ],
+            "{list}: {shown}"
+        );
+        for name in [
+            "orders",
+            "my-orders",
+            "console-consumer-1",
+            "__consumer_offsets",
+        ] {
+            assert_eq!(
+                a.group_filter().matches(name),
+                b.group_filter().matches(name)
+            );
+            assert_eq!(
+                a.topic_filter().matches(name),
+                b.topic_filter().matches(name)
+            );
+        }
+    }
 }
 
 #[test]
@@ -687,16 +744,20 @@ fn secret_keys() {
 fn filters() {
     let c = ok(
         &cluster_with(
-            "groups = { allow = [\"billing-.*\", \"audit\"], deny = [\"billing-test\"] }\n\
-                 topics = { deny = [\"__.*\"] }",
+            "groups = { allow = [\"^billing-\", \"^audit$\"], deny = [\"^billing-test$\"] }\n\
+                 topics = { deny = [\"^__\"] }",
         ),
         &[],
     );
     let g = c.clusters[0].group_filter();
     assert!(g.matches("billing-eu"));
     assert!(g.matches("audit"));
-    assert!(!g.matches("audit-2"), "patterns are anchored");
+    assert!(!g.matches("audit-2"), "^audit$ is the exact name");
     assert!(!g.matches("billing-test"));
+    assert!(
+        g.matches("billing-test-2"),
+        "^billing-test$ denies only billing-test"
+    );
     assert!(!g.matches("other"));
     let t = c.clusters[0].topic_filter();
     assert!(t.matches("orders"));
@@ -718,21 +779,28 @@ fn code_cluster(groups_allow: &[&str], groups_deny: &[&str], topics_deny: &[&str
 
 #[test]
 fn validation_compiles_the_filters_the_config_carries() {
-    let config = code_cluster(&["billing-.*", "audit"], &["billing-test"], &["__.*"])
+    let config = code_cluster(&["^billing-", "audit"], &["^billing-test$"], &["^__"])
         .validate()
         .unwrap();
     let c = &config.clusters[0];
     let g = c.group_filter();
     assert!(g.matches("billing-eu"));
     assert!(g.matches("audit"));
-    assert!(!g.matches("audit-2"), "patterns are anchored at the end");
-    assert!(!g.matches("x-audit"), "patterns are anchored at the start");
+    assert!(
+        g.matches("audit-2"),
+        "a pattern matches anywhere: at the start"
+    );
+    assert!(
+        g.matches("x-audit"),
+        "a pattern matches anywhere: at the end"
+    );
+    assert!(!g.matches("x-billing-eu"), "^ anchors the start");
     assert!(!g.matches("billing-test"), "deny wins over allow");
     assert!(!g.matches("other"), "not in a non-empty allow list");
     let t = c.topic_filter();
     assert!(t.matches("orders"), "an empty allow list allows all");
     assert!(!t.matches("__consumer_offsets"));
-    assert!(t.matches("x__y"), "deny is anchored too");
+    assert!(t.matches("x__y"), "deny's ^ anchors the start too");
 
     // A clone carries the same compiled filters.
     let copy = config.clone();
@@ -750,8 +818,8 @@ fn validation_compiles_the_filters_the_config_carries() {
     let loaded = ok(
         MINIMAL,
         &[
-            ("WARREN_CLUSTERS__PROD__GROUPS__ALLOW", "billing-.*, audit"),
-            ("WARREN_CLUSTERS__PROD__TOPICS__DENY", "__.*"),
+            ("WARREN_CLUSTERS__PROD__GROUPS__ALLOW", "^billing-, ^audit$"),
+            ("WARREN_CLUSTERS__PROD__TOPICS__DENY", "^__"),
         ],
     );
     assert!(loaded.clusters[0].group_filter().matches("audit"));
@@ -883,4 +951,49 @@ fn load_reads_the_process_environment() {
         assert_eq!(errors[0].key, "nope");
         Ok(())
     });
+}
+
+/// Burrow (and kafka_exporter) match a pattern anywhere in the name, as Go's `MatchString`;
+/// `^name$` is how to write an exact name. A Burrow user's patterns mean the same in warren.
+#[test]
+fn item12_patterns_match_anywhere_like_burrow() {
+    for section in ["groups", "topics"] {
+        let filter = |list: &str| {
+            let c = ok(&cluster_with(&format!("[clusters.{section}]\n{list}")), &[]);
+            let cluster = &c.clusters[0];
+            let f = match section {
+                "groups" => cluster.group_filter(),
+                _ => cluster.topic_filter(),
+            };
+            f.clone()
+        };
+        let deny = filter("deny = [\"^console-consumer-\"]");
+        assert!(
+            !deny.matches("console-consumer-12345"),
+            "{section}: deny ^console-consumer- denies console-consumer-12345"
+        );
+        assert!(
+            deny.matches("my-console-consumer-1"),
+            "{section}: ^ anchors the start only"
+        );
+        assert!(deny.matches("orders"), "{section}");
+
+        let allow = filter("allow = [\"orders\"]");
+        for name in ["orders", "orders-dlq", "my-orders"] {
+            assert!(allow.matches(name), "{section}: allow orders allows {name}");
+        }
+        assert!(
+            !allow.matches("payments"),
+            "{section}: payments is not allowed"
+        );
+
+        let exact = filter("allow = [\"^orders$\"]");
+        assert!(exact.matches("orders"), "{section}: ^orders$ allows orders");
+        for name in ["orders-dlq", "my-orders", "xorders"] {
+            assert!(
+                !exact.matches(name),
+                "{section}: ^orders$ allows only orders, not {name}"
+            );
+        }
+    }
 }

@@ -355,6 +355,23 @@ fn minimal_file_prints_the_defaults() {
 }
 
 #[test]
+fn pattern_lists_print_the_matching_rule_first() {
+    const RULE: &str = "# groups.allow/deny, topics.allow/deny: a pattern matches anywhere in the \
+                        name (as in Burrow); write ^name$ for an exact name.\n";
+    let (_, out) = valid(MINIMAL, &[]);
+    assert!(!out.contains(RULE), "no lists, no rule:\n{out}");
+    let file = format!("{MINIMAL}groups = {{ deny = [\"^console-consumer-\"] }}\n");
+    let (t, out) = valid(&file, &[]);
+    assert!(out.starts_with(RULE), "{out}");
+    assert_eq!(
+        get(&t, "clusters/0/groups/deny"),
+        &toml::Value::Array(vec!["^console-consumer-".into()])
+    );
+    let (_, out) = valid(MINIMAL, &[("WARREN_CLUSTERS__0__TOPICS__ALLOW", "orders")]);
+    assert!(out.starts_with(RULE), "{out}");
+}
+
+#[test]
 fn env_overrides_win_over_the_file() {
     let file = "[http]\nlisten = \"0.0.0.0:9000\"\n[window]\npoints = 5\n\
                 [[clusters]]\nname = \"prod-eu.1\"\nbootstrap_servers = \"k1:9092\"\n\

@@ -57,7 +57,7 @@ fn exact_values_for_watermarks_offsets_lags_and_sums() {
 
     let w = Warren::start(&config(
         &[("main", &broker)],
-        "labels = { env = \"test\" }\ngroups.deny = [\"secret-.*\"]\n",
+        "labels = { env = \"test\" }\ngroups.deny = [\"^secret-\"]\n",
         "",
     ));
     let c = "cluster=\"main\",env=\"test\"";

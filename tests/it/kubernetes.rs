@@ -1111,7 +1111,7 @@ fn sidecar_watches_its_applications_group() {
     );
     assert_eq!(
         cluster["groups"]["allow"],
-        toml::Value::Array(vec![toml::Value::String("orders-consumer".into())]),
+        toml::Value::Array(vec![toml::Value::String("^orders-consumer$".into())]),
         "only the app's group"
     );
     assert_eq!(

@@ -42,6 +42,20 @@ pub async fn main(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
         .into_response()
 }
 
+/// `groups.allow` as Burrow's single `group-allowlist` regex. Both match a pattern anywhere in
+/// the name, so one pattern is shown as it is and several as `(?:a)|(?:b)`: the groups keep an
+/// inline flag (`(?i)`) of one pattern from reaching the next.
+fn allowlist(patterns: &[String]) -> String {
+    match patterns {
+        [one] => one.clone(),
+        many => many
+            .iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|"),
+    }
+}
+
 /// Burrow's module kinds.
 const KINDS: [&str; 5] = ["storage", "evaluator", "cluster", "consumer", "notifier"];
 
@@ -117,7 +131,7 @@ pub async fn module(
             "class-name": "kafka",
             "cluster": c.name,
             "servers": servers(&c.bootstrap_servers),
-            "group-allowlist": c.groups.allow.join("|"),
+            "group-allowlist": allowlist(&c.groups.allow),
             "zookeeper-path": "",
             "zookeeper-timeout": 0,
             "client-profile": client_profile(),
@@ -128,4 +142,28 @@ pub async fn module(
     };
     let message = format!("{kind} module detail returned");
     Reply::ok(request, &message, Module { module }).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowlist;
+
+    #[test]
+    fn allowlist_matches_what_the_filter_matches() {
+        let list = |l: &[&str]| l.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        assert_eq!(allowlist(&[]), "");
+        assert_eq!(allowlist(&list(&["^orders$"])), "^orders$");
+        let joined = allowlist(&list(&["^orders$", "(?i)pay", "dlq"]));
+        assert_eq!(joined, "(?:^orders$)|(?:(?i)pay)|(?:dlq)");
+        let re = regex::Regex::new(&joined).unwrap();
+        for (name, watched) in [
+            ("orders", true),
+            ("my-orders", false),
+            ("PAYMENTS", true),
+            ("x-dlq", true),
+            ("DLQ", false),
+        ] {
+            assert_eq!(re.is_match(name), watched, "{name}");
+        }
+    }
 }

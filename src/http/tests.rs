@@ -966,3 +966,46 @@ async fn item6_a_group_whose_topics_were_deleted_is_ok_with_complete_0() {
         )
     );
 }
+
+/// Item 11: a consumer that stands still. Its window's newest point (`end`) keeps the lag of
+/// the poll that saw the offset change (warren adds a point per change, Burrow per commit);
+/// `current_lag` and `/metrics` are fresh every poll, so what a client reads never goes stale.
+#[tokio::test]
+async fn item11_current_lag_is_fresh_while_the_offset_stands_still() {
+    let config = config(&[]);
+    let mut store = Store::new(config.window.points);
+    let t = store.apply_metadata(1, &[("orders", 1)])[0];
+    let head = |store: &mut Store, now, latest| {
+        let sample = WatermarkSample {
+            topic: t,
+            partition: 0,
+            earliest: Some(0),
+            latest: Some(latest),
+        };
+        store.apply_watermarks(now, &[sample]);
+    };
+    head(&mut store, 10, 100);
+    store.apply_group_offsets(10, "still", &mut [Commit::new(t, 0, 40)]);
+    head(&mut store, 20, 150);
+    store.apply_group_offsets(20, "still", &mut [Commit::new(t, 0, 40)]);
+    let evals = crate::evaluate::evaluate_store(&store, 20, &config.clusters[0].evaluator);
+    let prod = ClusterSnapshot::empty("prod", &[]).from_store(&store, &evals, Health::default());
+    let s = state_with(config, true);
+    s.snapshots.publish(0, prod);
+
+    let (code, v) = fetch_json(&s, "/v3/kafka/prod/consumer/still/lag").await;
+    assert_eq!(code, StatusCode::OK);
+    let p = &v["status"]["partitions"][0];
+    assert_eq!(
+        (
+            &p["end"]["offset"],
+            &p["end"]["lag"],
+            &p["end"]["timestamp"]
+        ),
+        (&json!(40), &json!(60), &json!(10_000))
+    );
+    assert_eq!(p["current_lag"], json!(110));
+    let (_, _, text) = fetch(&s, "/metrics").await;
+    let line = "kafka_consumergroup_group_lag{cluster=\"prod\",group=\"still\",topic=\"orders\",partition=\"0\"} 110";
+    assert!(text.lines().any(|l| l == line), "{text}");
+}

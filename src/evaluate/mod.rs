@@ -232,7 +232,7 @@ fn rewound(w: &[Point]) -> bool {
 }
 
 fn had_zero_lag(w: &[Point], allowed: u64) -> bool {
-    w.iter().any(|x| x.lag.is_some_and(|l| l as u64 <= allowed))
+    w.iter().any(|x| x.lag.is_some_and(|l| l <= allowed))
 }
 
 fn offsets_all_equal(w: &[Point]) -> bool {
@@ -241,7 +241,7 @@ fn offsets_all_equal(w: &[Point]) -> bool {
 
 /// The non-null lags never strictly decrease.
 fn lag_never_decreases(w: &[Point]) -> bool {
-    let mut prev: Option<u32> = None;
+    let mut prev: Option<u64> = None;
     for l in w.iter().filter_map(|x| x.lag) {
         if prev.is_some_and(|p| l < p) {
             return false;

@@ -9,7 +9,11 @@ fn window(offsets: &[i64], lags: &[Option<u32>], times: &[Secs]) -> Vec<Point> {
         .iter()
         .zip(lags)
         .zip(times)
-        .map(|((&offset, &lag), &time)| Point { offset, time, lag })
+        .map(|((&offset, &lag), &time)| Point {
+            offset,
+            time,
+            lag: lag.map(u64::from),
+        })
         .collect()
 }
 
@@ -899,4 +903,98 @@ fn item3_a_missed_watermark_sample_keeps_recent_zero_and_lag_seconds() {
         store.high_watermarks(t, 0).collect::<Vec<_>>(),
         [(99, 130), (95, 110), (90, 100)]
     );
+}
+
+/// One partition through a real store (Burrow's rules): the offsets committed at the times
+/// given, each read after a watermark poll with the head given; `(window, status)` at the
+/// last time.
+fn item4_burrow_in_store(polls: &[(Secs, i64, i64)]) -> (Vec<(i64, Secs, Option<u64>)>, Status) {
+    use crate::store::WatermarkSample;
+    let mut store = Store::new(10);
+    let t = store.apply_metadata(polls[0].0, &[("t", 1)])[0];
+    for &(now, head, offset) in polls {
+        store.apply_watermarks(
+            now,
+            &[WatermarkSample {
+                topic: t,
+                partition: 0,
+                earliest: Some(0),
+                latest: Some(head),
+            }],
+        );
+        store.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, offset)]);
+    }
+    let now = polls[polls.len() - 1].0;
+    let window = store
+        .group("g")
+        .unwrap()
+        .window(0, 10)
+        .map(|p| (p.offset, p.time, p.lag))
+        .collect();
+    let evals = evaluate_store(&store, now, &EvaluatorConfig::default());
+    (window, evals[0].verdicts[0].status())
+}
+
+#[test]
+fn item4_a_lag_falling_from_5e9_to_4_5e9_is_ok() {
+    let head = 10_000_000_000;
+    let (window, status) = item4_burrow_in_store(&[
+        (100, head, 5_000_000_000),
+        (110, head, 5_250_000_000),
+        (120, head, 5_500_000_000),
+    ]);
+    // The lag decreased: Burrow's last rule says OK, not WARN.
+    assert_eq!(status, Status::Ok);
+    assert_eq!(
+        window,
+        [
+            (5_500_000_000, 120, Some(4_500_000_000)),
+            (5_250_000_000, 110, Some(4_750_000_000)),
+            (5_000_000_000, 100, Some(5_000_000_000)),
+        ]
+    );
+}
+
+#[test]
+fn item4_a_rewind_by_more_than_2_pow_31_is_rewind() {
+    let head = 10_000_000_100;
+    let (window, status) = item4_burrow_in_store(&[
+        (100, head, 10_000_000_000),
+        (110, head, 10_000_000_050),
+        (120, head, 100),
+    ]);
+    assert_eq!(status, Status::Rewind);
+    assert_eq!(
+        window,
+        [
+            (100, 120, Some(10_000_000_000)),
+            (10_000_000_050, 110, Some(50)),
+            (10_000_000_000, 100, Some(100)),
+        ]
+    );
+}
+
+#[test]
+fn item4_a_200_s_silence_stops_on_time() {
+    // Points 200 s apart: STOP fires once the silence exceeds the span (400 s), not later.
+    let polls = [(1_000, 100, 10), (1_200, 300, 20), (1_400, 500, 30)];
+    let mut store = Store::new(10);
+    let t = store.apply_metadata(1_000, &[("t", 1)])[0];
+    for &(now, head, offset) in &polls {
+        store.apply_watermarks(
+            now,
+            &[crate::store::WatermarkSample {
+                topic: t,
+                partition: 0,
+                earliest: Some(0),
+                latest: Some(head),
+            }],
+        );
+        store.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, offset)]);
+    }
+    let status =
+        |now| evaluate_store(&store, now, &EvaluatorConfig::default())[0].verdicts[0].status();
+    // The lag grows: WARN until then.
+    assert_eq!(status(1_800), Status::Warn);
+    assert_eq!(status(1_801), Status::Stop);
 }

@@ -1,4 +1,3 @@
-use super::window::{decode_dt, encode_dt};
 use super::*;
 use crate::model::Watermarks;
 
@@ -16,7 +15,7 @@ fn wm(store: &mut Store, now: Secs, topic: u32, latest: &[i64]) {
     store.apply_watermarks(now, &samples);
 }
 
-fn window(store: &Store, group: &str, i: usize) -> Vec<(i64, Secs, Option<u32>)> {
+fn window(store: &Store, group: &str, i: usize) -> Vec<(i64, Secs, Option<u64>)> {
     let g = store.group(group).unwrap();
     g.window(i, store.points())
         .map(|p| (p.offset, p.time, p.lag))
@@ -149,16 +148,16 @@ fn forgotten_groups_stay_away_until_they_commit_again() {
 }
 
 #[test]
-fn point_lag_is_clamped_saturated_and_unknown_without_watermark() {
+fn point_lag_is_exact_and_unknown_without_watermark() {
     let wm = |latest| Watermarks {
         earliest: 0,
         latest,
     };
-    assert_eq!(point_lag(Some(&wm(100)), 120), 0);
-    assert_eq!(point_lag(Some(&wm(-1)), 5), LAG_UNKNOWN);
-    assert_eq!(point_lag(None, 5), LAG_UNKNOWN);
-    assert_eq!(point_lag(Some(&wm(i64::MAX)), 0), LAG_SATURATED);
-    assert_eq!(point_lag(Some(&wm(100)), 40), 60);
+    assert_eq!(point_lag(Some(&wm(100)), 120), Some(0));
+    assert_eq!(point_lag(Some(&wm(-1)), 5), None);
+    assert_eq!(point_lag(None, 5), None);
+    assert_eq!(point_lag(Some(&wm(i64::MAX)), 0), Some(i64::MAX as u64));
+    assert_eq!(point_lag(Some(&wm(100)), 40), Some(60));
 }
 
 #[test]
@@ -172,43 +171,16 @@ fn rewinds_and_huge_jumps() {
         window(&s, "g", 0).iter().map(|p| p.0).collect::<Vec<_>>(),
         vec![300, 500]
     );
-    // A delta beyond i32 restarts the window rather than storing a wrong offset.
+    // A delta beyond i32 is kept exactly; the window goes on.
     s.apply_group_offsets(3, "g", &mut [Commit::new(t, 0, 9_000_000_000)]);
     assert_eq!(
         window(&s, "g", 0),
-        vec![(9_000_000_000, 3, Some(1_000_000_000))]
+        vec![
+            (9_000_000_000, 3, Some(1_000_000_000)),
+            (300, 2, Some(9_999_999_700)),
+            (500, 1, Some(9_999_999_500)),
+        ]
     );
-}
-
-#[test]
-fn time_deltas_keep_seconds_then_minutes() {
-    for dt in 0..128 {
-        assert_eq!(decode_dt(encode_dt(dt)), dt);
-    }
-    assert_eq!(decode_dt(encode_dt(128)), 128);
-    assert_eq!(decode_dt(encode_dt(130)), 128);
-    assert_eq!(decode_dt(encode_dt(248)), 256);
-    assert_eq!(decode_dt(encode_dt(40_000)), 40_960);
-    assert_eq!(decode_dt(encode_dt(u32::MAX)), 15 << 19);
-    // Within 6.25 % everywhere in range, and monotonic.
-    let mut last = 0;
-    for dt in (128..8_000_000u32).step_by(997) {
-        let back = decode_dt(encode_dt(dt));
-        assert!(
-            (back as f64 - dt as f64).abs() <= dt as f64 * 0.0625,
-            "{dt} -> {back}"
-        );
-        assert!(back >= last);
-        last = back;
-    }
-    let mut s = Store::new(3);
-    let t = s.apply_metadata(0, &[("t", 1)])[0];
-    wm(&mut s, 0, t, &[1000]);
-    s.apply_group_offsets(10_000, "g", &mut [Commit::new(t, 0, 1)]);
-    s.apply_group_offsets(10_000 + 86_400, "g", &mut [Commit::new(t, 0, 2)]);
-    assert_eq!(decode_dt(encode_dt(86_400)), 90_112);
-    let w = window(&s, "g", 0);
-    assert_eq!(w[1].1, 10_000 + 86_400 - 90_112);
 }
 
 #[test]
@@ -459,4 +431,222 @@ fn item8_forgotten_topics_stay_away_until_the_group_commits_other_offsets_on_the
     assert!(s.group("one").is_none(), "same offsets: still forgotten");
     s.apply_group_offsets(6, "one", &mut [Commit::new(b, 0, 3)]);
     assert_eq!(window(&s, "one", 0), vec![(3, 6, Some(7))]);
+}
+
+/// A point's lag (exact over Kafka's whole range).
+fn lag64(p: &Point) -> Option<u64> {
+    p.lag
+}
+
+fn window64(store: &Store, group: &str, i: usize) -> Vec<(i64, Secs, Option<u64>)> {
+    let g = store.group(group).unwrap();
+    g.window(i, store.points())
+        .map(|p| (p.offset, p.time, lag64(&p)))
+        .collect()
+}
+
+#[test]
+fn item4_lags_beyond_u32_are_exact_in_the_window() {
+    let mut s = Store::new(4);
+    let t = s.apply_metadata(100, &[("t", 1)])[0];
+    for (now, offset) in [
+        (100, 5_000_000_000i64),
+        (110, 5_250_000_000),
+        (120, 5_500_000_000),
+    ] {
+        wm(&mut s, now, t, &[10_000_000_000]);
+        s.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, offset)]);
+    }
+    assert_eq!(
+        window64(&s, "g", 0),
+        vec![
+            (5_500_000_000, 120, Some(4_500_000_000)),
+            (5_250_000_000, 110, Some(4_750_000_000)),
+            (5_000_000_000, 100, Some(5_000_000_000)),
+        ]
+    );
+    // The largest lag Kafka can have, and one just past the old u32 sentinels.
+    wm(&mut s, 130, t, &[i64::MAX]);
+    s.apply_group_offsets(130, "g", &mut [Commit::new(t, 0, 0)]);
+    wm(&mut s, 140, t, &[u32::MAX as i64 + 1]);
+    s.apply_group_offsets(140, "g", &mut [Commit::new(t, 0, 1)]);
+    let w = window64(&s, "g", 0);
+    assert_eq!(w[0], (1, 140, Some(u32::MAX as u64)));
+    assert_eq!(w[1], (0, 130, Some(i64::MAX as u64)));
+    assert_eq!(w[2], (5_500_000_000, 120, Some(4_500_000_000)));
+}
+
+#[test]
+fn item4_a_rewind_beyond_i32_keeps_the_window() {
+    let mut s = Store::new(4);
+    let t = s.apply_metadata(100, &[("t", 1)])[0];
+    for (now, offset) in [(100, 10_000_000_000i64), (110, 10_000_000_050), (120, 100)] {
+        wm(&mut s, now, t, &[10_000_000_100]);
+        s.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, offset)]);
+    }
+    assert_eq!(
+        window64(&s, "g", 0),
+        vec![
+            (100, 120, Some(10_000_000_000)),
+            (10_000_000_050, 110, Some(50)),
+            (10_000_000_000, 100, Some(100)),
+        ]
+    );
+    // And forward again by more than 2^31, then the extremes of i64.
+    wm(&mut s, 130, t, &[i64::MAX]);
+    s.apply_group_offsets(130, "g", &mut [Commit::new(t, 0, i64::MAX)]);
+    s.apply_group_offsets(140, "g", &mut [Commit::new(t, 0, -1)]);
+    let offsets: Vec<i64> = window64(&s, "g", 0).iter().map(|p| p.0).collect();
+    assert_eq!(offsets, vec![-1, i64::MAX, 100, 10_000_000_050]);
+}
+
+#[test]
+fn item4_time_gaps_are_exact_to_the_second() {
+    let gaps: [Secs; 9] = [200, 127, 128, 254, 255, 3_599, 86_400, 86_401, 40 * 86_400];
+    let mut s = Store::new(gaps.len() + 1);
+    let t = s.apply_metadata(0, &[("t", 1)])[0];
+    wm(&mut s, 0, t, &[1_000]);
+    let mut now: Secs = 1_000_000;
+    let mut times = vec![now];
+    s.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, 0)]);
+    for (k, gap) in gaps.iter().enumerate() {
+        now += gap;
+        times.push(now);
+        s.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, k as i64 + 1)]);
+    }
+    let got: Vec<Secs> = window64(&s, "g", 0).iter().map(|p| p.1).collect();
+    times.reverse();
+    assert_eq!(got, times);
+    // Every gap up to a day, one at a time.
+    let mut s = Store::new(2);
+    let t = s.apply_metadata(0, &[("t", 1)])[0];
+    let mut now: Secs = 1_000_000;
+    s.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, 0)]);
+    for gap in (0..=86_400).step_by(7).chain([86_400]) {
+        now += gap;
+        s.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, now as i64)]);
+        let w = window64(&s, "g", 0);
+        assert_eq!(w[0].1 - w[1].1, gap);
+    }
+}
+
+/// A window's points as `(offset, time, lag)`, newest first.
+type Pts = Vec<(i64, Secs, Option<u64>)>;
+
+/// What a window should hold: Burrow's storage, newest first (a reference model).
+#[derive(Default, Clone)]
+struct Model(Pts);
+
+impl Model {
+    fn push(&mut self, points: usize, min_distance: Secs, p: (i64, Secs, Option<u64>)) {
+        if let Some(newest) = self.0.first_mut() {
+            if newest.0 == p.0 {
+                return;
+            }
+            if min_distance > 0 && p.1.saturating_sub(newest.1) < min_distance {
+                *newest = (p.0, newest.1, p.2);
+                return;
+            }
+        }
+        self.0.insert(0, p);
+        self.0.truncate(points);
+    }
+}
+
+#[test]
+fn item4_windows_round_trip_small_and_huge_values() {
+    const POINTS: usize = 5;
+    let mut s = Store::new(POINTS).with_min_distance(15);
+    let names = ["a", "b"];
+    let ids = s.apply_metadata(0, &[("a", 4), ("b", 2)]);
+    // Partitions committed, by stage: later stages add partitions that sort before and
+    // between existing ones, so windows move to other indexes.
+    let stages: [&[(usize, i32)]; 3] = [
+        &[(0, 1), (0, 3), (1, 1)],
+        &[(0, 0), (0, 1), (0, 3), (1, 0), (1, 1)],
+        &[(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)],
+    ];
+    let steps: [i64; 9] = [
+        5,
+        3_000_000_000,
+        -7,
+        -1_000_000_000_000,
+        0,
+        1,
+        i32::MAX as i64 + 1,
+        i32::MIN as i64,
+        2_000_000,
+    ];
+    let gaps: [Secs; 7] = [10, 5, 200, 100_000, 3, 255, 30];
+    let heads: [i64; 3] = [10_000_000_000_000, 1_000, -1];
+    let mut models: BTreeMap<(usize, i32), Model> = BTreeMap::new();
+    let mut offsets: BTreeMap<(usize, i32), i64> = BTreeMap::new();
+    let mut now: Secs = 1_000_000;
+    let mut snapshots: Vec<(Windows, Arc<[i64]>, Vec<Pts>)> = Vec::new();
+    for poll in 0..60usize {
+        now += gaps[poll % gaps.len()];
+        let head = heads[poll % heads.len()];
+        for &t in &ids {
+            let latest = vec![head + poll as i64; 4];
+            if head < 0 {
+                // A failed request: no head, the points' lags are unknown.
+                let samples: Vec<WatermarkSample> = (0..4)
+                    .map(|p| WatermarkSample {
+                        topic: t,
+                        partition: p,
+                        earliest: None,
+                        latest: None,
+                    })
+                    .collect();
+                s.apply_watermarks(now, &samples);
+            } else {
+                wm(&mut s, now, t, &latest);
+            }
+        }
+        let stage = stages[(poll / 20).min(2)];
+        let mut commits = Vec::new();
+        for (k, &(topic, partition)) in stage.iter().enumerate() {
+            let o = offsets.entry((topic, partition)).or_insert(1_000);
+            if (poll + k) % 4 != 0 {
+                *o = o.wrapping_add(steps[(poll * 3 + k) % steps.len()]);
+            }
+            commits.push(Commit::new(ids[topic], partition, *o));
+            let wmarks = s.topic(ids[topic]).unwrap().watermarks[partition as usize];
+            let lag = wmarks.lag(*o);
+            models
+                .entry((topic, partition))
+                .or_default()
+                .push(POINTS, 15, (*o, now, lag));
+        }
+        s.apply_group_offsets(now, "g", &mut commits);
+        let g = s.group("g").unwrap();
+        let mut seen = Vec::new();
+        for (t, p, i) in g.keys() {
+            let topic = ids.iter().position(|&x| x == t).unwrap();
+            let got: Vec<_> = g
+                .window(i, POINTS)
+                .map(|p| (p.offset, p.time, lag64(&p)))
+                .collect();
+            assert_eq!(
+                got,
+                models[&(topic, p)].0,
+                "poll {poll}, {}/{p}",
+                names[topic]
+            );
+            seen.push(got);
+        }
+        // Snapshots keep reading what they saw while the store moves on (copy on write).
+        if poll % 7 == 0 {
+            snapshots.push((g.windows.clone(), g.offsets.clone(), seen));
+        }
+        for (windows, offsets, seen) in &snapshots {
+            for (i, want) in seen.iter().enumerate() {
+                let got: Vec<_> = windows
+                    .points(i, POINTS, offsets[i])
+                    .map(|p| (p.offset, p.time, lag64(&p)))
+                    .collect();
+                assert_eq!(&got, want, "snapshot, poll {poll}");
+            }
+        }
+    }
 }

@@ -60,7 +60,7 @@ struct Offset {
     timestamp: u64,
     #[serde(rename = "observedAt")]
     observed_at: u64,
-    lag: Option<u32>,
+    lag: Option<u64>,
 }
 
 impl From<Point> for Offset {

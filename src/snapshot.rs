@@ -247,9 +247,11 @@ impl Snapshots {
     /// Asks cluster `cluster`'s scraper to forget `group` at its next poll.
     pub fn request_forget(&self, cluster: usize, group: &str) {
         if let Some(q) = self.forget.get(cluster) {
-            q.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(group.to_string());
+            let mut q = q.lock().unwrap_or_else(|e| e.into_inner());
+            // Once each: the queue waits for the next successful poll, however many ask.
+            if !q.iter().any(|g| g == group) {
+                q.push(group.to_string());
+            }
         }
     }
 
@@ -264,9 +266,10 @@ impl Snapshots {
     /// Asks cluster `cluster`'s scraper to forget `topic` in `group` at its next poll.
     pub fn request_forget_topic(&self, cluster: usize, group: &str, topic: &str) {
         if let Some(q) = self.forget_topics.get(cluster) {
-            q.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((group.to_string(), topic.to_string()));
+            let mut q = q.lock().unwrap_or_else(|e| e.into_inner());
+            if !q.iter().any(|(g, t)| g == group && t == topic) {
+                q.push((group.to_string(), topic.to_string()));
+            }
         }
     }
 

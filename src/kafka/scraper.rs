@@ -530,7 +530,13 @@ impl Scraper {
         })
     }
 
-    fn apply(&mut self, now: Secs, data: PollData) {
+    fn apply(&mut self, started: Secs, data: PollData) {
+        // Everything this poll learnt carries the time its head samples were read (lag seconds
+        // would otherwise be overstated by the time the offset reads took), and the poll is
+        // evaluated at that time: a commit's point and the head it is measured against share
+        // one time, as they share one lag.
+        let now = data.watermarks_at.max(started);
+        self.polled_at = now;
         let ids = &self.partitions.topic_ids;
         let samples: Vec<WatermarkSample> = self
             .partitions
@@ -554,11 +560,7 @@ impl Scraper {
                 "some partitions have no watermark this poll"
             );
         }
-        // Head samples carry the time they were read (lag seconds would otherwise be
-        // overstated by the time the offset reads took); commits the poll's start.
-        let watermarks_at = data.watermarks_at.max(now);
-        self.polled_at = watermarks_at;
-        self.store.apply_watermarks(watermarks_at, &samples);
+        self.store.apply_watermarks(now, &samples);
         if let Some(list) = &self.listed {
             for g in &list.groups {
                 if g.state != GroupState::Dead && self.group_filter.matches(&g.id) {
@@ -651,11 +653,13 @@ mod tests {
             "head sampled at {}, poll {started}..{ended}",
             head[0].1
         );
-        // The commit keeps the poll's start; the evaluation's now is the head's time.
+        // The commit's point and the evaluation carry the head's time.
         let group = scraper.store.group("g").expect("group");
         let point = group.window(0, 10).next().expect("a point");
-        assert_eq!((point.offset, point.lag), (2, Some(3)));
-        assert!(point.time <= started + 1, "{} vs {started}", point.time);
+        assert_eq!(
+            (point.offset, point.lag, point.time),
+            (2, Some(3), head[0].1)
+        );
         assert_eq!(scraper.polled_at, head[0].1);
     }
 }

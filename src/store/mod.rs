@@ -260,8 +260,9 @@ pub struct Store {
     min_distance: Secs,
     /// Groups removed through the API, with a fingerprint of their present committed offsets
     /// then (not those kept missing for the grace period): they stay away until they commit
-    /// something else.
-    forgotten: HashMap<Arc<str>, u64>,
+    /// something else; and when they were last seen (listed, or still committing the same), so
+    /// a forgotten group that left Kafka is forgotten for good after `retention`.
+    forgotten: HashMap<Arc<str>, (u64, Secs)>,
     /// Topics removed from a group through the API (group → topic name, fingerprint of the
     /// group's offsets on it then): they stay away until the group commits something else on
     /// them.
@@ -386,8 +387,8 @@ impl Store {
                 offset: g.offsets[i],
             })
             .collect();
-        self.forgotten
-            .insert(g.name.raw.clone(), fingerprint(&mut commits));
+        let entry = (fingerprint(&mut commits), g.last_seen);
+        self.forgotten.insert(g.name.raw.clone(), entry);
         true
     }
 
@@ -399,9 +400,10 @@ impl Store {
         let (Some(id), Some(g)) = (self.topic_id(topic), self.groups.get_mut(group)) else {
             return false;
         };
+        // Only the present commits, as in `forget`.
         let mut commits: Vec<Commit> = g
             .keys()
-            .filter(|&(t, _, _)| t == id)
+            .filter(|&(t, _, i)| t == id && !g.is_missing(i))
             .map(|(topic, partition, i)| Commit {
                 topic,
                 partition,
@@ -440,8 +442,9 @@ impl Store {
         };
         let mut hidden: Vec<u32> = Vec::new();
         topics.retain(|(name, seen)| {
+            // A topic gone from the store was deleted: a re-created one is another topic.
             let Some(&id) = self.topic_ids.get(name) else {
-                return true;
+                return false;
             };
             let mut on: Vec<Commit> = commits.iter().filter(|c| c.topic == id).copied().collect();
             if on.is_empty() || fingerprint(&mut on) == *seen {
@@ -463,7 +466,8 @@ impl Store {
 
     /// Records a group listing entry (the group exists, in `state`).
     pub fn apply_group_state(&mut self, now: Secs, group: &str, state: GroupState) {
-        if self.forgotten.contains_key(group) {
+        if let Some((_, seen)) = self.forgotten.get_mut(group) {
+            *seen = now;
             return;
         }
         let g = match self.groups.get_mut(group) {
@@ -479,14 +483,17 @@ impl Store {
     /// were applied, so each new window point gets this poll's lag.
     pub fn apply_group_offsets(&mut self, now: Secs, group: &str, commits: &mut [Commit]) {
         let (points, min_distance) = (self.points, self.min_distance);
-        if let Some(&seen) = self.forgotten.get(group) {
-            if fingerprint(commits) == seen {
+        let read = commits.len();
+        // Forgotten topics first: a forgotten group's fingerprint left them out too.
+        let commits = self.without_forgotten_topics(group, commits);
+        if let Some((forgotten, seen)) = self.forgotten.get_mut(group) {
+            let mut present = commits.to_vec();
+            if fingerprint(&mut present) == *forgotten {
+                *seen = now;
                 return;
             }
             self.forgotten.remove(group);
         }
-        let read = commits.len();
-        let commits = self.without_forgotten_topics(group, commits);
         if read > 0 && commits.is_empty() && !self.groups.contains_key(group) {
             return; // all it committed is on forgotten topics
         }
@@ -565,6 +572,7 @@ impl Store {
         }
         let points = self.points;
         self.groups.retain(|_, g| keep(g.last_seen));
+        self.forgotten.retain(|_, (_, seen)| keep(*seen));
         for g in self.groups.values_mut() {
             let drop_missing = g.missing_since.is_some_and(|t| !keep(t));
             let stale_topic = g.runs.iter().any(|r| gone.contains(&r.topic));

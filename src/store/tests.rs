@@ -650,3 +650,65 @@ fn item4_windows_round_trip_small_and_huge_values() {
         }
     }
 }
+
+#[test]
+fn forgetting_a_group_after_one_of_its_topics_sticks() {
+    let mut s = Store::new(3);
+    let ids = s.apply_metadata(0, &[("a", 1), ("b", 1)]);
+    let (a, b) = (ids[0], ids[1]);
+    let both = |b_offset| [Commit::new(a, 0, 3), Commit::new(b, 0, b_offset)];
+    s.apply_group_offsets(1, "g", &mut both(7));
+    assert!(s.forget_topic("g", "a"));
+    assert!(s.forget("g"));
+    s.apply_group_offsets(2, "g", &mut both(7));
+    assert!(s.group("g").is_none(), "same commits: still forgotten");
+    s.apply_group_offsets(3, "g", &mut both(8));
+    let g = s.group("g").expect("b moved: the group is back");
+    assert_eq!(g.len(), 1, "topic a is still forgotten");
+    assert_eq!(window(&s, "g", 0), vec![(8, 3, None)]);
+}
+
+#[test]
+fn forgetting_a_topic_sticks_while_one_of_its_partitions_is_in_the_grace_period() {
+    let mut s = Store::new(3);
+    let ids = s.apply_metadata(0, &[("a", 2), ("b", 1)]);
+    let (a, b) = (ids[0], ids[1]);
+    s.apply_group_offsets(
+        1,
+        "g",
+        &mut [
+            Commit::new(a, 0, 3),
+            Commit::new(a, 1, 4),
+            Commit::new(b, 0, 1),
+        ],
+    );
+    // a:1's commit vanished: kept for the grace period.
+    s.apply_group_offsets(2, "g", &mut [Commit::new(a, 0, 3), Commit::new(b, 0, 1)]);
+    assert_eq!(s.group("g").unwrap().len(), 3);
+    assert!(s.forget_topic("g", "a"));
+    s.apply_group_offsets(3, "g", &mut [Commit::new(a, 0, 3), Commit::new(b, 0, 1)]);
+    assert_eq!(s.group("g").unwrap().len(), 1, "topic a stays forgotten");
+}
+
+#[test]
+fn forgotten_groups_that_are_not_seen_again_are_dropped_after_retention() {
+    let mut s = Store::new(3);
+    let a = s.apply_metadata(0, &[("a", 1)])[0];
+    s.apply_group_offsets(1, "g", &mut [Commit::new(a, 0, 3)]);
+    assert!(s.forget("g"));
+    let retention = Duration::from_secs(100);
+    // Still committing the same: still forgotten, and seen.
+    s.apply_group_offsets(90, "g", &mut [Commit::new(a, 0, 3)]);
+    s.apply_metadata(150, &[("a", 1)]);
+    s.expire(150, retention);
+    s.apply_group_offsets(150, "g", &mut [Commit::new(a, 0, 3)]);
+    assert!(
+        s.group("g").is_none(),
+        "seen at 90, within retention at 150"
+    );
+    // Not seen from 150 to 260: the entry goes; the same commits are a group again.
+    s.apply_metadata(260, &[("a", 1)]);
+    s.expire(260, retention);
+    s.apply_group_offsets(260, "g", &mut [Commit::new(a, 0, 3)]);
+    assert!(s.group("g").is_some());
+}

@@ -60,6 +60,7 @@ fn state_with(config: Config, prod_polled: bool) -> Arc<AppState> {
         Commit::new(t, 2, 5),
     ];
     store.apply_group_offsets(1, "app", &mut commits);
+    store.apply_group_state(1, "app", crate::model::GroupState::Stable);
     let evals = crate::evaluate::evaluate_store(&store, 1, &config.clusters[0].evaluator);
     let labels = |i: usize| -> Vec<(String, String)> {
         config.clusters[i]
@@ -188,6 +189,10 @@ async fn metrics_in_both_formats_and_gzip() {
         format!("kafka_consumergroup_group_lag{{{labels},partition=\"1\"}} 0"),
         format!("kafka_consumergroup_group_offset{{{labels},partition=\"2\"}} 5"),
         "kafka_consumergroup_group_sum_lag{cluster=\"prod\",env=\"eu\",group=\"app\"} 60"
+            .to_string(),
+        "kafka_consumergroup_group_state{cluster=\"prod\",env=\"eu\",group=\"app\",state=\"Stable\"} 1"
+            .to_string(),
+        "kafka_consumergroup_group_state{cluster=\"prod\",env=\"eu\",group=\"app\",state=\"PreparingRebalance\"} 0"
             .to_string(),
         "warren_cluster_up{cluster=\"prod\",env=\"eu\"} 1".to_string(),
         "warren_cluster_up{cluster=\"idle\"} 0".to_string(),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::exposition::{gauge, Family, LinePrefix, Writer};
+use crate::model::GroupState;
 use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
 
 const GROUP_OFFSET: Family = gauge(
@@ -34,6 +35,10 @@ const GROUP_COMPLETE: Family = gauge(
     "kafka_consumergroup_group_complete",
     "Share of a consumer group's partitions whose evaluation window is full (0 to 1).",
 );
+const GROUP_STATE: Family = gauge(
+    "kafka_consumergroup_group_state",
+    "Kafka state of a consumer group, one series per state: 1 for the current state, 0 for the others (Unknown while the group list cannot be read).",
+);
 const PARTITION_STATUS: Family = gauge(
     "kafka_consumergroup_partition_status",
     "Burrow status of a consumer group on a partition: 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND.",
@@ -44,6 +49,22 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
     topic_sums(w, clusters);
     sum_and_max(w, clusters);
     statuses(w, clusters, prefix);
+    states(w, clusters);
+}
+
+/// Every state of every group, 1 for the current one: the set of series stays the same when a
+/// group rebalances, so nothing flaps, and an alert compares one series with 1.
+fn states(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
+    w.header(&GROUP_STATE);
+    for c in clusters {
+        for g in &c.groups {
+            for state in GroupState::ALL {
+                w.group(&GROUP_STATE, c, g);
+                w.label(b",state=\"", state.as_str());
+                w.int((g.state == state) as i64);
+            }
+        }
+    }
 }
 
 /// One line per group-partition: the committed offset, then (where the head is known) the lag.

@@ -93,6 +93,16 @@ fn renders_exact_text() {
         format!(
             "kafka_consumergroup_partition_status{{{p},{g},topic=\"orders\",partition=\"2\"}} 1"
         ),
+        // Never listed: Unknown.
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"Unknown\"}} 1"),
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"PreparingRebalance\"}} 0"),
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"CompletingRebalance\"}} 0"),
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"Stable\"}} 0"),
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"Dead\"}} 0"),
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"Empty\"}} 0"),
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"Assigning\"}} 0"),
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"Reconciling\"}} 0"),
+        format!("kafka_consumergroup_group_state{{{p},{g},state=\"NotReady\"}} 0"),
         // One head sample, taken now: caught up is 0 s, anything else unknown (absent).
         format!(
             "kafka_consumergroup_group_lag_seconds{{{p},{g},topic=\"orders\",partition=\"1\"}} 0.0"

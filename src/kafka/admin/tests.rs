@@ -366,8 +366,18 @@ async fn brokers_down_times_out() {
         .unwrap_err();
     let took = t0.elapsed();
     eprintln!("ListOffsets, brokers down: {took:?}: {e}");
-    assert_eq!(e.code, Some(RDKafkaErrorCode::OperationTimedOut));
-    roughly(took);
+    // Usually every leader stays silent until the timeout; sometimes librdkafka gives up on
+    // the refused connections sooner, and the same answer comes early, without a timeout code.
+    assert!(
+        e.message
+            .starts_with("ListOffsets: no partition leader answered"),
+        "{e}"
+    );
+    match e.code {
+        Some(RDKafkaErrorCode::OperationTimedOut) => roughly(took),
+        None => assert!(took < timeout, "{took:?}"),
+        other => panic!("unexpected code {other:?}: {e}"),
+    }
 
     // All down, fresh client (no metadata yet): the leader lookup times out.
     let fresh = admin(&cluster);

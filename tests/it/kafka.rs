@@ -152,9 +152,13 @@ fn exact_values_for_watermarks_offsets_lags_and_sums() {
     );
     put(format!("warren_cluster_up{{{c}}}"), 1.0);
 
-    // Evaluator families depend on poll timing; checked below.
-    let evaluated =
-        |k: &str| k.contains("_status{") || k.contains("_complete{") || k.contains("_seconds{");
+    // Evaluator families depend on poll timing, group states on the broker; checked below.
+    let evaluated = |k: &str| {
+        k.contains("_status{")
+            || k.contains("_complete{")
+            || k.contains("_seconds{")
+            || k.starts_with("kafka_consumergroup_group_state{")
+    };
     let kafka: BTreeMap<String, f64> = m
         .iter()
         .filter(|(k, _)| k.starts_with("kafka_") || k.starts_with("warren_cluster_up"))
@@ -166,6 +170,30 @@ fn exact_values_for_watermarks_offsets_lags_and_sums() {
         !m.keys().any(|k| k.contains("secret-reports")),
         "denied group is absent"
     );
+    // Every group has all nine state series, exactly one of them 1: the broker lists both
+    // groups (they have committed and have no members: Empty).
+    for group in ["app-a", "app-b"] {
+        let states: Vec<(&String, &f64)> = m
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("kafka_consumergroup_group_state{")
+                    && k.contains(&format!("group=\"{group}\""))
+            })
+            .collect();
+        assert_eq!(states.len(), 9, "{group}: {states:?}");
+        let current: Vec<&String> = states
+            .iter()
+            .filter(|(_, v)| **v == 1.0)
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(
+            current,
+            [&format!(
+                "kafka_consumergroup_group_state{{{c},group=\"{group}\",state=\"Empty\"}}"
+            )],
+            "{group}"
+        );
+    }
     for stage in [
         "connect",
         "metadata",

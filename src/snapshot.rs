@@ -222,60 +222,63 @@ impl ClusterSnapshot {
     }
 }
 
+/// A request from the API to forget a group, or one topic of it, until it commits other
+/// offsets (Burrow's `DELETE …/consumer/{group}` and `…/consumer/{group}/topic/{topic}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forget {
+    pub group: String,
+    /// `None`: the whole group.
+    pub topic: Option<String>,
+}
+
+impl Forget {
+    pub fn group(group: &str) -> Forget {
+        Forget {
+            group: group.to_string(),
+            topic: None,
+        }
+    }
+
+    pub fn topic(group: &str, topic: &str) -> Forget {
+        Forget {
+            group: group.to_string(),
+            topic: Some(topic.to_string()),
+        }
+    }
+}
+
 /// The latest snapshot of every cluster, in config order. Each scraper swaps its own slot.
 /// Also carries the API's requests to forget groups back to the scrapers (the only way
-/// anything flows upstream: a queue the scraper drains at its next poll).
+/// anything flows upstream: a queue the scraper drains at its next poll, in order).
 #[derive(Debug)]
 pub struct Snapshots {
     clusters: Vec<ArcSwap<ClusterSnapshot>>,
-    forget: Vec<std::sync::Mutex<Vec<String>>>,
-    /// `(group, topic)` pairs to forget (Burrow's `DELETE …/consumer/{group}/topic/{topic}`).
-    forget_topics: Vec<std::sync::Mutex<Vec<(String, String)>>>,
+    forget: Vec<std::sync::Mutex<Vec<Forget>>>,
 }
 
 impl Snapshots {
     pub fn new(initial: Vec<ClusterSnapshot>) -> Snapshots {
         let forget = initial.iter().map(|_| Default::default()).collect();
-        let forget_topics = initial.iter().map(|_| Default::default()).collect();
         Snapshots {
             clusters: initial.into_iter().map(ArcSwap::from_pointee).collect(),
             forget,
-            forget_topics,
         }
     }
 
-    /// Asks cluster `cluster`'s scraper to forget `group` at its next poll.
-    pub fn request_forget(&self, cluster: usize, group: &str) {
+    /// Asks cluster `cluster`'s scraper to carry out `request` at its next poll.
+    pub fn request_forget(&self, cluster: usize, request: Forget) {
         if let Some(q) = self.forget.get(cluster) {
             let mut q = q.lock().unwrap_or_else(|e| e.into_inner());
             // Once each: the queue waits for the next successful poll, however many ask.
-            if !q.iter().any(|g| g == group) {
-                q.push(group.to_string());
+            if !q.contains(&request) {
+                q.push(request);
             }
         }
     }
 
-    /// The groups to forget, taken out of the queue.
-    pub fn take_forget_requests(&self, cluster: usize) -> Vec<String> {
+    /// The requests to carry out, in the order they came, taken out of the queue.
+    pub fn take_forget_requests(&self, cluster: usize) -> Vec<Forget> {
         self.forget
-            .get(cluster)
-            .map(|q| std::mem::take(&mut *q.lock().unwrap_or_else(|e| e.into_inner())))
-            .unwrap_or_default()
-    }
-
-    /// Asks cluster `cluster`'s scraper to forget `topic` in `group` at its next poll.
-    pub fn request_forget_topic(&self, cluster: usize, group: &str, topic: &str) {
-        if let Some(q) = self.forget_topics.get(cluster) {
-            let mut q = q.lock().unwrap_or_else(|e| e.into_inner());
-            if !q.iter().any(|(g, t)| g == group && t == topic) {
-                q.push((group.to_string(), topic.to_string()));
-            }
-        }
-    }
-
-    /// The `(group, topic)` pairs to forget, taken out of the queue.
-    pub fn take_forget_topic_requests(&self, cluster: usize) -> Vec<(String, String)> {
-        self.forget_topics
             .get(cluster)
             .map(|q| std::mem::take(&mut *q.lock().unwrap_or_else(|e| e.into_inner())))
             .unwrap_or_default()

@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 use super::{router, AppState};
 use crate::config::{load_from, Config};
-use crate::snapshot::{ClusterSnapshot, Health, Snapshots};
+use crate::snapshot::{ClusterSnapshot, Forget, Health, Snapshots};
 use crate::store::{Commit, Store, WatermarkSample};
 use crate::telemetry::Telemetry;
 
@@ -464,7 +464,10 @@ async fn mutations_need_the_admin_token() {
         body,
         json!({"error": false, "message": "consumer group removed", "request": request(path)})
     );
-    assert_eq!(s.snapshots.take_forget_requests(0), vec!["app".to_string()]);
+    assert_eq!(
+        s.snapshots.take_forget_requests(0),
+        vec![Forget::group("app")]
+    );
     // The right token, an unknown cluster: Burrow's 404.
     let r = send(&s, delete("/v3/kafka/nope/consumer/app", Some(TOKEN))).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -836,7 +839,7 @@ async fn item8_delete_a_topic_of_a_group() {
         body,
         json!({"error": true, "message": "admin endpoints are disabled: set http.admin_token", "request": request(path)})
     );
-    assert!(s.snapshots.take_forget_topic_requests(0).is_empty());
+    assert!(s.snapshots.take_forget_requests(0).is_empty());
 
     let s = state_with(config(&[("WARREN_HTTP__ADMIN_TOKEN", TOKEN)]), true);
     let r = send(&s, delete(path, Some("wrong"))).await;
@@ -847,7 +850,7 @@ async fn item8_delete_a_topic_of_a_group() {
         body,
         json!({"error": true, "message": "missing or wrong bearer token", "request": request(path)})
     );
-    assert!(s.snapshots.take_forget_topic_requests(0).is_empty());
+    assert!(s.snapshots.take_forget_requests(0).is_empty());
 
     let r = send(&s, delete(path, Some(TOKEN))).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -856,13 +859,10 @@ async fn item8_delete_a_topic_of_a_group() {
         body,
         json!({"error": false, "message": "consumer group removed", "request": request(path)})
     );
+    // The topic, not the whole group.
     assert_eq!(
-        s.snapshots.take_forget_topic_requests(0),
-        vec![("app".to_string(), "orders".to_string())]
-    );
-    assert!(
-        s.snapshots.take_forget_requests(0).is_empty(),
-        "not the whole group"
+        s.snapshots.take_forget_requests(0),
+        vec![Forget::topic("app", "orders")]
     );
     // Decoded names, as for the group.
     let r = send(
@@ -872,8 +872,8 @@ async fn item8_delete_a_topic_of_a_group() {
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
-        s.snapshots.take_forget_topic_requests(0),
-        vec![("a/b".to_string(), "t x".to_string())]
+        s.snapshots.take_forget_requests(0),
+        vec![Forget::topic("a/b", "t x")]
     );
 
     let nope = "/v3/kafka/nope/consumer/app/topic/orders";
@@ -884,7 +884,7 @@ async fn item8_delete_a_topic_of_a_group() {
         body,
         json!({"error": true, "message": "cluster not found", "request": request(nope)})
     );
-    assert!(s.snapshots.take_forget_topic_requests(1).is_empty());
+    assert!(s.snapshots.take_forget_requests(1).is_empty());
 }
 
 /// The edges' table of Burrow's routes is the router's: every entry reaches a handler.

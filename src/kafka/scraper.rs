@@ -19,7 +19,7 @@ use crate::config::{ClusterConfig, NameFilter};
 use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
 use crate::model::{GroupState, TopicPartition};
-use crate::snapshot::{ClusterSnapshot, Health, Snapshots};
+use crate::snapshot::{ClusterSnapshot, Forget, Health, Snapshots};
 use crate::store::{Commit, Secs, Store, WatermarkSample};
 use crate::telemetry::{Stage, Telemetry};
 
@@ -119,17 +119,13 @@ impl Scraper {
         snapshots: Arc<Snapshots>,
         telemetry: Arc<Telemetry>,
     ) -> Scraper {
-        let labels: Vec<(String, String)> = settings
-            .cluster
-            .labels
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        // The cluster's names and labels, escaped once by whoever made the first snapshot.
+        let base = ClusterSnapshot::clone(&snapshots.get(index));
         Scraper {
             index,
             group_filter: settings.cluster.group_filter().clone(),
             topic_filter: settings.cluster.topic_filter().clone(),
-            base: ClusterSnapshot::empty(&settings.cluster.name, &labels),
+            base,
             store: Store::new(settings.points)
                 .with_min_distance(settings.cluster.evaluator.min_distance.as_secs() as Secs),
             settings,
@@ -263,23 +259,20 @@ impl Scraper {
             self.timed(Stage::GroupList, started);
         }
         let data = self.read(timeout, full_scan).await?;
-        for group in self.snapshots.take_forget_requests(self.index) {
-            if self.store.forget(&group) {
-                tracing::info!(
+        for Forget { group, topic } in self.snapshots.take_forget_requests(self.index) {
+            match topic {
+                None if self.store.forget(&group) => tracing::info!(
                     cluster = self.name(),
                     group,
                     "group forgotten until it commits again"
-                );
-            }
-        }
-        for (group, topic) in self.snapshots.take_forget_topic_requests(self.index) {
-            if self.store.forget_topic(&group, &topic) {
-                tracing::info!(
+                ),
+                Some(topic) if self.store.forget_topic(&group, &topic) => tracing::info!(
                     cluster = self.name(),
                     group,
                     topic,
                     "topic of group forgotten until the group commits other offsets on it"
-                );
+                ),
+                _ => {}
             }
         }
         self.apply(now, data);

@@ -13,7 +13,7 @@ use super::extract::Cluster;
 use super::reply::{Reply, RequestInfo};
 use crate::evaluate::{GroupEval, Status};
 use crate::http::AppState;
-use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
+use crate::snapshot::{ClusterSnapshot, Forget, GroupSnapshot};
 use crate::store::Point;
 
 pub async fn list(cluster: Cluster) -> Response {
@@ -36,7 +36,8 @@ pub async fn delete(
     Path((_, group)): Path<(String, String)>,
 ) -> Response {
     // Asynchronous, as in Burrow: the scraper forgets the group at its next poll.
-    state.snapshots.request_forget(cluster.index, &group);
+    let forget = Forget::group(&group);
+    state.snapshots.request_forget(cluster.index, forget);
     Reply::ack(cluster.request, "consumer group removed").into_response()
 }
 
@@ -47,9 +48,8 @@ pub async fn delete_topic(
     cluster: Cluster,
     Path((_, group, topic)): Path<(String, String, String)>,
 ) -> Response {
-    state
-        .snapshots
-        .request_forget_topic(cluster.index, &group, &topic);
+    let forget = Forget::topic(&group, &topic);
+    state.snapshots.request_forget(cluster.index, forget);
     Reply::ack(cluster.request, "consumer group removed").into_response()
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +29,7 @@ struct LogLevel {
     level: String,
 }
 
-pub async fn log_level(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
-    let request = RequestInfo::new(&uri, &state.hostname);
+pub async fn log_level(request: RequestInfo) -> Response {
     let level = LogLevel {
         level: crate::logging::level(),
     };
@@ -42,8 +41,7 @@ struct LevelBody {
     level: String,
 }
 
-pub async fn set_log_level(State(state): State<Arc<AppState>>, uri: Uri, body: Bytes) -> Response {
-    let request = RequestInfo::new(&uri, &state.hostname);
+pub async fn set_log_level(request: RequestInfo, body: Bytes) -> Response {
     let Ok(body) = serde_json::from_slice::<LevelBody>(&body) else {
         let message = "could not decode message body";
         return Reply::error(request, StatusCode::BAD_REQUEST, message).into_response();

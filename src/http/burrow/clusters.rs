@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -17,14 +16,13 @@ struct ClusterList {
     clusters: Vec<Arc<str>>,
 }
 
-pub async fn list(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+pub async fn list(State(state): State<Arc<AppState>>, request: RequestInfo) -> Response {
     let clusters = state
         .snapshots
         .load()
         .iter()
         .map(|c| c.cluster.raw.clone())
         .collect();
-    let request = RequestInfo::new(&uri, &state.hostname);
     Reply::ok(request, "cluster list returned", ClusterList { clusters }).into_response()
 }
 

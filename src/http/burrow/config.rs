@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -21,7 +20,7 @@ struct MainConfig {
     httpserver: Value,
 }
 
-pub async fn main(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+pub async fn main(State(state): State<Arc<AppState>>, request: RequestInfo) -> Response {
     let http = &state.config.http;
     let body = MainConfig {
         general: json!({
@@ -36,7 +35,6 @@ pub async fn main(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
         zookeeper: json!({"servers": [], "timeout": 0, "root-path": ""}),
         httpserver: json!({"default": {"address": state.listen.to_string(), "tls": "", "timeout": 0}}),
     };
-    let request = RequestInfo::new(&uri, &state.hostname);
     Reply::ok(request, "main config returned", body)
         .request_first()
         .into_response()
@@ -83,9 +81,8 @@ struct ModuleList<'a> {
 pub async fn modules(
     State(state): State<Arc<AppState>>,
     Path(kind): Path<String>,
-    uri: Uri,
+    request: RequestInfo,
 ) -> Response {
-    let request = RequestInfo::new(&uri, &state.hostname);
     // Burrow routes only its five kinds: any other is no route at all.
     let Some(kind) = KINDS.iter().find(|k| **k == kind) else {
         return super::not_found();
@@ -102,9 +99,8 @@ pub async fn modules(
 pub async fn module(
     State(state): State<Arc<AppState>>,
     Path((kind, name)): Path<(String, String)>,
-    uri: Uri,
+    request: RequestInfo,
 ) -> Response {
-    let request = RequestInfo::new(&uri, &state.hostname);
     let Some(kind) = KINDS.iter().find(|k| **k == kind) else {
         return super::not_found();
     };

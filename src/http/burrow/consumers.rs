@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Serialize, Serializer};
 
@@ -310,13 +310,11 @@ struct StatusReply {
 /// A group's status; an unknown cluster or group is Burrow's NOTFOUND: a 404 with
 /// `error:false` and a status object.
 fn group_status(
-    state: &AppState,
-    uri: &Uri,
+    request: RequestInfo,
     cluster: Option<Cluster>,
     (cluster_name, group): (String, String),
     all: bool,
 ) -> Response {
-    let request = RequestInfo::new(uri, &state.hostname);
     let found = cluster.as_ref().and_then(|c| {
         let g = c.snapshot.group(&group)?;
         g.has_committed.then_some((&c.snapshot, g))
@@ -334,19 +332,17 @@ fn group_status(
 }
 
 pub async fn status(
-    State(state): State<Arc<AppState>>,
-    uri: Uri,
+    request: RequestInfo,
     cluster: Option<Cluster>,
     Path(names): Path<(String, String)>,
 ) -> Response {
-    group_status(&state, &uri, cluster, names, false)
+    group_status(request, cluster, names, false)
 }
 
 pub async fn lag(
-    State(state): State<Arc<AppState>>,
-    uri: Uri,
+    request: RequestInfo,
     cluster: Option<Cluster>,
     Path(names): Path<(String, String)>,
 ) -> Response {
-    group_status(&state, &uri, cluster, names, true)
+    group_status(request, cluster, names, true)
 }

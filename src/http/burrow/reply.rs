@@ -4,9 +4,13 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+use crate::http::AppState;
 
 /// `request` in every reply: the decoded path and this host's name.
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +25,18 @@ impl RequestInfo {
             url: decode_path(uri.path()),
             host: host.clone(),
         }
+    }
+}
+
+/// Every handler's `request`, taken from the request itself.
+impl FromRequestParts<Arc<AppState>> for RequestInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(RequestInfo::new(&parts.uri, &state.hostname))
     }
 }
 

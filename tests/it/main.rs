@@ -19,3 +19,4 @@ mod evaluate;
 mod kafka;
 mod kubernetes;
 mod openapi;
+mod reliability;

@@ -41,6 +41,7 @@ pub struct TopicState {
     arc_back: Box<[u32]>,
     arc_dt: Box<[u16]>,
     arc_len: Box<[u8]>,
+    /// Last metadata refresh that listed the topic, or poll that read one of its heads.
     pub last_seen: Secs,
 }
 
@@ -164,7 +165,7 @@ impl Store {
     /// Records one poll's watermarks. A failed sample keeps the last good value (lag stays
     /// computable) and leaves that partition's high-watermark ring as it was (Burrow's keeps
     /// its ring too): the next good sample is appended with its own time, and every sample
-    /// keeps its own. A watermark that goes back (topic re-created) restarts the ring; a topic
+    /// keeps its own. A topic with a good sample is seen at `now` (see [`Store::expire`]). A watermark that goes back (topic re-created) restarts the ring; a topic
     /// without any sample this poll (no longer in metadata) loses its rings.
     pub fn apply_watermarks(&mut self, now: Secs, samples: &[WatermarkSample]) {
         let points = self.points;
@@ -248,6 +249,12 @@ impl Store {
             let Some(t) = t else { continue };
             match touched[id].take() {
                 Some((wm, sampled)) => {
+                    // A topic is seen when a poll reads one of its heads, not only at a
+                    // metadata refresh: otherwise a `retention` shorter than the refresh
+                    // interval expires live topics between refreshes (issue 17, item 4).
+                    if sampled.contains(&true) {
+                        t.last_seen = t.last_seen.max(now);
+                    }
                     // A partition without a sample this poll keeps its ring, which now has a
                     // gap: its samples were taken at the polls before this one.
                     for (p, ok) in sampled.into_iter().enumerate() {

@@ -555,8 +555,8 @@ impl Store {
         }
     }
 
-    /// Removes what has been gone for at least `retention`: topics no longer in metadata,
-    /// groups no longer seen, group-partitions no longer committed.
+    /// Removes what has been gone for at least `retention`: topics neither in metadata nor
+    /// with a head read by a poll, groups no longer seen, group-partitions no longer committed.
     pub fn expire(&mut self, now: Secs, retention: Duration) {
         let keep = |seen: Secs| now.saturating_sub(seen) < retention.as_secs() as u32;
         let gone: Vec<u32> = self

@@ -305,6 +305,39 @@ fn expiry_after_retention() {
     assert_eq!(s.group("g").unwrap().len(), 0);
 }
 
+/// Issue 17, item 4: a topic whose heads every poll reads stays, however long ago the last
+/// metadata refresh; one whose heads stop answering goes after retention.
+#[test]
+fn item4_topics_read_by_each_poll_outlive_a_retention_shorter_than_the_metadata_refresh() {
+    let ret = Duration::from_secs(30);
+    let mut s = Store::new(3);
+    let t = s.apply_metadata(0, &[("a", 2)])[0];
+    for now in (0..=300).step_by(5) {
+        wm(&mut s, now, t, &[100 + now as i64, 100]);
+        s.apply_group_offsets(now, "g", &mut [Commit::new(t, 0, 1), Commit::new(t, 1, 2)]);
+        s.expire(now, ret);
+        assert!(s.topic_id("a").is_some(), "topic kept at {now}");
+        assert_eq!(
+            s.group("g").unwrap().len(),
+            2,
+            "group-partitions kept at {now}"
+        );
+    }
+    // The heads stop answering (topic deleted, metadata not refreshed yet): gone 30 s after
+    // the last good read.
+    let failed = |p| WatermarkSample {
+        topic: t,
+        partition: p,
+        earliest: None,
+        latest: None,
+    };
+    s.apply_watermarks(305, &[failed(0), failed(1)]);
+    s.expire(329, ret);
+    assert!(s.topic_id("a").is_some());
+    s.expire(330, ret);
+    assert!(s.topic_id("a").is_none());
+}
+
 #[test]
 fn item2_forget_sticks_while_a_partition_is_in_the_grace_period() {
     let mut s = Store::new(3);

@@ -997,3 +997,4 @@ fn item12_patterns_match_anywhere_like_burrow() {
         }
     }
 }
+

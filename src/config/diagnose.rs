@@ -304,7 +304,11 @@ pub(super) fn key_at(text: &str, span: std::ops::Range<usize>) -> Option<String>
         .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '#'))
         .unwrap_or(rest.len())
         .max(span.len());
-    let patched = format!("{}0{}", &text[..span.start], text.get(span.start + token..)?);
+    let patched = format!(
+        "{}0{}",
+        &text[..span.start],
+        text.get(span.start + token..)?
+    );
     let root: Node = toml::from_str(&patched).ok()?;
     let path = root.path_to(span.start)?;
     Some(render_path("", &path))

@@ -18,7 +18,10 @@ pub const DEFAULT_ADMIN_GROUP_ID: &str = "warren-admin";
 /// librdkafka's properties for a cluster's admin client: `client` as given, then what warren
 /// sets itself (`bootstrap.servers`, a default `group.id`, `enable.auto.commit = false`: the group
 /// is never joined, so nothing may ever be committed for it). The log level is not a property.
-pub fn kafka_properties(bootstrap_servers: &str, client: &BTreeMap<String, String>) -> ClientConfig {
+pub fn kafka_properties(
+    bootstrap_servers: &str,
+    client: &BTreeMap<String, String>,
+) -> ClientConfig {
     let mut cfg = ClientConfig::new();
     for (k, v) in client {
         cfg.set(k, v);
@@ -29,6 +32,16 @@ pub fn kafka_properties(bootstrap_servers: &str, client: &BTreeMap<String, Strin
     }
     cfg.set("enable.auto.commit", "false");
     cfg
+}
+
+/// librdkafka's message about `property`, with `value` masked if the property is secret
+/// (librdkafka quotes a rejected value: `Invalid value "…" for configuration property "…"`).
+pub(super) fn hide_secret_value(reason: &str, property: &str, value: &str) -> String {
+    if is_secret_key(property) {
+        reason.replace(&format!("\"{value}\""), "\"***\"")
+    } else {
+        reason.to_string()
+    }
 }
 
 /// librdkafka's security protocols, as `security.protocol` and a `proto://` broker prefix name
@@ -59,16 +72,10 @@ pub(super) fn check_client_properties(key: &str, c: &ClusterConfig, errors: &mut
         } else {
             format!("{key}.client")
         };
-        let mut reason = reason.trim().to_string();
-        if is_secret_key(&property) && !value.is_empty() {
-            reason = reason.replace(&value, "***");
-        }
+        let reason = hide_secret_value(reason.trim(), &property, &value);
         errors.push(ConfigError::new(
             error_key,
-            format!(
-                "librdkafka rejects it: {reason}; expected a property and value from librdkafka's \
-                 CONFIGURATION.md"
-            ),
+            format!("librdkafka rejects it: {reason} (see librdkafka's CONFIGURATION.md)"),
         ));
         cfg.remove(&property);
     }
@@ -84,7 +91,17 @@ pub(super) fn check_bootstrap_servers(key: &str, c: &ClusterConfig, errors: &mut
         .iter()
         .find(|(k, _)| k.trim().eq_ignore_ascii_case("security.protocol"))
         .map_or("plaintext", |(_, v)| v.trim());
-    for broker in c.bootstrap_servers.split([',', ' ']).filter(|b| !b.is_empty()) {
+    let brokers = c
+        .bootstrap_servers
+        .split([',', ' '])
+        .filter(|b| !b.is_empty());
+    if brokers.clone().next().is_none() && !c.bootstrap_servers.trim().is_empty() {
+        errors.push(ConfigError::new(
+            format!("{key}.bootstrap_servers"),
+            "names no broker; expected host:port[,host:port…]",
+        ));
+    }
+    for broker in brokers {
         if let Err(reason) = check_broker(broker, protocol) {
             errors.push(ConfigError::new(
                 format!("{key}.bootstrap_servers"),

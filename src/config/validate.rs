@@ -273,9 +273,24 @@ const MAX_RETENTION: Duration = Duration::from_secs(315_576_000);
 fn check_durations(key: &str, c: &ClusterConfig, errors: &mut Errors) {
     let bounded = [
         ("poll_interval", c.poll_interval, MIN_INTERVAL, MAX_INTERVAL),
-        ("metadata_refresh", c.metadata_refresh, Duration::ZERO, MAX_INTERVAL),
-        ("groups_refresh", c.groups_refresh, Duration::ZERO, MAX_INTERVAL),
-        ("request_timeout", c.request_timeout, MIN_INTERVAL, MAX_REQUEST_TIMEOUT),
+        (
+            "metadata_refresh",
+            c.metadata_refresh,
+            Duration::ZERO,
+            MAX_INTERVAL,
+        ),
+        (
+            "groups_refresh",
+            c.groups_refresh,
+            Duration::ZERO,
+            MAX_INTERVAL,
+        ),
+        (
+            "request_timeout",
+            c.request_timeout,
+            MIN_INTERVAL,
+            MAX_REQUEST_TIMEOUT,
+        ),
     ];
     for (name, value, min, max) in bounded {
         let lower = if min.is_zero() {
@@ -310,7 +325,11 @@ fn check_durations(key: &str, c: &ClusterConfig, errors: &mut Errors) {
 /// `retention` must outlive a poll: what was seen at one poll is kept until the next one sees it
 /// again, so it must be whole seconds (the store counts in seconds), at least twice the longest
 /// cluster `poll_interval`, and at most [`MAX_RETENTION`].
-fn validate_retention(retention: Duration, clusters: &[(usize, ClusterConfig)], errors: &mut Errors) {
+fn validate_retention(
+    retention: Duration,
+    clusters: &[(usize, ClusterConfig)],
+    errors: &mut Errors,
+) {
     // Poll intervals out of their own bounds are reported on their own.
     // `rev`: of equal intervals, `max_by_key` keeps the last, so the first cluster is named.
     let longest = clusters

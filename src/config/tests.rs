@@ -1233,10 +1233,8 @@ fn item5_bootstrap_servers_are_parsed_as_librdkafka_does() {
         );
     }
     ok(
-        &format!(
-            "[[clusters]]\nname = \"prod\"\nbootstrap_servers = \"ssl://k1:9093\"\n\
-             client = {{ \"security.protocol\" = \"SSL\" }}\n"
-        ),
+        "[[clusters]]\nname = \"prod\"\nbootstrap_servers = \"ssl://k1:9093\"\n\
+         client = { \"security.protocol\" = \"SSL\" }\n",
         &[],
     );
 }

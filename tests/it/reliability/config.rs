@@ -45,10 +45,15 @@ fn assert_refused(file: &Path, key: &str, message: &str) {
     }
 }
 
-/// Writes `contents` to `name` in a fresh directory kept alive by the returned guard.
-fn config_file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
+/// Top-level `lines`, then the cluster `prod` (see [`cluster`]).
+fn with_top(lines: &str) -> String {
+    format!("{lines}\n{}", cluster("prod", "k1:9092", ""))
+}
+
+/// Writes `contents` to `warren.toml` in a fresh directory, kept while the guard lives.
+fn config_file(contents: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = temp_dir("reliability-config");
-    let path = dir.path().join(name);
+    let path = dir.path().join("warren.toml");
     std::fs::write(&path, contents).expect("write config");
     (dir, path)
 }
@@ -56,13 +61,7 @@ fn config_file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn item4_retention_that_keeps_no_series_is_refused() {
     for retention in ["0s", "500ms", "4294967296s"] {
-        let (_dir, file) = config_file(
-            "warren.toml",
-            &format!(
-                "retention = \"{retention}\"\n{}",
-                cluster("prod", "k1:9092", "")
-            ),
-        );
+        let (_dir, file) = config_file(&with_top(&format!("retention = \"{retention}\"")));
         assert_refused(
             &file,
             "retention",
@@ -103,20 +102,14 @@ fn item5_config_that_cannot_work_is_refused_naming_the_key() {
         ),
     ];
     for (contents, key, message) in cases {
-        let (_dir, file) = config_file("warren.toml", &contents);
+        let (_dir, file) = config_file(&contents);
         assert_refused(&file, key, message);
     }
 }
 
 #[test]
 fn item6_integer_overflow_names_its_key() {
-    let (_dir, file) = config_file(
-        "warren.toml",
-        &format!(
-            "[window]\npoints = 99999999999999999999\n{}",
-            cluster("prod", "k1:9092", "")
-        ),
-    );
+    let (_dir, file) = config_file(&with_top("[window]\npoints = 99999999999999999999"));
     assert_refused(
         &file,
         "window.points",
@@ -130,7 +123,6 @@ fn item6_integer_overflow_names_its_key() {
 #[test]
 fn item6_librdkafka_sensitive_properties_are_masked() {
     let (_dir, file) = config_file(
-        "warren.toml",
         &(cluster("prod", "k1:9092", "")
             + &format!("\"sasl.oauthbearer.config\" = \"{CANARY}\"\n")),
     );
@@ -149,7 +141,6 @@ fn item6_librdkafka_sensitive_properties_are_masked() {
     // This one needs a librdkafka built with OAuth/OIDC (libcurl): masked where it is,
     // refused by name (and still not shown) where it is not.
     let (_dir, file) = config_file(
-        "warren.toml",
         &(cluster("prod", "k1:9092", "")
             + &format!("\"sasl.oauthbearer.assertion.private.key.passphrase\" = \"{CANARY}\"\n")),
     );

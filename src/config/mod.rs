@@ -7,7 +7,8 @@
 //! # Sources and precedence
 //!
 //! Built-in defaults < the TOML file (optional; a file that was named but does not exist is an
-//! error with key `config`) < `WARREN_*` environment variables. Start with [`load`] (process
+//! error with key `config`) < `WARREN_*` environment variables. The file must be a regular
+//! file of at most 1 MiB (a FIFO or a device is refused unread). Start with [`load`] (process
 //! environment) or [`load_from`] (explicit environment, for tests).
 //!
 //! # Environment overrides

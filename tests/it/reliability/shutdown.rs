@@ -37,7 +37,10 @@ impl Unreachable {
         // Bound and released by `free_port`: nothing listens there.
         let refused_addr = format!("127.0.0.1:{}", free_port());
         let mut config = String::from("[log]\nfilter = \"trace\"\n");
-        for (name, addr) in CLUSTERS.iter().zip([refused_addr, blackhole_addr.to_string()]) {
+        for (name, addr) in CLUSTERS
+            .iter()
+            .zip([refused_addr, blackhole_addr.to_string()])
+        {
             config.push_str(&format!(
                 "[[clusters]]\nname = \"{name}\"\nbootstrap_servers = \"{addr}\"\n\
                  poll_interval = \"100ms\"\nrequest_timeout = \"{}s\"\n\
@@ -83,10 +86,16 @@ fn rdk_main_threads(pid: u32) -> usize {
 #[test]
 fn shutdown_with_librdkafka_debug_logging_finishes_in_time() {
     let mut u = Unreachable::start();
-    wait_for(Duration::from_secs(90), "3 failed polls per cluster", || {
-        (u.fewest_poll_errors() >= 3.0).then_some(())
-    });
-    let threads = rdk_main_threads(u.warren.pid());
+    let pid = u.warren.pid();
+    // Mid-poll, when it is hardest: both clusters' clients alive and waiting for their broker.
+    let threads = wait_for(
+        Duration::from_secs(90),
+        "3 failed polls per cluster, then both clusters polling",
+        || {
+            let threads = rdk_main_threads(pid);
+            (threads >= CLUSTERS.len() && u.fewest_poll_errors() >= 3.0).then_some(threads)
+        },
+    );
 
     u.warren.terminate();
     let sent = Instant::now();
@@ -111,13 +120,17 @@ fn failed_polls_do_not_leak_librdkafka_clients() {
     let (mut samples, mut most) = (0, 0);
     // Sampled all along, not only at the end: a leak shows as a count that grows with each
     // failed poll.
-    let polls = wait_for(Duration::from_secs(120), "6 failed polls per cluster", || {
-        let threads = rdk_main_threads(pid);
-        most = most.max(threads);
-        samples += 1;
-        let polls = u.fewest_poll_errors();
-        (polls >= 6.0).then_some(polls)
-    });
+    let polls = wait_for(
+        Duration::from_secs(120),
+        "6 failed polls per cluster",
+        || {
+            let threads = rdk_main_threads(pid);
+            most = most.max(threads);
+            samples += 1;
+            let polls = u.fewest_poll_errors();
+            (polls >= 6.0).then_some(polls)
+        },
+    );
     eprintln!(
         "{polls} or more failed polls per cluster: at most {most} rdk:main threads in \
          {samples} samples, {} now",

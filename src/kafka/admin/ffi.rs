@@ -276,7 +276,6 @@ impl Queue {
     }
 
     /// Events waiting in the queue.
-    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         // SAFETY: valid queue.
         unsafe { rdsys::rd_kafka_queue_length(self.ptr()) }

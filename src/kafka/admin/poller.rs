@@ -21,7 +21,7 @@ use super::AdminError;
 /// How long the poller blocks per poll; with [`DRAIN_LIMIT`], bounds how long `Drop for Admin`
 /// waits for it.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-/// How long a stopped poller goes on draining events that were already queued.
+/// How long a stopped poller may spend draining the events queued when it stopped.
 const DRAIN_LIMIT: Duration = Duration::from_millis(100);
 
 /// What the opaque of every request points to; the poller gets it back exactly once.
@@ -93,17 +93,20 @@ impl Drop for TicketGuard {
 
 /// The poller's loop: runs until `stop` is set, checked after every event (librdkafka's debug
 /// logging can queue events faster than they are drained, so the queue may never be empty),
-/// then drains what is already queued for at most [`DRAIN_LIMIT`].
+/// then drains the events queued by then, for at most [`DRAIN_LIMIT`].
 pub(super) fn poll_loop(queue: &Queue, stop: &AtomicBool) {
     while !stop.load(Ordering::Acquire) {
         if let Some(polled) = queue.poll(POLL_INTERVAL) {
             handle(polled);
         }
     }
-    // Hands over answers and log lines that were already queued (whatever is left is freed
-    // with the queue).
+    // Hands over the answers and log lines queued before the stop, not those that keep coming
+    // (whatever is left is freed with the queue).
     let until = std::time::Instant::now() + DRAIN_LIMIT;
-    while std::time::Instant::now() < until {
+    for _ in 0..queue.len() {
+        if std::time::Instant::now() >= until {
+            return;
+        }
         match queue.poll(Duration::ZERO) {
             Some(polled) => handle(polled),
             None => return,

@@ -50,7 +50,8 @@ impl Deref for KafkaClient {
 }
 
 impl Drop for KafkaClient {
-    /// What `Client`'s own drop does (rd_kafka_destroy, then release its context), except that
+    /// What `Client`'s own drop does in rdkafka 0.39 (rd_kafka_destroy, then release its
+    /// context; recheck on an upgrade), except that
     /// the consumer is not closed. rd_kafka_destroy closes a consumer first, waiting without a
     /// time limit for its group handle to terminate, which needs the coordinator; the admin
     /// client never joins its group and commits nothing, so there is nothing to close.

@@ -51,10 +51,10 @@ impl Deref for KafkaClient {
 
 impl Drop for KafkaClient {
     /// What `Client`'s own drop does in rdkafka 0.39 (rd_kafka_destroy, then release its
-    /// context; recheck on an upgrade), except that
-    /// the consumer is not closed. rd_kafka_destroy closes a consumer first, waiting without a
-    /// time limit for its group handle to terminate, which needs the coordinator; the admin
-    /// client never joins its group and commits nothing, so there is nothing to close.
+    /// context; recheck on an upgrade), except that the consumer is not closed.
+    /// rd_kafka_destroy closes a consumer first, waiting without a time limit for its group
+    /// handle to terminate, which needs the coordinator; the admin client never joins its group
+    /// and commits nothing, so there is nothing to close.
     fn drop(&mut self) {
         let context = Arc::as_ptr(self.0.context());
         // SAFETY: we own the handle (the `Client` in `self.0` is never dropped, so it is

@@ -38,7 +38,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::model::{GroupState, TopicPartition};
-use ffi::{Event, Forwarded, GroupOffsetsRequest, Queue, Tpl};
+use ffi::{Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl};
 use index::PartitionIndex;
 use poller::{Reply, Ticket, TicketGuard};
 
@@ -184,7 +184,7 @@ pub struct Admin {
     queue: Arc<Queue>,
     /// Abandoned ListConsumerGroupOffsets requests still held by librdkafka.
     abandoned: Arc<AtomicUsize>,
-    client: Arc<Client<DefaultClientContext>>,
+    client: Arc<KafkaClient>,
 }
 
 impl fmt::Debug for Admin {
@@ -223,12 +223,12 @@ impl Admin {
             },
         );
         let native = cfg.create_native_config()?;
-        let client = Arc::new(Client::new(
+        let client = Arc::new(KafkaClient::new(Client::new(
             &cfg,
             native,
             RDKafkaType::RD_KAFKA_CONSUMER,
             DefaultClientContext,
-        )?);
+        )?));
         let queue = Arc::new(Queue::new(&client)?);
         let forwarded = queue.forward_client_queues();
         let stop = Arc::new(AtomicBool::new(false));
@@ -487,16 +487,18 @@ impl Admin {
 
 impl Drop for Admin {
     fn drop(&mut self) {
-        // The poller notices within one poll interval; it drains already-queued events first.
+        // The poller notices after its current event or within one poll interval, whatever the
+        // event traffic, then drains already-queued events for a bounded time.
         self.stop.store(true, Ordering::Release);
         if let Some(h) = self.poller.take() {
             if h.join().is_err() {
                 warn!("admin poller thread panicked");
             }
         }
-        // Fields drop next: the forwarding is undone, then the queue goes before the client.
-        // Requests still in flight inside librdkafka are answered into the destroyed queue and
-        // freed there, leaking only their small reply Box (freeing it ourselves could race with
-        // librdkafka).
+        // Fields drop next: the forwarding is undone, then the queue goes before the client
+        // (destroyed by the last holder of its `Arc`, without a consumer close: see
+        // `KafkaClient`). Requests still in flight inside librdkafka are answered into the
+        // destroyed queue and freed there, leaking only their small reply Box (freeing it
+        // ourselves could race with librdkafka).
     }
 }

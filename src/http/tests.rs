@@ -83,6 +83,7 @@ fn state_with(config: Config, prod_polled: bool) -> Arc<AppState> {
         build: crate::app::build_info(),
         telemetry: Arc::new(Telemetry::new(&config.clusters)),
         listen: config.http.listen,
+        scrapes: crate::http::metrics::scrape::Scrapes::new(config.http.max_concurrent_scrapes),
         config,
         hostname: Arc::from(HOST),
     })

@@ -77,7 +77,7 @@ pub fn connection_cap(configured: usize) -> usize {
             current: limit.maximum,
             maximum: limit.maximum,
         };
-        match setrlimit(Resource::Nofile, raised.clone()) {
+        match setrlimit(Resource::Nofile, raised) {
             Ok(()) => limit = raised,
             Err(e) => tracing::debug!(error = %e, "cannot raise the descriptor limit"),
         }

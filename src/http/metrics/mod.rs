@@ -97,9 +97,11 @@ pub fn render(
     format: Format,
     sink: &mut dyn FnMut(&mut Vec<u8>),
 ) {
-    render_snapshots(clusters, build, format, sink);
-    let mut tail = render_telemetry(telemetry, format);
-    sink(&mut tail);
+    let mut w = Writer::new(format, sink);
+    write_snapshots(&mut w, clusters, build);
+    w.out
+        .extend_from_slice(&render_telemetry(telemetry, format));
+    (w.sink)(&mut w.out);
 }
 
 /// The part of [`render`] that depends only on the snapshots (and the build): everything but
@@ -111,17 +113,17 @@ pub fn render_snapshots(
     format: Format,
     sink: &mut dyn FnMut(&mut Vec<u8>),
 ) {
-    let mut w = Writer {
-        out: Vec::with_capacity(CHUNK + 4096),
-        format,
-        sink,
-    };
-    let mut prefix = LinePrefix::new();
-    partitions::write(&mut w, clusters);
-    groups::write(&mut w, clusters, &mut prefix);
-    lag_seconds::write(&mut w, clusters, &mut prefix);
-    warren::write(&mut w, clusters, build);
+    let mut w = Writer::new(format, sink);
+    write_snapshots(&mut w, clusters, build);
     (w.sink)(&mut w.out);
+}
+
+fn write_snapshots(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], build: &BuildInfo) {
+    let mut prefix = LinePrefix::new();
+    partitions::write(w, clusters);
+    groups::write(w, clusters, &mut prefix);
+    lag_seconds::write(w, clusters, &mut prefix);
+    warren::write(w, clusters, build);
 }
 
 /// The end of [`render`]: warren's [`Telemetry`], then `# EOF` in OpenMetrics.

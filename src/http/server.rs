@@ -22,7 +22,7 @@ use axum::body::Body;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -98,6 +98,9 @@ pub fn connection_cap(configured: usize) -> usize {
     configured.min(fits)
 }
 
+/// How long shutdown waits for open connections to finish their requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// What the server needs from `[http]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -107,7 +110,7 @@ pub struct Limits {
 }
 
 /// Serves `router` on `listener` until `stop` completes, then lets open connections finish
-/// (an idle one is closed at once, a stalled one at its idle timeout).
+/// for up to [`SHUTDOWN_GRACE`] (an idle one is closed at once).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -118,7 +121,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     // Timeouts are kept by `Deadlines` (see the module's comment); hyper's own is off.
-    http.timer(TokioTimer::new()).header_read_timeout(None);
+    http.header_read_timeout(None);
     tokio::pin!(stop);
     loop {
         let accepted = tokio::select! {
@@ -171,7 +174,17 @@ pub async fn serve(
             drop(permit);
         });
     }
-    graceful.shutdown().await;
+    // Requests in flight get a moment to finish; a stalled client does not hold the exit
+    // for its whole idle timeout.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!(
+            grace = ?SHUTDOWN_GRACE,
+            "shutdown: dropping the connections still open"
+        );
+    }
 }
 
 /// Marks a request as being served (its head is read) until its response body is dropped.

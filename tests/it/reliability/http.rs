@@ -123,16 +123,23 @@ fn wait_closed(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
     let start = Instant::now();
     s.set_read_timeout(Some(Duration::from_millis(500)))
         .expect("timeout");
-    let mut buf = [0u8; 4096];
     while start.elapsed() < limit {
-        match s.read(&mut buf) {
-            Ok(0) => return Some(start.elapsed()),
-            Ok(_) => {}
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => return Some(start.elapsed()),
+        if read_closed(s) {
+            return Some(start.elapsed());
         }
     }
     None
+}
+
+/// One read (bytes are dropped): whether the server has closed `s` (EOF or reset), false
+/// when it sent something or the read timed out.
+fn read_closed(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    match s.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    }
 }
 
 /// [`wait_closed`] on its own thread, so many sockets are timed at once.
@@ -308,7 +315,6 @@ fn dribbled_headers_are_cut_at_the_header_timeout() {
         .expect("timeout");
     let start = Instant::now();
     let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: warren\r\n");
-    let mut buf = [0u8; 1024];
     let mut line = 0;
     // One header line every 300 ms (the read timeout paces it), far below the idle timeout.
     let closed = loop {
@@ -321,11 +327,8 @@ fn dribbled_headers_are_cut_at_the_header_timeout() {
         {
             break Some(start.elapsed());
         }
-        match s.read(&mut buf) {
-            Ok(0) => break Some(start.elapsed()),
-            Ok(_) => {}
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => break Some(start.elapsed()),
+        if read_closed(&mut s) {
+            break Some(start.elapsed());
         }
     };
     let closed = closed.expect("warren closed the connection before the headers ended");

@@ -99,6 +99,21 @@ pub struct HttpConfig {
     /// `Access-Control-Allow-Origin` value added to replies (Burrow's option); unset: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_control_allow_origin: Option<String>,
+    /// Time a client has to send a request's head, from the connection's start or the first
+    /// byte of a later request on it.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A connection that moves no byte either way for this long is closed (an idle keep-alive
+    /// connection, a stalled request body, a client that stopped reading its reply).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Open connections at most; more are closed as soon as they are accepted. Lowered to fit
+    /// the process's descriptor limit.
+    pub max_connections: usize,
+    /// `/metrics` replies in flight at most; more get 503 with `Retry-After`.
+    pub max_concurrent_scrapes: usize,
+    /// Largest request body, in bytes; larger ones get 413 before anything else is checked.
+    pub max_request_body: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +219,11 @@ impl Default for HttpConfig {
             listen: ([0, 0, 0, 0], 9753).into(),
             admin_token: None,
             access_control_allow_origin: None,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(90),
+            max_connections: 1024,
+            max_concurrent_scrapes: 8,
+            max_request_body: 64 * 1024,
         }
     }
 }

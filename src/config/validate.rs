@@ -79,6 +79,11 @@ fn validate_base(config: &Config, errors: &mut Errors) {
             "must be at least 16 characters (it guards DELETE and log-level changes)",
         ));
     }
+    config
+        .http
+        .limit_errors()
+        .into_iter()
+        .for_each(|e| errors.push(e));
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
         errors.push(ConfigError::new(
             "log.filter",

@@ -13,6 +13,10 @@ use super::mask::mask_userinfo;
 use super::{is_secret_key, ClusterConfig, ConfigError};
 
 /// The `group.id` of the admin client when `client` names none: its own group, never joined.
+/// The admin client needs a group: librdkafka 2.12.1 dereferences the client's consumer-group
+/// handle when an OffsetFetch answer says NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE (a routine
+/// event while coordinators move); a producer-type client (rdkafka's `AdminClient`) has none
+/// and segfaults.
 pub const DEFAULT_ADMIN_GROUP_ID: &str = "warren-admin";
 
 /// librdkafka's properties for a cluster's admin client: `client` as given, then what warren

@@ -163,6 +163,24 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
         )
             .into_response();
     };
+    if state.scrapes.streams(format, encoding) {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let streamer = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let s = &streamer;
+            let size = scrape::render_streamed(
+                &s.snapshots.load(),
+                &s.build,
+                &s.telemetry,
+                format,
+                encoding,
+                &tx,
+            );
+            s.scrapes.streamed(format, encoding, size);
+        });
+        let body = ReplyBody::streamed(rx, permit, state.telemetry.clone(), format, started);
+        return metrics_response(body, format, encoding);
+    }
     let generation = state.snapshots.generation();
     let loader = state.clone();
     let shared = state
@@ -180,6 +198,10 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
     };
     let parts = scrape::reply_parts(&shared, &state.telemetry, format, encoding);
     let body = ReplyBody::new(parts, permit, state.telemetry.clone(), format, started);
+    metrics_response(body, format, encoding)
+}
+
+fn metrics_response(body: ReplyBody, format: Format, encoding: Encoding) -> Response {
     let mut response = Response::new(Body::new(body));
     let h = response.headers_mut();
     h.insert(

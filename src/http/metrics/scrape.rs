@@ -6,23 +6,34 @@
 //! A slow reader therefore holds a reference to the shared body, not a copy, and no thread:
 //! rendering runs once on a blocking thread and never waits for a client.
 //!
+//! Large expositions are not held whole: once a shared part comes out larger than
+//! [`SHARE_UP_TO`], it is dropped as soon as the scrapes sending it finish, and later scrapes
+//! of that format and encoding are rendered for each scrape as its client reads (a few chunks
+//! in memory, one blocking thread, both bounded by the scrape cap), until a render is small
+//! again.
+//!
 //! gzip: the shared part is a gzip header and raw deflate blocks ending in a sync flush (byte
 //! aligned, not final); each scrape appends the telemetry as a final deflate block of its own
 //! and the trailer (CRC-32 continued from the shared part's, total length). The result is one
 //! ordinary gzip member, which every decoder reads.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use flate2::write::DeflateEncoder;
+use flate2::write::{DeflateEncoder, GzEncoder};
 use flate2::Compression;
-use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OnceCell, OwnedSemaphorePermit, Semaphore};
 
-use super::{render_snapshots, render_telemetry, BuildInfo, Format};
+use super::{render_snapshots, render_telemetry, BuildInfo, Format, CHUNK};
 use crate::snapshot::ClusterSnapshot;
 use crate::telemetry::Telemetry;
+
+/// Shared parts up to this size are kept for their generation; larger expositions are rendered
+/// per scrape as the client reads (see the module comment).
+pub const SHARE_UP_TO: usize = 32 << 20;
 
 /// gzip member header: deflate, no flags, no time, no extra flags, unknown OS.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
@@ -68,6 +79,9 @@ pub struct Scrapes {
     permits: Arc<Semaphore>,
     /// Indexed by [`slot_index`].
     slots: Mutex<[Option<Slot>; 4]>,
+    /// Per slot: the last render was larger than `share_up_to`, so scrapes stream.
+    streaming: [AtomicBool; 4],
+    share_up_to: usize,
 }
 
 fn slot_index(format: Format, encoding: Encoding) -> usize {
@@ -82,9 +96,29 @@ pub struct ScrapePermit {
 
 impl Scrapes {
     pub fn new(max_concurrent: usize) -> Scrapes {
+        Scrapes::sharing_up_to(max_concurrent, SHARE_UP_TO)
+    }
+
+    /// With another size limit for shared parts (tests).
+    pub fn sharing_up_to(max_concurrent: usize, share_up_to: usize) -> Scrapes {
         Scrapes {
             permits: Arc::new(Semaphore::new(max_concurrent)),
             slots: Mutex::new(Default::default()),
+            streaming: Default::default(),
+            share_up_to,
+        }
+    }
+
+    /// Whether scrapes in `format` and `encoding` are rendered for each scrape as it reads,
+    /// the exposition being too large to hold whole.
+    pub fn streams(&self, format: Format, encoding: Encoding) -> bool {
+        self.streaming[slot_index(format, encoding)].load(Ordering::Relaxed)
+    }
+
+    /// Records the size of a streamed exposition: a small one is shared again.
+    pub fn streamed(&self, format: Format, encoding: Encoding, sent: usize) {
+        if sent <= self.share_up_to / 2 {
+            self.streaming[slot_index(format, encoding)].store(false, Ordering::Relaxed);
         }
     }
 
@@ -120,16 +154,27 @@ impl Scrapes {
                 }
             }
         };
-        cell.get_or_try_init(|| async move {
-            tokio::task::spawn_blocking(move || {
-                let (clusters, build) = clusters();
-                Arc::new(render_shared(&clusters, &build, format, encoding))
+        let part = cell
+            .get_or_try_init(|| async move {
+                tokio::task::spawn_blocking(move || {
+                    let (clusters, build) = clusters();
+                    Arc::new(render_shared(&clusters, &build, format, encoding))
+                })
+                .await
+                .map_err(|e| format!("rendering /metrics failed: {e}"))
             })
             .await
-            .map_err(|e| format!("rendering /metrics failed: {e}"))
-        })
-        .await
-        .cloned()
+            .cloned()?;
+        if part.bytes.len() > self.share_up_to {
+            // Too large to keep: let it go with the scrapes sending it, and stream from now on.
+            self.streaming[slot_index(format, encoding)].store(true, Ordering::Relaxed);
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = &mut slots[slot_index(format, encoding)];
+            if slot.as_ref().is_some_and(|s| s.generation == generation) {
+                *slot = None;
+            }
+        }
+        Ok(part)
     }
 }
 
@@ -174,6 +219,46 @@ pub fn render_shared(
     }
 }
 
+/// Renders a whole reply (snapshots, then telemetry) into `tx` as the receiver takes it: the
+/// rendering thread waits while the channel is full. Returns the exposition's size before
+/// compression. Stops sending (and finishes cheaply) once the client is gone.
+pub fn render_streamed(
+    clusters: &[Arc<ClusterSnapshot>],
+    build: &BuildInfo,
+    telemetry: &Telemetry,
+    format: Format,
+    encoding: Encoding,
+    tx: &mpsc::Sender<Bytes>,
+) -> usize {
+    let mut open = true;
+    let mut size = 0;
+    let mut gzip =
+        (encoding == Encoding::Gzip).then(|| GzEncoder::new(Vec::new(), Compression::fast()));
+    let mut send = |bytes: Vec<u8>| {
+        if open && !bytes.is_empty() {
+            open = tx.blocking_send(Bytes::from(bytes)).is_ok();
+        }
+    };
+    let mut sink = |chunk: &mut Vec<u8>| {
+        size += chunk.len();
+        match &mut gzip {
+            Some(gz) => {
+                // Writing into a Vec cannot fail.
+                let _ = gz.write_all(chunk);
+                chunk.clear();
+                send(std::mem::take(gz.get_mut()));
+            }
+            None => send(std::mem::replace(chunk, Vec::with_capacity(CHUNK + 4096))),
+        }
+    };
+    render_snapshots(clusters, build, format, &mut sink);
+    sink(&mut render_telemetry(telemetry, format));
+    if let Some(gz) = gzip {
+        send(gz.finish().unwrap_or_default());
+    }
+    size
+}
+
 /// The parts of one `/metrics` reply: the shared part, then this scrape's telemetry (and, with
 /// gzip, the trailer).
 pub fn reply_parts(
@@ -205,6 +290,8 @@ pub fn reply_parts(
 /// scrape is counted, with its duration, when the body is dropped: sent or abandoned).
 pub struct ReplyBody {
     parts: [Option<Bytes>; 2],
+    /// Chunks of a streamed reply, after `parts` (which are then empty).
+    stream: Option<mpsc::Receiver<Bytes>>,
     _permit: ScrapePermit,
     telemetry: Arc<Telemetry>,
     format: Format,
@@ -221,6 +308,25 @@ impl ReplyBody {
     ) -> ReplyBody {
         ReplyBody {
             parts: parts.map(Some),
+            stream: None,
+            _permit: permit,
+            telemetry,
+            format,
+            started,
+        }
+    }
+
+    /// A reply whose chunks come from [`render_streamed`].
+    pub fn streamed(
+        chunks: mpsc::Receiver<Bytes>,
+        permit: ScrapePermit,
+        telemetry: Arc<Telemetry>,
+        format: Format,
+        started: Instant,
+    ) -> ReplyBody {
+        ReplyBody {
+            parts: [None, None],
+            stream: Some(chunks),
             _permit: permit,
             telemetry,
             format,
@@ -246,18 +352,27 @@ impl http_body::Body for ReplyBody {
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
+        cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        let next = self.parts.iter_mut().find_map(Option::take);
-        std::task::Poll::Ready(next.map(|b| Ok(http_body::Frame::data(b))))
+        let frame = |b| Ok(http_body::Frame::data(b));
+        if let Some(next) = self.parts.iter_mut().find_map(Option::take) {
+            return std::task::Poll::Ready(Some(frame(next)));
+        }
+        match &mut self.stream {
+            Some(rx) => rx.poll_recv(cx).map(|c| c.map(frame)),
+            None => std::task::Poll::Ready(None),
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.parts.iter().all(Option::is_none)
+        self.stream.is_none() && self.parts.iter().all(Option::is_none)
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.remaining())
+        match self.stream {
+            Some(_) => http_body::SizeHint::default(),
+            None => http_body::SizeHint::with_exact(self.remaining()),
+        }
     }
 }
 
@@ -309,6 +424,53 @@ mod tests {
         ] {
             assert_eq!(Encoding::negotiate(header), expected, "{header:?}");
         }
+    }
+
+    /// A part larger than the sharing limit is not kept: later scrapes stream, with the same
+    /// bytes as a shared reply, until an exposition is small again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_expositions_are_streamed_not_kept() {
+        let build = BuildInfo {
+            version: "1",
+            librdkafka: "2".into(),
+        };
+        let telemetry = Telemetry::new(&[]);
+        let clusters = vec![Arc::new(ClusterSnapshot::empty("c", &[]))];
+        let small = render_shared(&clusters, &build, Format::Text, Encoding::Identity);
+        let scrapes = Arc::new(Scrapes::sharing_up_to(2, small.bytes.len() - 1));
+        for encoding in [Encoding::Identity, Encoding::Gzip] {
+            let (c, b) = (clusters.clone(), build.clone());
+            let part = scrapes
+                .shared_part(Format::Text, encoding, 1, move || (c, b))
+                .await
+                .unwrap();
+            let shared = reply_parts(&part, &telemetry, Format::Text, encoding);
+            assert!(
+                scrapes.streams(Format::Text, encoding)
+                    == (part.bytes.len() > small.bytes.len() - 1)
+            );
+            let (tx, mut rx) = mpsc::channel(4);
+            let (c, b, t) = (clusters.clone(), build.clone(), Telemetry::new(&[]));
+            let sent = tokio::task::spawn_blocking(move || {
+                render_streamed(&c, &b, &t, Format::Text, encoding, &tx)
+            });
+            let mut chunks = Vec::new();
+            while let Some(c) = rx.recv().await {
+                chunks.push(c);
+            }
+            let sent = sent.await.unwrap();
+            let text = |parts: &[Bytes]| match encoding {
+                Encoding::Gzip => gunzip(parts),
+                Encoding::Identity => String::from_utf8(parts.concat()).unwrap(),
+            };
+            assert_eq!(text(&chunks), text(&shared));
+            assert_eq!(sent, text(&shared).len());
+        }
+        assert!(scrapes.streams(Format::Text, Encoding::Identity));
+        // The slot was emptied: nothing of the large part is kept.
+        assert!(scrapes.slots.lock().unwrap()[0].is_none());
+        scrapes.streamed(Format::Text, Encoding::Identity, 0);
+        assert!(!scrapes.streams(Format::Text, Encoding::Identity));
     }
 
     #[tokio::test]

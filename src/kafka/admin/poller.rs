@@ -152,7 +152,7 @@ fn error_line(code: RDKafkaErrorCode, text: &str, fatal: bool) {
     if fatal {
         error!(target: "librdkafka", ?code, "fatal: {text}");
     } else if code == RDKafkaErrorCode::GroupAuthorizationFailed {
-        // About the admin client's own, never joined, group (see `INTERNAL_GROUP_ID`).
+        // About the admin client's own, never joined, group (see `crate::config::DEFAULT_ADMIN_GROUP_ID`).
         debug!(target: "librdkafka", ?code, "{text}");
     } else {
         warn!(target: "librdkafka", ?code, "{text}");

@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::evaluate::{GroupEval, GroupStatus, Verdict};
 use crate::model::{GroupState, Watermarks};
-use crate::store::{Name, Point, Run, Store, Windows};
+use crate::store::{Membership, Name, Point, Run, Store, Windows};
 
 /// How the cluster's scraper is doing.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,6 +40,8 @@ pub struct GroupSnapshot {
     pub state: GroupState,
     /// See [`crate::store::TrackedGroup::has_committed`].
     pub has_committed: bool,
+    /// Members and owners from the last description; `None` until one (or describing off).
+    pub membership: Option<Arc<Membership>>,
     /// Runs of consecutive partitions; `topic` is an id for [`ClusterSnapshot::topic`].
     pub runs: Arc<[Run]>,
     /// Committed offset per group-partition, indexed by the runs.
@@ -100,6 +102,8 @@ pub struct ClusterSnapshot {
     pub groups: Vec<GroupSnapshot>,
     /// Window size (`window.points`).
     pub window_points: usize,
+    /// Owner series carry the member id (`groups.member_ids`).
+    pub member_ids: bool,
 }
 
 impl ClusterSnapshot {
@@ -123,6 +127,7 @@ impl ClusterSnapshot {
             topic_order: Vec::new(),
             groups: Vec::new(),
             window_points: 0,
+            member_ids: false,
         }
     }
 
@@ -157,6 +162,7 @@ impl ClusterSnapshot {
                 name: g.name.clone(),
                 state: g.state,
                 has_committed: g.has_committed,
+                membership: g.membership.clone(),
                 runs: g.runs.clone(),
                 offsets: g.offsets.clone(),
                 eval: e.eval,
@@ -175,6 +181,7 @@ impl ClusterSnapshot {
             topic_order,
             groups,
             window_points: store.points(),
+            member_ids: self.member_ids,
         }
     }
 

@@ -21,6 +21,8 @@ pub enum Stage {
     Connect,
     Metadata,
     GroupList,
+    /// DescribeConsumerGroups (`groups.describe`).
+    GroupDescribe,
     GroupOffsets,
     Watermarks,
     /// Evaluating the store and building the snapshot (no Kafka request; never fails).
@@ -29,10 +31,11 @@ pub enum Stage {
 
 impl Stage {
     /// The stages that send Kafka requests, which can fail.
-    pub const REQUESTS: [Stage; 5] = [
+    pub const REQUESTS: [Stage; 6] = [
         Stage::Connect,
         Stage::Metadata,
         Stage::GroupList,
+        Stage::GroupDescribe,
         Stage::GroupOffsets,
         Stage::Watermarks,
     ];
@@ -42,6 +45,7 @@ impl Stage {
             Stage::Connect => "connect",
             Stage::Metadata => "metadata",
             Stage::GroupList => "group_list",
+            Stage::GroupDescribe => "group_describe",
             Stage::GroupOffsets => "group_offsets",
             Stage::Watermarks => "watermarks",
             Stage::Evaluate => "evaluate",

@@ -9,6 +9,8 @@ use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
 pub(super) enum Kind {
     Gauge,
     Info,
+    /// `name` ends in `_total`, which OpenMetrics' `# TYPE` line leaves out.
+    Counter,
 }
 
 /// A metric family: what `# HELP`/`# TYPE` say. `name` is the sample name.
@@ -24,6 +26,26 @@ pub(super) const fn gauge(name: &'static str, help: &'static str) -> Family {
         name,
         help,
         kind: Kind::Gauge,
+        unit: None,
+    }
+}
+
+/// An info series (`name` ends in `_info`; the value is always 1).
+pub(super) const fn info(name: &'static str, help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: Kind::Info,
+        unit: None,
+    }
+}
+
+/// A counter (`name` ends in `_total`).
+pub(super) const fn counter(name: &'static str, help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: Kind::Counter,
         unit: None,
     }
 }
@@ -49,10 +71,12 @@ impl Writer<'_> {
     pub fn header(&mut self, f: &Family) {
         let base = match (self.format, f.kind) {
             (Format::OpenMetrics, Kind::Info) => f.name.trim_end_matches("_info"),
+            (Format::OpenMetrics, Kind::Counter) => f.name.trim_end_matches("_total"),
             _ => f.name,
         };
         let kind = match (self.format, f.kind) {
             (Format::OpenMetrics, Kind::Info) => "info",
+            (_, Kind::Counter) => "counter",
             _ => "gauge",
         };
         let o = &mut self.out;

@@ -13,6 +13,7 @@
 mod exposition;
 mod groups;
 mod lag_seconds;
+mod members;
 mod partitions;
 mod warren;
 
@@ -100,6 +101,7 @@ pub fn render(
     partitions::write(&mut w, clusters);
     groups::write(&mut w, clusters, &mut prefix);
     lag_seconds::write(&mut w, clusters, &mut prefix);
+    members::write(&mut w, clusters);
     warren::write(&mut w, clusters, build, telemetry);
     if format == Format::OpenMetrics {
         w.out.extend_from_slice(b"# EOF\n");

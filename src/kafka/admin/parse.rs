@@ -364,3 +364,73 @@ pub(super) fn describe_groups(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod describe_tests {
+    use super::*;
+    use crate::model::Coordinator;
+    use std::sync::Arc;
+
+    fn row(id: &str, error: Option<RDKafkaErrorCode>) -> DescriptionRow {
+        DescriptionRow {
+            id: id.into(),
+            error: error.map(|code| ErrorText {
+                code,
+                text: "Broker: Group authorization failed".into(),
+            }),
+            state: "CompletingRebalance".into(),
+            protocol: "range".into(),
+            simple: false,
+            coordinator: Some(Coordinator {
+                id: 1,
+                host: "k1".into(),
+                port: 9092,
+            }),
+            members: vec![GroupMember {
+                member_id: "rdkafka-1".into(),
+                instance_id: Some("pod-0".into()),
+                client_id: "billing".into(),
+                host: "/10.0.0.5".into(),
+                assignment: vec![TopicPartition::new(Arc::from("orders"), 3)],
+            }],
+        }
+    }
+
+    #[test]
+    fn descriptions_come_back_in_the_order_asked_with_per_group_errors() {
+        let groups = ["b".to_string(), "missing".to_string(), "a".to_string()];
+        let rows = vec![
+            row("a", None),
+            row("b", Some(RDKafkaErrorCode::GroupAuthorizationFailed)),
+        ];
+        let out = describe_groups(Answer::Rows(Some(rows)), &groups);
+        assert_eq!(out.len(), 3);
+        let e = out[0].as_ref().unwrap_err();
+        assert_eq!(e.code, Some(RDKafkaErrorCode::GroupAuthorizationFailed));
+        assert!(e.message.contains("\"b\""), "{e}");
+        assert!(out[1]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("no description"));
+        let a = out[2].as_ref().unwrap();
+        assert_eq!(a.state, GroupState::CompletingRebalance);
+        assert_eq!(a.members[0].client_id, "billing");
+        assert_eq!(a.members[0].host, "/10.0.0.5");
+        assert_eq!(a.members[0].instance_id.as_deref(), Some("pod-0"));
+        assert_eq!(&*a.members[0].assignment[0].topic, "orders");
+    }
+
+    #[test]
+    fn a_failed_call_fails_every_group() {
+        let groups = ["a".to_string(), "b".to_string()];
+        let failed = Answer::Failed(ErrorText {
+            code: RDKafkaErrorCode::OperationTimedOut,
+            text: "Local: Timed out".into(),
+        });
+        let out = describe_groups(failed, &groups);
+        assert!(out.iter().all(|r| r
+            .as_ref()
+            .is_err_and(|e| e.code == Some(RDKafkaErrorCode::OperationTimedOut))));
+    }
+}

@@ -238,7 +238,7 @@ impl Event {
         &self,
         g: *const rdsys::rd_kafka_ConsumerGroupDescription_t,
     ) -> DescriptionRow {
-        // SAFETY (whole body): `g` is valid per the caller; every string, node, member and
+        // SAFETY: (whole body) `g` is valid per the caller; every string, node, member and
         // list read from it borrows from the event and is copied before returning; state
         // names are static strings.
         unsafe {

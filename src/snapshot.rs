@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::evaluate::{GroupEval, GroupStatus, Verdict};
+use crate::evaluate::{GroupEval, GroupStatus, Rates, Verdict};
 use crate::model::{GroupState, Watermarks};
 use crate::store::{Membership, Name, Point, Run, Store, Windows};
 
@@ -53,6 +53,9 @@ pub struct GroupSnapshot {
     pub lag_methods: [u32; 4],
     /// Verdict (status, lag in seconds) per group-partition, indexed like `offsets`.
     pub verdicts: Arc<[Verdict]>,
+    /// Movement sums of the group and per topic (see [`crate::evaluate::rates`]).
+    pub rates: Rates,
+    pub topic_rates: Arc<[(u32, Rates)]>,
     /// The windows, shared with the store (copied on write there).
     pub windows: Windows,
 }
@@ -169,6 +172,8 @@ impl ClusterSnapshot {
                 max_lag_seconds: e.max_lag_seconds,
                 lag_methods: e.lag_methods,
                 verdicts: e.verdicts.clone(),
+                rates: e.rates,
+                topic_rates: e.topic_rates.clone(),
                 windows: g.windows.clone(),
             })
             .collect();

@@ -8,8 +8,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::http::metrics::scrape::Scrapes;
 use crate::http::metrics::BuildInfo;
-use crate::http::{router, AppState};
+use crate::http::{router, server, AppState};
 use crate::kafka::scraper::{Scraper, ScraperSettings};
 use crate::snapshot::{ClusterSnapshot, Snapshots};
 use crate::telemetry::Telemetry;
@@ -92,6 +93,7 @@ pub async fn serve(
         config: config.clone(),
         listen: addr,
         hostname: crate::http::hostname(),
+        scrapes: Scrapes::new(config.http.max_concurrent_scrapes),
     });
     tracing::info!(%addr, clusters = config.clusters.len(), "serving /metrics");
     let stop = async move {
@@ -101,10 +103,12 @@ pub async fn serve(
             }
         }
     };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(stop)
-        .await
-        .map_err(|e| format!("http server: {e}"))?;
+    let limits = server::Limits {
+        header_read_timeout: config.http.header_read_timeout,
+        idle_timeout: config.http.idle_timeout,
+        max_connections: server::connection_cap(config.http.max_connections),
+    };
+    server::serve(listener, router(state), limits, stop).await;
     for t in tasks {
         let _ = t.await;
     }

@@ -4,6 +4,7 @@
 //! A snapshot shares the store's big arrays (`Arc<[i64]>` offsets, `Arc<[Watermarks]>`), so
 //! building one per poll costs a few small allocations per group, not a copy of every series.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -266,6 +267,8 @@ impl Forget {
 pub struct Snapshots {
     clusters: Vec<ArcSwap<ClusterSnapshot>>,
     forget: Vec<std::sync::Mutex<Vec<Forget>>>,
+    /// Moves on every publish: what `/metrics` keys its shared body by.
+    generation: AtomicU64,
 }
 
 impl Snapshots {
@@ -274,6 +277,7 @@ impl Snapshots {
         Snapshots {
             clusters: initial.into_iter().map(ArcSwap::from_pointee).collect(),
             forget,
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -298,6 +302,14 @@ impl Snapshots {
 
     pub fn publish(&self, cluster: usize, snapshot: ClusterSnapshot) {
         self.clusters[cluster].store(Arc::new(snapshot));
+        // After the store: a reader that sees the new generation loads the new snapshot.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The number of publishes so far. Read it before [`Snapshots::load`]: what is loaded
+    /// is then at least as new as the generation read.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn get(&self, cluster: usize) -> Arc<ClusterSnapshot> {

@@ -291,3 +291,101 @@ fn expected_text(expected: &str) -> String {
         e => e.into(),
     }
 }
+
+/// The key whose value sits at `span` of `text`, a TOML document the parser rejected there
+/// (`points = 99999999999999999999` does not fit an integer): the value is replaced by `0`, the
+/// document parsed again with positions, and the key of the value at that place rendered as
+/// [`render_path`] does. `None` when the document still does not parse (a syntax error) or no
+/// value is there.
+pub(super) fn key_at(text: &str, span: std::ops::Range<usize>) -> Option<String> {
+    // The parser's span may mark only the value's first character: take the whole bare token.
+    let rest = text.get(span.start..)?;
+    let token = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '#'))
+        .unwrap_or(rest.len())
+        .max(span.len());
+    let patched = format!(
+        "{}0{}",
+        &text[..span.start],
+        text.get(span.start + token..)?
+    );
+    let root: Node = toml::from_str(&patched).ok()?;
+    let path = root.path_to(span.start)?;
+    Some(render_path("", &path))
+}
+
+/// A parsed TOML document that keeps only its structure and where each value is.
+enum Node {
+    Table(Vec<(String, toml::Spanned<Node>)>),
+    Array(Vec<toml::Spanned<Node>>),
+    Scalar,
+}
+
+impl Node {
+    /// The keys (array indexes as numbers) down to the scalar value that contains `at`.
+    fn path_to(&self, at: usize) -> Option<Vec<String>> {
+        let children: Vec<(String, &toml::Spanned<Node>)> = match self {
+            Node::Table(entries) => entries.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            Node::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            Node::Scalar => return None,
+        };
+        // A table's span need not cover its keys (`[window]` then `points = …`): search all.
+        children.into_iter().find_map(|(key, child)| {
+            let mut path = match child.get_ref() {
+                Node::Scalar => child.span().contains(&at).then(Vec::new)?,
+                inner => inner.path_to(at)?,
+            };
+            path.insert(0, key);
+            Some(path)
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a TOML value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
+        }
+        Ok(Node::Table(entries))
+    }
+}

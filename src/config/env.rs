@@ -28,7 +28,7 @@ pub(super) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// A cluster name as an environment selector sees it: lowercase, `-` and `.` as `_`.
-fn env_selector_form(name: &str) -> String {
+pub(super) fn env_selector_form(name: &str) -> String {
     name.to_ascii_lowercase().replace(['-', '.'], "_")
 }
 

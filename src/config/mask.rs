@@ -1,21 +1,43 @@
-//! Secret masking: what `warren check-config` may print.
+//! Secret masking: what `warren check-config`, the Burrow config endpoints and logs may show.
 
 use super::filter::PATTERN_RULE;
 use super::Config;
 
-/// Whether a librdkafka property holds a secret: its name contains `password`, `secret`,
-/// `jaas` or `token`, or ends in `.pem` or `key`.
+/// The properties librdkafka itself treats as sensitive (`_RK_SENSITIVE` in its
+/// `src/rdkafka_conf.c`, redacted in its own debug dumps). librdkafka offers no way to ask for
+/// this flag at run time (`rd_kafka_conf_dump` does not redact), so the list is kept here; a unit
+/// test compares it with the vendored `rdkafka_conf.c` when that source is present.
+pub(super) const LIBRDKAFKA_SENSITIVE: &[&str] = &[
+    "sasl.oauthbearer.assertion.private.key.file",
+    "sasl.oauthbearer.assertion.private.key.passphrase",
+    "sasl.oauthbearer.assertion.private.key.pem",
+    "sasl.oauthbearer.client.secret",
+    "sasl.oauthbearer.config",
+    "sasl.password",
+    "sasl.username",
+    "ssl.ca.pem",
+    "ssl.key.location",
+    "ssl.key.password",
+    "ssl.key.pem",
+    "ssl.keystore.password",
+    "ssl_key",
+];
+
+/// Whether a librdkafka property holds a secret: librdkafka marks it sensitive (see
+/// [`LIBRDKAFKA_SENSITIVE`]), or its name contains `password`, `secret`, `jaas`, `token` or
+/// `passphrase`, or ends in `.pem` or `key`.
 pub fn is_secret_key(property: &str) -> bool {
-    let p = property.to_ascii_lowercase();
-    ["password", "secret", "jaas", "token"]
-        .iter()
-        .any(|s| p.contains(s))
+    let p = property.trim().to_ascii_lowercase();
+    LIBRDKAFKA_SENSITIVE.contains(&p.as_str())
+        || ["password", "secret", "jaas", "token", "passphrase"]
+            .iter()
+            .any(|s| p.contains(s))
         || p.ends_with(".pem")
         || p.ends_with("key")
 }
 
-/// `bootstrap_servers` with any `user:pass@` userinfo replaced by `***@`.
-fn mask_userinfo(servers: &str) -> String {
+/// `bootstrap_servers` (or one entry of it) with any `user:pass@` userinfo replaced by `***@`.
+pub(super) fn mask_userinfo(servers: &str) -> String {
     servers
         .split(',')
         .map(|entry| {

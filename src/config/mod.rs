@@ -7,7 +7,8 @@
 //! # Sources and precedence
 //!
 //! Built-in defaults < the TOML file (optional; a file that was named but does not exist is an
-//! error with key `config`) < `WARREN_*` environment variables. Start with [`load`] (process
+//! error with key `config`) < `WARREN_*` environment variables. The file must be a regular
+//! file of at most 1 MiB (a FIFO or a device is refused unread). Start with [`load`] (process
 //! environment) or [`load_from`] (explicit environment, for tests).
 //!
 //! # Environment overrides
@@ -59,11 +60,13 @@ use serde::{Deserialize, Serialize};
 mod diagnose;
 mod env;
 mod filter;
+mod kafka;
 mod mask;
 mod validate;
 
 pub use crate::evaluate::{EvaluatorConfig, RuleSet};
 pub use filter::NameFilter;
+pub use kafka::{kafka_properties, DEFAULT_ADMIN_GROUP_ID};
 pub use mask::is_secret_key;
 
 use diagnose::{extract, extract_collect, Errors};
@@ -96,6 +99,21 @@ pub struct HttpConfig {
     /// `Access-Control-Allow-Origin` value added to replies (Burrow's option); unset: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_control_allow_origin: Option<String>,
+    /// Time a client has to send a request's head, from the connection's start or the first
+    /// byte of a later request on it.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A connection that moves no byte either way for this long is closed (an idle keep-alive
+    /// connection, a stalled request body, a client that stopped reading its reply).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Open connections at most; more are closed as soon as they are accepted. Lowered to fit
+    /// the process's descriptor limit.
+    pub max_connections: usize,
+    /// `/metrics` replies in flight at most; more get 503 with `Retry-After`.
+    pub max_concurrent_scrapes: usize,
+    /// Largest request body, in bytes; larger ones get 413 before anything else is checked.
+    pub max_request_body: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,6 +240,11 @@ impl Default for HttpConfig {
             listen: ([0, 0, 0, 0], 9753).into(),
             admin_token: None,
             access_control_allow_origin: None,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(90),
+            max_connections: 1024,
+            max_concurrent_scrapes: 8,
+            max_request_body: 64 * 1024,
         }
     }
 }
@@ -383,38 +406,122 @@ pub fn load_from(
     }
 }
 
+/// The most of a configuration file that is read: far more than any real configuration needs,
+/// and a bound on memory when the path names something endless (`/dev/zero`).
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// Reads and parses the TOML file into a dictionary.
 fn read_file(path: &Path) -> Result<Dict, ConfigError> {
-    let shown = path.display();
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ConfigError::new(
-                "config",
-                format!("file {shown} does not exist; expected the path of a TOML file"),
-            ))
-        }
-        Err(e) => {
-            return Err(ConfigError::new(
-                "config",
-                format!("cannot read {shown}: {e}"),
-            ))
-        }
-    };
+    let text = read_text(path)?;
     Toml::from_str::<Dict>(&text).map_err(|e| {
-        let mut message = format!("{shown} is not valid TOML: {}", e.message().trim());
-        if let Some(span) = e.span() {
-            let before = text.get(..span.start).unwrap_or(&text);
-            let line = before.matches('\n').count() + 1;
-            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-            let column = before[line_start..].chars().count() + 1;
-            message = format!(
-                "{shown} is not valid TOML (line {line}, column {column}): {}",
-                e.message().trim()
-            );
-        }
-        ConfigError::new("config", message)
+        let shown = path.display();
+        let Some(span) = e.span() else {
+            let message = format!("{shown} is not valid TOML: {}", e.message().trim());
+            return ConfigError::new("config", message);
+        };
+        let before = text.get(..span.start).unwrap_or(&text);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        let message = format!(
+            "{shown} is not valid TOML (line {line}, column {column}): {}",
+            e.message().trim()
+        );
+        // A value the parser rejects (an integer out of range) has a key; a syntax error not.
+        let key = diagnose::key_at(&text, span).unwrap_or_else(|| "config".to_string());
+        ConfigError::new(key, message)
     })
+}
+
+/// The text of the configuration file: a regular file of at most [`MAX_FILE_BYTES`]. Anything
+/// else is refused before it is read (a FIFO without a writer would block the open forever, a
+/// device could be read until memory runs out).
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+
+    let shown = path.display();
+    let cannot_read = |e: std::io::Error| {
+        let message = if e.kind() == std::io::ErrorKind::NotFound {
+            format!("file {shown} does not exist; expected the path of a TOML file")
+        } else {
+            format!("cannot read {shown}: {e}")
+        };
+        ConfigError::new("config", message)
+    };
+    let check = |meta: &std::fs::Metadata| {
+        if !meta.is_file() {
+            return Err(ConfigError::new(
+                "config",
+                format!(
+                    "{shown} is {}, not a regular file; expected the path of a TOML file",
+                    file_kind(meta)
+                ),
+            ));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(too_large(path, Some(meta.len())));
+        }
+        Ok(())
+    };
+    // Checked before opening: opening a FIFO for reading blocks until a writer appears.
+    check(&std::fs::metadata(path).map_err(cannot_read)?)?;
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    // Checked again on what was opened, in case the path changed in between.
+    check(&file.metadata().map_err(cannot_read)?)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // It grew after the check.
+        return Err(too_large(path, None));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        ConfigError::new(
+            "config",
+            format!(
+                "{shown} is not UTF-8 text (invalid byte at offset {}); expected a TOML file",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+fn too_large(path: &Path, size: Option<u64>) -> ConfigError {
+    let size = size.map_or_else(|| "larger".to_string(), |n| format!("{n} bytes"));
+    ConfigError::new(
+        "config",
+        format!(
+            "{} is {size}; a configuration file may be at most 1 MiB ({MAX_FILE_BYTES} bytes)",
+            path.display()
+        ),
+    )
+}
+
+/// What a non-regular file is, for the error naming it.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
 }
 
 #[cfg(test)]

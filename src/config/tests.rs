@@ -132,7 +132,7 @@ fn minimal_file_gets_defaults() {
 fn file_values_are_read() {
     let c = ok(
         r#"
-retention = "0s"
+retention = "3m"
 [http]
 listen = "127.0.0.1:9000"
 [log]
@@ -151,7 +151,7 @@ topics = { deny = ["__.*"] }
 "#,
         &[],
     );
-    assert_eq!(c.retention, Duration::ZERO);
+    assert_eq!(c.retention, Duration::from_secs(180));
     assert_eq!(c.http.listen.port(), 9000);
     assert_eq!(c.window.points, 30);
     let p = &c.clusters[0];
@@ -284,9 +284,16 @@ fn missing_file_is_a_config_error() {
 
 #[test]
 fn invalid_toml_names_line_and_column() {
+    // The key is named where a value is missing or rejected; not in a broken header.
     let errors = errs("[http]\nlisten = \n", &[]);
-    assert_eq!(errors[0].key, "config");
+    assert_eq!(errors[0].key, "http.listen");
     assert!(errors[0].message.contains("line 2"), "{errors:?}");
+    let errors = errs("[http\nlisten = 1\n", &[]);
+    assert_eq!(errors[0].key, "config");
+    assert!(
+        errors[0].message.contains("(line 1, column 6)"),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -498,7 +505,7 @@ fn bad_values_are_all_reported() {
         .contains("warren=loud"));
     assert!(error_for(&errors, "clusters[0].poll_interval")
         .message
-        .contains("at least 100ms, got 50ms"));
+        .contains("at least 100ms and at most 1day, got 50ms"));
     assert!(error_for(&errors, "clusters[0].metadata_refresh")
         .message
         .contains("greater than 0"));
@@ -638,19 +645,19 @@ retention = "1h 30m"
 [[clusters]]
 name = "prod"
 bootstrap_servers = "SASL_SSL://alice:pw@k1:9092,bob@k2:9092,k3:9092"
-client = { "sasl.password" = "p1", "sasl.jaas.config" = "j", "ssl.key.pem" = "k", "sasl.oauthbearer.client.secret" = "s", "ssl.key.location" = "/k", "security.protocol" = "SSL" }
+client = { "sasl.password" = "p1", "sasl.oauthbearer.config" = "j", "ssl.key.pem" = "k", "ssl.keystore.password" = "s", "ssl.key.location" = "/k", "ssl.ca.location" = "/ca", "security.protocol" = "SASL_SSL" }
 labels = { env = "prod" }
 "#;
     let c = ok(text, &[]);
     let shown = c.masked_toml();
-    for secret in ["p1", "\"j\"", "\"k\"", "\"s\"", "alice", "pw@", "bob"] {
+    for secret in ["p1", "\"j\"", "\"k\"", "\"s\"", "/k", "alice", "pw@", "bob"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
     assert!(
         shown.contains("SASL_SSL://***@k1:9092,***@k2:9092,k3:9092"),
         "{shown}"
     );
-    assert!(shown.contains("\"ssl.key.location\" = \"/k\""), "{shown}");
+    assert!(shown.contains("\"ssl.ca.location\" = \"/ca\""), "{shown}");
     assert!(shown.contains("retention = \"1h 30m\""), "{shown}");
     assert!(shown.contains("poll_interval = \"10s\""), "{shown}");
     assert!(shown.contains("metadata_refresh = \"1m\""), "{shown}");
@@ -732,10 +739,20 @@ fn secret_keys() {
         "ssl.certificate.pem",
         "ssl_key",
         "SASL.PASSWORD",
+        "sasl.username",
+        "ssl.key.location",
+        "sasl.oauthbearer.config",
+        "sasl.oauthbearer.assertion.private.key.passphrase",
+        "x.passphrase",
     ] {
         assert!(is_secret_key(k), "{k}");
     }
-    for k in ["sasl.username", "ssl.key.location", "security.protocol"] {
+    for k in [
+        "security.protocol",
+        "sasl.mechanism",
+        "ssl.ca.location",
+        "ssl.certificate.location",
+    ] {
         assert!(!is_secret_key(k), "{k}");
     }
 }
@@ -996,4 +1013,406 @@ fn item12_patterns_match_anywhere_like_burrow() {
             );
         }
     }
+}
+
+// ---- Issue 17: configuration that cannot work is refused, naming the key ----
+
+#[test]
+fn item4_retention_must_be_whole_seconds_and_outlast_the_longest_poll() {
+    let with_retention = |retention: &str, poll: &str| {
+        format!(
+            "retention = \"{retention}\"\n{}",
+            cluster_with(&format!("poll_interval = \"{poll}\""))
+        )
+    };
+    for (retention, poll) in [
+        ("0s", "10s"),
+        ("500ms", "10s"),
+        ("1s 500ms", "100ms"),
+        ("19s", "10s"),
+        ("4294967296s", "10s"),
+        ("10years 1s", "10s"),
+    ] {
+        let errors = errs(&with_retention(retention, poll), &[]);
+        assert_eq!(errors.len(), 1, "{retention}: {errors:#?}");
+        let e = error_for(&errors, "retention");
+        assert!(
+            e.message
+                .starts_with("must be whole seconds, at least twice the longest poll_interval"),
+            "{retention}: {e}"
+        );
+        assert!(e.message.contains("at most 10years"), "{e}");
+    }
+    let e = &errs(&with_retention("19s", "10s"), &[])[0];
+    assert!(
+        e.message.contains("(clusters[0]: 10s), so at least 20s"),
+        "{e}"
+    );
+    assert!(e.message.contains("got 19s"), "{e}");
+    for (retention, poll) in [
+        ("20s", "10s"),
+        ("1s", "100ms"),
+        ("1s", "500ms"),
+        ("10years", "1day"),
+    ] {
+        let c = ok(&with_retention(retention, poll), &[]);
+        assert_eq!(c.retention, humantime::parse_duration(retention).unwrap());
+    }
+    // The longest poll of all clusters counts; an override is named.
+    let text = format!(
+        "retention = \"1m\"\n{MINIMAL}\n[[clusters]]\nname = \"slow\"\nbootstrap_servers = \"k:1\"\n\
+         poll_interval = \"45s\"\n"
+    );
+    let e = &errs(&text, &[])[0];
+    assert!(
+        e.message.contains("(clusters[1]: 45s), so at least 1m 30s"),
+        "{e}"
+    );
+    let errors = errs(MINIMAL, &[("WARREN_RETENTION", "0s")]);
+    assert!(error_for(&errors, "retention")
+        .message
+        .contains("WARREN_RETENTION"));
+}
+
+#[test]
+fn item5_durations_that_reach_librdkafka_or_a_timer_are_bounded() {
+    for (line, key, message) in [
+        (
+            "request_timeout = \"25days\"",
+            "request_timeout",
+            "must be at least 100ms and at most 1h, got 25days",
+        ),
+        (
+            "request_timeout = \"1h 1s\"",
+            "request_timeout",
+            "at most 1h, got 1h 1s",
+        ),
+        (
+            "request_timeout = \"50ms\"",
+            "request_timeout",
+            "at least 100ms",
+        ),
+        (
+            "poll_interval = \"2days\"",
+            "poll_interval",
+            "must be at least 100ms and at most 1day, got 2days",
+        ),
+        (
+            "metadata_refresh = \"30days\"",
+            "metadata_refresh",
+            "must be greater than 0 and at most 1day",
+        ),
+        (
+            "groups_refresh = \"0s\"",
+            "groups_refresh",
+            "must be greater than 0 and at most 1day, got 0s",
+        ),
+        (
+            "evaluator = { min_distance = \"137years\" }",
+            "evaluator.min_distance",
+            "at most 1day",
+        ),
+    ] {
+        let errors = errs(
+            &format!("retention = \"10years\"\n{}", cluster_with(line)),
+            &[],
+        );
+        assert_eq!(errors.len(), 1, "{line}: {errors:#?}");
+        let e = error_for(&errors, &format!("clusters[0].{key}"));
+        assert!(e.message.contains(message), "{line}: {e}");
+    }
+    let c = ok(
+        &cluster_with(
+            "request_timeout = \"1h\"\npoll_interval = \"100ms\"\nmetadata_refresh = \"1day\"",
+        ),
+        &[],
+    );
+    assert_eq!(c.clusters[0].request_timeout, Duration::from_secs(3600));
+}
+
+#[test]
+fn item5_client_properties_are_checked_by_librdkafka() {
+    let text = cluster_with(
+        "client = { \"no.such.property\" = \"1\", \"security.protocol\" = \"CARRIER_PIGEON\", \
+         \"socket.timeout.ms\" = \"soon\", \"client.id\" = \"fine\" }",
+    );
+    let errors = errs(&text, &[]);
+    assert_eq!(
+        error_for(&errors, "clusters[0].client.\"no.such.property\"").message,
+        "librdkafka rejects it: No such configuration property: \"no.such.property\" (see \
+         librdkafka's CONFIGURATION.md)"
+    );
+    assert_eq!(
+        error_for(&errors, "clusters[0].client.\"security.protocol\"").message,
+        "librdkafka rejects it: Invalid value \"CARRIER_PIGEON\" for configuration property \
+         \"security.protocol\" (see librdkafka's CONFIGURATION.md)"
+    );
+    error_for(&errors, "clusters[0].client.\"socket.timeout.ms\"");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    // From the environment too, naming the variable.
+    let errors = errs(
+        MINIMAL,
+        &[(
+            "WARREN_CLUSTERS__PROD__CLIENT__SECURITY_PROTOCOL",
+            "carrier",
+        )],
+    );
+    let e = error_for(&errors, "clusters[0].client.\"security.protocol\"");
+    assert!(
+        e.message
+            .contains("WARREN_CLUSTERS__PROD__CLIENT__SECURITY_PROTOCOL"),
+        "{e}"
+    );
+    // What warren sets itself goes through librdkafka as well.
+    let props = kafka_properties("k:1", &BTreeMap::new());
+    assert_eq!(props.get("group.id"), Some(DEFAULT_ADMIN_GROUP_ID));
+    assert_eq!(props.get("enable.auto.commit"), Some("false"));
+    assert_eq!(props.get("bootstrap.servers"), Some("k:1"));
+}
+
+#[test]
+fn item5_librdkafka_messages_never_show_a_secret_value() {
+    use super::kafka::hide_secret_value;
+    let reason = "Invalid value \"hunter2\" for configuration property \"sasl.password\"";
+    assert_eq!(
+        hide_secret_value(reason, "sasl.password", "hunter2"),
+        "Invalid value \"***\" for configuration property \"sasl.password\""
+    );
+    assert_eq!(hide_secret_value(reason, "client.id", "hunter2"), reason);
+    // A short secret does not mangle the rest of the message.
+    let reason = "Invalid value \"s\" for configuration property \"ssl.key.password\"";
+    assert_eq!(
+        hide_secret_value(reason, "ssl.key.password", "s"),
+        "Invalid value \"***\" for configuration property \"ssl.key.password\""
+    );
+    let text = cluster_with("client = { \"sasl.password.typo\" = \"hunter2\" }");
+    let errors = errs(&text, &[]);
+    assert!(!format!("{errors:?}").contains("hunter2"), "{errors:#?}");
+}
+
+#[test]
+fn item5_bootstrap_servers_are_parsed_as_librdkafka_does() {
+    for (servers, message) in [
+        (
+            "host:99999",
+            "broker \"host:99999\": port \"99999\" is not a number from 1 to 65535",
+        ),
+        ("k1:9092,host:0", "broker \"host:0\": port \"0\""),
+        ("host:", "broker \"host:\": port \"\""),
+        (":9092", "broker \":9092\": empty host"),
+        ("PLAINTEXT://:9092", "empty host"),
+        (
+            "SSL://k:9092",
+            "protocol SSL differs from the cluster's security.protocol (plaintext)",
+        ),
+        (
+            "pigeon://k:9092",
+            "unknown protocol \"pigeon\"; expected one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
+        ),
+        ("bob@k:0", "broker \"***@k:0\""),
+        (", ,", "names no broker"),
+    ] {
+        let text = format!("[[clusters]]\nname = \"prod\"\nbootstrap_servers = \"{servers}\"\n");
+        let errors = errs(&text, &[]);
+        assert_eq!(errors.len(), 1, "{servers}: {errors:#?}");
+        let e = error_for(&errors, "clusters[0].bootstrap_servers");
+        assert!(e.message.contains(message), "{servers}: {e}");
+        assert!(!e.message.contains("bob"), "{e}");
+    }
+    for servers in [
+        "k1",
+        "k1:9092 k2:9092",
+        "k1:9092,,k2:65535",
+        "[::1]:9092",
+        "[::1]",
+        "PLAINTEXT://k1:9092/ignored",
+    ] {
+        ok(
+            &format!("[[clusters]]\nname = \"prod\"\nbootstrap_servers = \"{servers}\"\n"),
+            &[],
+        );
+    }
+    ok(
+        "[[clusters]]\nname = \"prod\"\nbootstrap_servers = \"ssl://k1:9093\"\n\
+         client = { \"security.protocol\" = \"SSL\" }\n",
+        &[],
+    );
+}
+
+#[test]
+fn item5_cluster_names_must_differ_as_environment_selectors_see_them() {
+    for (first, second) in [("a", "A"), ("prod-eu", "PROD_EU"), ("prod.eu", "prod-eu")] {
+        let text = format!(
+            "[[clusters]]\nname = \"{first}\"\nbootstrap_servers = \"k:1\"\n\
+             [[clusters]]\nname = \"{second}\"\nbootstrap_servers = \"k:1\"\n"
+        );
+        let errors = errs(&text, &[]);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let e = error_for(&errors, "clusters[1].name");
+        assert_eq!(
+            e.message,
+            format!(
+                "cluster name \"{second}\" clashes with \"{first}\" (clusters[0]): names must \
+                 differ in more than case and `-`, `.`, `_`, which environment selectors \
+                 (WARREN_CLUSTERS__<NAME>__…) do not tell apart"
+            )
+        );
+    }
+}
+
+#[test]
+fn item6_a_value_the_toml_parser_rejects_names_its_key() {
+    let errors = errs(
+        &format!("[window]\npoints = 99999999999999999999\n{MINIMAL}"),
+        &[],
+    );
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].key, "window.points");
+    assert!(
+        errors[0].message.ends_with(
+            "is not valid TOML (line 2, column 10): number too large to fit in target type"
+        ),
+        "{errors:?}"
+    );
+    for (extra, key) in [
+        (
+            "evaluator = { allowed_lag = 99999999999999999999 }",
+            "clusters[1].evaluator.allowed_lag",
+        ),
+        (
+            "[clusters.client]\n\"fetch.max.bytes\" = 99999999999999999999",
+            "clusters[1].client.\"fetch.max.bytes\"",
+        ),
+        (
+            "groups = { static = [\"a\", 99999999999999999999] }",
+            "clusters[1].groups.static[1]",
+        ),
+    ] {
+        let text = format!(
+            "{MINIMAL}\n[[clusters]]\nname = \"b\"\nbootstrap_servers = \"k:1\"\n{extra}\n"
+        );
+        assert_eq!(errs(&text, &[])[0].key, key, "{extra}");
+    }
+}
+
+#[test]
+fn item6_librdkafka_sensitive_properties_are_masked() {
+    let mut cluster = ClusterConfig::new("prod", "k:1");
+    for (i, property) in mask::LIBRDKAFKA_SENSITIVE.iter().enumerate() {
+        assert!(is_secret_key(property), "{property}");
+        cluster
+            .client
+            .insert(property.to_string(), format!("canary-{i}"));
+    }
+    cluster
+        .client
+        .insert("sasl.jaas.config".into(), "canary-jaas".into());
+    cluster.client.insert("client.id".into(), "shown".into());
+    let config = Config {
+        clusters: vec![cluster],
+        ..Config::default()
+    };
+    let shown = config.masked_toml();
+    assert!(!shown.contains("canary"), "{shown}");
+    assert!(
+        shown.contains("\"sasl.oauthbearer.assertion.private.key.passphrase\" = \"***\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\"sasl.oauthbearer.config\" = \"***\""),
+        "{shown}"
+    );
+    assert!(shown.contains("\"client.id\" = \"shown\""), "{shown}");
+}
+
+/// The vendored librdkafka source of the rdkafka-sys version in Cargo.lock, if on this machine.
+fn vendored_rdkafka_conf_c() -> Option<String> {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock")).ok()?;
+    let after = &lock[lock.find("name = \"rdkafka-sys\"")?..];
+    let version = after
+        .lines()
+        .nth(1)?
+        .trim()
+        .strip_prefix("version = \"")?
+        .strip_suffix('"')?;
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    let registries = std::fs::read_dir(cargo_home.join("registry/src")).ok()?;
+    registries.flatten().find_map(|r| {
+        let file = r.path().join(format!(
+            "rdkafka-sys-{version}/librdkafka/src/rdkafka_conf.c"
+        ));
+        std::fs::read_to_string(file).ok()
+    })
+}
+
+#[test]
+fn item6_the_sensitive_list_is_librdkafkas() {
+    let Some(source) = vendored_rdkafka_conf_c() else {
+        eprintln!("skipped: the vendored librdkafka source is not on this machine");
+        return;
+    };
+    // Property entries read `{<scope flags>, "name", …`; the sensitive ones have _RK_SENSITIVE
+    // among the flags.
+    let mut sensitive: Vec<&str> = source
+        .match_indices('{')
+        .filter_map(|(at, _)| {
+            let rest = &source[at + 1..];
+            let quote = rest.find('"')?;
+            let flags = &rest[..quote];
+            if !flags.trim_start().starts_with("_RK_") || !flags.contains("_RK_SENSITIVE") {
+                return None;
+            }
+            let name = &rest[quote + 1..];
+            Some(&name[..name.find('"')?])
+        })
+        .collect();
+    sensitive.sort_unstable();
+    assert!(sensitive.len() >= 10, "parsed {sensitive:?}");
+    assert_eq!(sensitive, mask::LIBRDKAFKA_SENSITIVE);
+}
+
+#[test]
+fn item7_only_a_regular_file_of_at_most_1_mib_is_read() {
+    let dir =
+        std::env::temp_dir().join(format!("warren-config-unit-special-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let big = dir.join("big.toml");
+    let exact = dir.join("exact.toml");
+    let padding = |n: usize| format!("{MINIMAL}#{}\n", "x".repeat(n - MINIMAL.len() - 2));
+    std::fs::write(&big, padding(1024 * 1024 + 1)).unwrap();
+    std::fs::write(&exact, padding(1024 * 1024)).unwrap();
+    for (path, message) in [
+        (
+            fifo.clone(),
+            "is a FIFO (named pipe), not a regular file; expected the path of a TOML file",
+        ),
+        (
+            PathBuf::from("/dev/zero"),
+            "is a character device, not a regular file; expected the path of a TOML file",
+        ),
+        (
+            dir.clone(),
+            "is a directory, not a regular file; expected the path of a TOML file",
+        ),
+        (
+            big.clone(),
+            "is 1048577 bytes; a configuration file may be at most 1 MiB (1048576 bytes)",
+        ),
+    ] {
+        let errors = load_from(Some(&path), &[]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].key, "config");
+        assert_eq!(errors[0].message, format!("{} {message}", path.display()));
+    }
+    assert_eq!(
+        load_from(Some(&exact), &[]).unwrap().clusters[0].name,
+        "prod"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::diagnose::{render_path, Errors};
+use super::env::env_selector_form;
+use super::kafka::{check_bootstrap_servers, check_client_properties};
 use super::{ClusterConfig, Config, ConfigError, Filters};
 
 /// Label names warren sets itself.
@@ -32,6 +34,9 @@ pub(super) fn validate(
         validate_base(base, errors);
     }
     validate_clusters(&mut clusters, errors);
+    if let Some(base) = &base {
+        validate_retention(base.retention, &clusters, errors);
+    }
     match base {
         Some(mut config) if errors.is_empty() => {
             config.clusters = clusters.into_iter().map(|(_, c)| c).collect();
@@ -74,6 +79,11 @@ fn validate_base(config: &Config, errors: &mut Errors) {
             "must be at least 16 characters (it guards DELETE and log-level changes)",
         ));
     }
+    config
+        .http
+        .limit_errors()
+        .into_iter()
+        .for_each(|e| errors.push(e));
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.filter) {
         errors.push(ConfigError::new(
             "log.filter",
@@ -87,7 +97,8 @@ fn validate_base(config: &Config, errors: &mut Errors) {
 }
 
 fn validate_clusters(clusters: &mut [(usize, ClusterConfig)], errors: &mut Errors) {
-    let mut first_index: BTreeMap<String, usize> = BTreeMap::new();
+    // By the name as environment selectors see it: `a` and `A` are the same cluster there.
+    let mut first_index: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for (i, c) in clusters {
         let key = format!("clusters[{i}]");
         if c.name.is_empty() {
@@ -104,17 +115,24 @@ fn validate_clusters(clusters: &mut [(usize, ClusterConfig)], errors: &mut Error
                     c.name
                 ),
             ));
-        } else if let Some(first) = first_index.get(c.name.as_str()) {
-            errors.push(ConfigError::new(
-                format!("{key}.name"),
+        } else if let Some((first, first_name)) = first_index.get(&env_selector_form(&c.name)) {
+            let message = if *first_name == c.name {
                 format!(
                     "duplicate cluster name {:?}, already used by clusters[{first}]; names must \
                      be unique",
                     c.name
-                ),
-            ));
+                )
+            } else {
+                format!(
+                    "cluster name {:?} clashes with {first_name:?} (clusters[{first}]): names \
+                     must differ in more than case and `-`, `.`, `_`, which environment \
+                     selectors (WARREN_CLUSTERS__<NAME>__…) do not tell apart",
+                    c.name
+                )
+            };
+            errors.push(ConfigError::new(format!("{key}.name"), message));
         } else {
-            first_index.insert(c.name.clone(), *i);
+            first_index.insert(env_selector_form(&c.name), (*i, c.name.clone()));
         }
         validate_cluster(&key, c, errors);
     }
@@ -129,28 +147,9 @@ fn validate_cluster(key: &str, c: &mut ClusterConfig, errors: &mut Errors) {
             "must not be empty; expected host:port[,host:port…]",
         ));
     }
-    let min_poll = Duration::from_millis(100);
-    if c.poll_interval < min_poll {
-        errors.push(ConfigError::new(
-            format!("{key}.poll_interval"),
-            format!(
-                "must be at least 100ms, got {}",
-                show_duration(c.poll_interval)
-            ),
-        ));
-    }
-    for (name, value) in [
-        ("metadata_refresh", c.metadata_refresh),
-        ("groups_refresh", c.groups_refresh),
-        ("request_timeout", c.request_timeout),
-    ] {
-        if value.is_zero() {
-            errors.push(ConfigError::new(
-                format!("{key}.{name}"),
-                "must be greater than 0; expected a duration such as \"1m\"",
-            ));
-        }
-    }
+    check_durations(key, c, errors);
+    check_bootstrap_servers(key, c, errors);
+    check_client_properties(key, c, errors);
 
     let m = c.evaluator.minimum_complete;
     if !(0.0..=1.0).contains(&m) {
@@ -260,6 +259,114 @@ fn is_valid_label_name(name: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The longest `poll_interval`, `metadata_refresh`, `groups_refresh` and
+/// `evaluator.min_distance`: far beyond any use, and far from overflowing the timer arithmetic
+/// (backoff multiplies the poll interval) and the store's u32 seconds.
+const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// The shortest `poll_interval` and `request_timeout`.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// librdkafka's limit for an admin request's timeout (beyond it, its `int` milliseconds of
+/// metadata requests overflow at about 25 days).
+const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest `retention`: the store keeps times as u32 Unix seconds (`store::Secs`, good
+/// until 2106), so ten years leaves room.
+const MAX_RETENTION: Duration = Duration::from_secs(315_576_000);
+
+/// Every duration of a cluster that reaches a timer or librdkafka, within bounds that work.
+fn check_durations(key: &str, c: &ClusterConfig, errors: &mut Errors) {
+    let bounded = [
+        ("poll_interval", c.poll_interval, MIN_INTERVAL, MAX_INTERVAL),
+        (
+            "metadata_refresh",
+            c.metadata_refresh,
+            Duration::ZERO,
+            MAX_INTERVAL,
+        ),
+        (
+            "groups_refresh",
+            c.groups_refresh,
+            Duration::ZERO,
+            MAX_INTERVAL,
+        ),
+        (
+            "request_timeout",
+            c.request_timeout,
+            MIN_INTERVAL,
+            MAX_REQUEST_TIMEOUT,
+        ),
+    ];
+    for (name, value, min, max) in bounded {
+        let lower = if min.is_zero() {
+            "greater than 0".to_string()
+        } else {
+            format!("at least {}", show_duration(min))
+        };
+        if value < min || value.is_zero() || value > max {
+            errors.push(ConfigError::new(
+                format!("{key}.{name}"),
+                format!(
+                    "must be {lower} and at most {}, got {}",
+                    show_duration(max),
+                    show_duration(value)
+                ),
+            ));
+        }
+    }
+    let min_distance = c.evaluator.min_distance;
+    if min_distance > MAX_INTERVAL {
+        errors.push(ConfigError::new(
+            format!("{key}.evaluator.min_distance"),
+            format!(
+                "must be at most {}, got {}",
+                show_duration(MAX_INTERVAL),
+                show_duration(min_distance)
+            ),
+        ));
+    }
+}
+
+/// `retention` must outlive a poll: what was seen at one poll is kept until the next one sees it
+/// again, so it must be whole seconds (the store counts in seconds), at least twice the longest
+/// cluster `poll_interval`, and at most [`MAX_RETENTION`].
+fn validate_retention(
+    retention: Duration,
+    clusters: &[(usize, ClusterConfig)],
+    errors: &mut Errors,
+) {
+    // Poll intervals out of their own bounds are reported on their own.
+    // `rev`: of equal intervals, `max_by_key` keeps the last, so the first cluster is named.
+    let longest = clusters
+        .iter()
+        .rev()
+        .filter(|(_, c)| c.poll_interval <= MAX_INTERVAL)
+        .max_by_key(|(_, c)| c.poll_interval);
+    let min = longest.map_or(Duration::from_secs(1), |(_, c)| {
+        (2 * c.poll_interval).max(Duration::from_secs(1))
+    });
+    let whole = retention.subsec_nanos() == 0;
+    if whole && retention >= min && retention <= MAX_RETENTION {
+        return;
+    }
+    let floor = match longest {
+        Some((i, c)) => format!(
+            "at least twice the longest poll_interval (clusters[{i}]: {}), so at least {}",
+            show_duration(c.poll_interval),
+            show_duration(min)
+        ),
+        None => format!("at least {}", show_duration(min)),
+    };
+    errors.push(ConfigError::new(
+        "retention",
+        format!(
+            "must be whole seconds, {floor}, and at most {} (the store counts time in 32-bit \
+             seconds), got {}; what disappeared keeps its series for this long, so it must \
+             outlast a poll",
+            show_duration(MAX_RETENTION),
+            show_duration(retention)
+        ),
+    ));
 }
 
 fn show_duration(d: Duration) -> String {

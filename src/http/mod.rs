@@ -3,12 +3,10 @@
 
 pub mod burrow;
 pub mod metrics;
+pub mod server;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -17,15 +15,14 @@ use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use bytes::Bytes;
-use http_body::Frame;
-use tokio::sync::mpsc;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Config;
 use crate::snapshot::Snapshots;
 use crate::telemetry::Telemetry;
+use metrics::scrape::{self, Encoding, ReplyBody, Scrapes};
 use metrics::{BuildInfo, Format};
 
 /// What every handler reads.
@@ -41,6 +38,8 @@ pub struct AppState {
     pub listen: SocketAddr,
     /// This machine's name, for Burrow's `request.host`.
     pub hostname: Arc<str>,
+    /// `/metrics` replies in flight and the bodies they share.
+    pub scrapes: Scrapes,
 }
 
 /// The host name as the kernel knows it (`localhost` when unreadable).
@@ -56,8 +55,11 @@ pub fn hostname() -> Arc<str> {
 
 /// The router with all endpoints, gzip (fastest level) when the client accepts it, and
 /// `Access-Control-Allow-Origin` when `http.access_control_allow_origin` is set (except on the
-/// replies of Burrow's router itself: 404 for no route, 405, redirects, OPTIONS).
+/// replies of Burrow's router itself: 404 for no route, 405, redirects, OPTIONS). Outermost,
+/// `http.max_request_body`: a larger `Content-Length` gets 413 before anything else looks at
+/// the request (authentication included), and a chunked body is cut at the limit.
 pub fn router(state: Arc<AppState>) -> Router {
+    let max_request_body = state.config.http.max_request_body;
     let cors = state
         .config
         .http
@@ -90,6 +92,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .layer(tower::util::option_layer(cors))
         .layer(axum::middleware::map_response(burrow::edges::strip_cors))
+        .layer(RequestBodyLimitLayer::new(max_request_body))
 }
 
 /// Counts every request by route pattern (never the raw path: names from Kafka in paths would
@@ -139,47 +142,77 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// Renders on a blocking thread and streams the chunks, so a huge exposition neither blocks
-/// the runtime nor sits in memory whole.
+/// Serves the snapshots' part of the exposition shared with concurrent scrapes of the same
+/// generation (see [`metrics::scrape`]), then fresh telemetry; 503 beyond
+/// `http.max_concurrent_scrapes`.
 async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(accept);
-    let (tx, rx) = mpsc::channel::<Bytes>(4);
-    let clusters = state.snapshots.load();
-    let state2 = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let mut open = true;
-        let telemetry = &state2.telemetry;
-        metrics::render(&clusters, &state2.build, telemetry, format, &mut |chunk| {
-            if open && !chunk.is_empty() {
-                let full = std::mem::replace(chunk, Vec::with_capacity(metrics::CHUNK + 4096));
-                // The client may have gone; stop sending but finish cheaply.
-                open = tx.blocking_send(Bytes::from(full)).is_ok();
-            }
-            chunk.clear();
+    let started = std::time::Instant::now();
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let format = Format::negotiate(header_str(header::ACCEPT));
+    let encoding = Encoding::negotiate(header_str(header::ACCEPT_ENCODING));
+    let Some(permit) = state.scrapes.permit() else {
+        let message = "too many scrapes in flight (http.max_concurrent_scrapes); retry shortly\n";
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            message,
+        )
+            .into_response();
+    };
+    if state.scrapes.streams(format, encoding) {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let streamer = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let s = &streamer;
+            let size = scrape::render_streamed(
+                &s.snapshots.load(),
+                &s.build,
+                &s.telemetry,
+                format,
+                encoding,
+                &tx,
+            );
+            s.scrapes.streamed(format, encoding, size);
         });
-        telemetry.scrape(format.as_str(), started.elapsed());
-    });
-    Response::builder()
-        .header(header::CONTENT_TYPE, format.content_type())
-        .body(Body::new(ChunkBody(rx)))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        let body = ReplyBody::streamed(rx, permit, state.telemetry.clone(), format, started);
+        return metrics_response(body, format, encoding);
+    }
+    let generation = state.snapshots.generation();
+    let loader = state.clone();
+    let shared = state
+        .scrapes
+        .shared_part(format, encoding, generation, move || {
+            (loader.snapshots.load(), loader.build.clone())
+        })
+        .await;
+    let shared = match shared {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render /metrics");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let parts = scrape::reply_parts(&shared, &state.telemetry, format, encoding);
+    let body = ReplyBody::new(parts, permit, state.telemetry.clone(), format, started);
+    metrics_response(body, format, encoding)
 }
 
-/// A response body fed by the rendering thread.
-struct ChunkBody(mpsc::Receiver<Bytes>);
-
-impl http_body::Body for ChunkBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
+fn metrics_response(body: ReplyBody, format: Format, encoding: Encoding) -> Response {
+    let mut response = Response::new(Body::new(body));
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if encoding == Encoding::Gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
+    response
 }
 
 #[cfg(test)]

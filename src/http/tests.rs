@@ -83,6 +83,7 @@ fn state_with(config: Config, prod_polled: bool) -> Arc<AppState> {
         build: crate::app::build_info(),
         telemetry: Arc::new(Telemetry::new(&config.clusters)),
         listen: config.http.listen,
+        scrapes: crate::http::metrics::scrape::Scrapes::new(config.http.max_concurrent_scrapes),
         config,
         hostname: Arc::from(HOST),
     })
@@ -531,6 +532,88 @@ fn delete(path: &str, token: Option<&str>) -> Request<Body> {
         r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
     r.body(Body::empty()).unwrap()
+}
+
+#[test]
+fn http_limits_that_cannot_work_are_config_errors_naming_the_key() {
+    for (key, var, value) in [
+        (
+            "http.header_read_timeout",
+            "WARREN_HTTP__HEADER_READ_TIMEOUT",
+            "0s",
+        ),
+        ("http.idle_timeout", "WARREN_HTTP__IDLE_TIMEOUT", "0ms"),
+        ("http.max_connections", "WARREN_HTTP__MAX_CONNECTIONS", "0"),
+        (
+            "http.max_concurrent_scrapes",
+            "WARREN_HTTP__MAX_CONCURRENT_SCRAPES",
+            "0",
+        ),
+        (
+            "http.max_request_body",
+            "WARREN_HTTP__MAX_REQUEST_BODY",
+            "0",
+        ),
+    ] {
+        let env = vec![
+            ("WARREN_CLUSTERS__0__NAME".to_string(), "c".to_string()),
+            (
+                "WARREN_CLUSTERS__0__BOOTSTRAP_SERVERS".to_string(),
+                "k:9092".to_string(),
+            ),
+            (var.to_string(), value.to_string()),
+        ];
+        let errors = load_from(None, &env).expect_err(var);
+        assert_eq!(
+            errors.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+            [key],
+            "{errors:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_beyond_the_scrape_cap_get_503_with_retry_after() {
+    let s = state_with(
+        config(&[("WARREN_HTTP__MAX_CONCURRENT_SCRAPES", "1")]),
+        true,
+    );
+    // The first reply's body is not consumed: it holds the only place.
+    let first = send(&s, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let r = send(&s, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(header_of(&r, "retry-after"), "1");
+    drop(first);
+    let (code, _, _) = fetch(&s, "/metrics").await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_before_the_token_is_checked() {
+    let s = state_with(
+        config(&[
+            ("WARREN_HTTP__ADMIN_TOKEN", TOKEN),
+            ("WARREN_HTTP__MAX_REQUEST_BODY", "16"),
+        ]),
+        true,
+    );
+    let post = |body: &'static str, token: Option<&str>| {
+        let mut r = Request::post("/v3/admin/loglevel")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, body.len());
+        if let Some(t) = token {
+            r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        r.body(Body::from(body)).unwrap()
+    };
+    let big = "{\"level\":\"info\",\"padding\":1}";
+    for token in [None, Some("wrong"), Some(TOKEN)] {
+        let r = send(&s, post(big, token)).await;
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{token:?}");
+    }
+    let r = send(&s, post("{\"level\":\"info\"}", None)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -162,13 +162,22 @@ impl Scraper {
             .poll_stage(self.index, stage, started.elapsed());
     }
 
-    /// Polls until `shutdown` turns true.
+    /// Polls until `shutdown` turns true, leaving a poll in progress at once, then destroys
+    /// the client, waiting at most a second for that.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        // Destroying takes well under this: the admin poller stops within 0.2 s, then
+        // rd_kafka_destroy returns once librdkafka's threads are gone.
+        const CLOSE_LIMIT: Duration = Duration::from_secs(1);
         let interval = self.settings.cluster.poll_interval;
         let mut failures: u32 = 0;
         loop {
             let started = Instant::now();
-            let result = self.poll_once().await;
+            // A poll can wait on Kafka for several request timeouts; what an unfinished one
+            // did is discarded with the store.
+            let result = tokio::select! {
+                result = self.poll_once() => result,
+                _ = shutdown.changed() => break,
+            };
             let was_up = self.health.polled.then_some(self.health.up);
             self.health.polled = true;
             self.health.poll_duration = Some(started.elapsed().as_secs_f64());
@@ -222,24 +231,42 @@ impl Scraper {
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => return,
+                _ = shutdown.changed() => break,
             }
             if *shutdown.borrow() {
-                return;
+                break;
+            }
+        }
+        if let Some(closed) = self.disconnect() {
+            if tokio::time::timeout(CLOSE_LIMIT, closed).await.is_err() {
+                tracing::warn!(
+                    cluster = self.name(),
+                    "Kafka client not destroyed after {CLOSE_LIMIT:?}; exiting without it"
+                );
             }
         }
     }
 
-    /// Drops the client (on a blocking thread: librdkafka's destroy waits for its threads).
+    /// Drops the client on a thread of its own (librdkafka's destroy waits for its threads);
+    /// the receiver hears when it is done. A plain thread, unlike the runtime's blocking pool,
+    /// cannot hold up the process's exit.
     ///
     /// Why: librdkafka 2.12 aborts the process (`rd_kafka_enq_once_del_source_return: Assertion
     /// eonce->refcnt > 0`, confluentinc/librdkafka#4605) when a coordinator request that timed
     /// out is sent once the coordinator is back. Destroying the client while the coordinator is
     /// still unreachable fails those requests safely, so after any failure we start afresh.
-    fn disconnect(&mut self) {
-        if let Some(admin) = self.admin.take() {
-            tokio::task::spawn_blocking(move || drop(admin));
-        }
+    fn disconnect(&mut self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let admin = self.admin.take()?;
+        let (done, closed) = tokio::sync::oneshot::channel();
+        let close = move || {
+            drop(admin);
+            let _ = done.send(());
+        };
+        // When no thread can be started, `close` is dropped unrun, and the client with it.
+        let _ = std::thread::Builder::new()
+            .name("warren-admin-close".into())
+            .spawn(close);
+        Some(closed)
     }
 
     /// One poll. On error, the store is unchanged.

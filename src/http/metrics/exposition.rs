@@ -67,7 +67,15 @@ pub(super) struct Writer<'s> {
     pub sink: &'s mut dyn FnMut(&mut Vec<u8>),
 }
 
-impl Writer<'_> {
+impl<'s> Writer<'s> {
+    pub fn new(format: Format, sink: &'s mut dyn FnMut(&mut Vec<u8>)) -> Writer<'s> {
+        Writer {
+            out: Vec::with_capacity(super::CHUNK + 4096),
+            format,
+            sink,
+        }
+    }
+
     pub fn header(&mut self, f: &Family) {
         let base = match (self.format, f.kind) {
             (Format::OpenMetrics, Kind::Info) => f.name.trim_end_matches("_info"),

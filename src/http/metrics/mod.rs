@@ -15,6 +15,7 @@ mod groups;
 mod lag_seconds;
 mod members;
 mod partitions;
+pub mod scrape;
 mod warren;
 
 use std::sync::Arc;
@@ -53,27 +54,32 @@ impl Format {
 
     /// OpenMetrics when the `Accept` header lists it with a non-zero q, else text 0.0.4.
     pub fn negotiate(accept: Option<&str>) -> Format {
-        let Some(accept) = accept else {
-            return Format::Text;
-        };
-        let wants_om = accept.split(',').any(|range| {
-            let mut parts = range.split(';').map(str::trim);
-            let media = parts.next().unwrap_or("");
-            if !media.eq_ignore_ascii_case("application/openmetrics-text") {
-                return false;
-            }
-            let q = parts
-                .filter_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
-                .find_map(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            q > 0.0
-        });
-        if wants_om {
+        if accepts(accept, &["application/openmetrics-text"]) {
             Format::OpenMetrics
         } else {
             Format::Text
         }
     }
+}
+
+/// Whether a list header such as `Accept` or `Accept-Encoding` names one of `wanted`
+/// (case-insensitively) with a non-zero q.
+fn accepts(header: Option<&str>, wanted: &[&str]) -> bool {
+    let Some(header) = header else {
+        return false;
+    };
+    header.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        if !wanted.iter().any(|w| name.eq_ignore_ascii_case(w)) {
+            return false;
+        }
+        let q = parts
+            .filter_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        q > 0.0
+    })
 }
 
 /// Static facts about this process for `warren_build_info`.
@@ -92,21 +98,43 @@ pub fn render(
     format: Format,
     sink: &mut dyn FnMut(&mut Vec<u8>),
 ) {
-    let mut w = Writer {
-        out: Vec::with_capacity(CHUNK + 4096),
-        format,
-        sink,
-    };
-    let mut prefix = LinePrefix::new();
-    partitions::write(&mut w, clusters);
-    groups::write(&mut w, clusters, &mut prefix);
-    lag_seconds::write(&mut w, clusters, &mut prefix);
-    members::write(&mut w, clusters);
-    warren::write(&mut w, clusters, build, telemetry);
-    if format == Format::OpenMetrics {
-        w.out.extend_from_slice(b"# EOF\n");
-    }
+    let mut w = Writer::new(format, sink);
+    write_snapshots(&mut w, clusters, build);
+    w.out
+        .extend_from_slice(&render_telemetry(telemetry, format));
     (w.sink)(&mut w.out);
+}
+
+/// The part of [`render`] that depends only on the snapshots (and the build): everything but
+/// warren's [`Telemetry`], which moves with every request. `/metrics` renders it once per
+/// snapshot generation and shares it between scrapes.
+pub fn render_snapshots(
+    clusters: &[Arc<ClusterSnapshot>],
+    build: &BuildInfo,
+    format: Format,
+    sink: &mut dyn FnMut(&mut Vec<u8>),
+) {
+    let mut w = Writer::new(format, sink);
+    write_snapshots(&mut w, clusters, build);
+    (w.sink)(&mut w.out);
+}
+
+fn write_snapshots(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], build: &BuildInfo) {
+    let mut prefix = LinePrefix::new();
+    partitions::write(w, clusters);
+    groups::write(w, clusters, &mut prefix);
+    lag_seconds::write(w, clusters, &mut prefix);
+    members::write(w, clusters);
+    warren::write(w, clusters, build);
+}
+
+/// The end of [`render`]: warren's [`Telemetry`], then `# EOF` in OpenMetrics.
+pub fn render_telemetry(telemetry: &Telemetry, format: Format) -> Vec<u8> {
+    let mut out = warren::telemetry(telemetry, format).into_bytes();
+    if format == Format::OpenMetrics {
+        out.extend_from_slice(b"# EOF\n");
+    }
+    out
 }
 
 /// Renders into one buffer (tests, small outputs).

@@ -1,6 +1,7 @@
 //! warren's own families: per cluster whether the last poll worked, how long it took and when
-//! the last good one was; the build; then the [`Telemetry`] kept in prometheus-client's types,
-//! converted to text 0.0.4 when that is the format.
+//! the last good one was; the build ([`write`], part of the snapshots' exposition); then the
+//! [`Telemetry`] kept in prometheus-client's types, converted to text 0.0.4 when that is the
+//! format ([`telemetry`], rendered afresh for every scrape).
 
 use std::sync::Arc;
 
@@ -27,12 +28,7 @@ const BUILD_INFO: Family = info(
     "Version of warren and of its librdkafka.",
 );
 
-pub(super) fn write(
-    w: &mut Writer,
-    clusters: &[Arc<ClusterSnapshot>],
-    build: &BuildInfo,
-    telemetry: &Telemetry,
-) {
+pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], build: &BuildInfo) {
     w.header(&CLUSTER_UP);
     for c in clusters {
         w.start(&CLUSTER_UP, c);
@@ -60,11 +56,14 @@ pub(super) fn write(
     w.out
         .extend_from_slice(rdk.as_deref().unwrap_or(&build.librdkafka).as_bytes());
     w.out.extend_from_slice(b"\"} 1\n");
+}
 
+/// The [`Telemetry`] families, last in the exposition (without `# EOF`).
+pub(super) fn telemetry(telemetry: &Telemetry, format: Format) -> String {
     let om = telemetry.openmetrics();
-    match w.format {
-        Format::OpenMetrics => w.out.extend_from_slice(om.as_bytes()),
-        Format::Text => w.out.extend_from_slice(text_004(&om).as_bytes()),
+    match format {
+        Format::OpenMetrics => om,
+        Format::Text => text_004(&om),
     }
 }
 

@@ -13,6 +13,8 @@
 //!   event is borrowed.
 
 use std::ffi::{c_char, c_int, CStr, CString};
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +32,47 @@ mod event;
 
 pub(super) use event::Event;
 
-type KafkaClient = Client<DefaultClientContext>;
+/// The admin client: rdkafka's `Client`, destroyed without a consumer close (see `Drop`).
+pub(super) struct KafkaClient(ManuallyDrop<Client<DefaultClientContext>>);
+
+impl KafkaClient {
+    pub(super) fn new(client: Client<DefaultClientContext>) -> Self {
+        KafkaClient(ManuallyDrop::new(client))
+    }
+}
+
+impl Deref for KafkaClient {
+    type Target = Client<DefaultClientContext>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for KafkaClient {
+    /// What `Client`'s own drop does in rdkafka 0.39 (rd_kafka_destroy, then release its
+    /// context; recheck on an upgrade), except that the consumer is not closed.
+    /// rd_kafka_destroy closes a consumer first, waiting without a time limit for its group
+    /// handle to terminate, which needs the coordinator; the admin client never joins its group
+    /// and commits nothing, so there is nothing to close.
+    fn drop(&mut self) {
+        let context = Arc::as_ptr(self.0.context());
+        // SAFETY: we own the handle (the `Client` in `self.0` is never dropped, so it is
+        // destroyed once, here), and nothing uses it any more: this runs when the last `Arc` of
+        // this client is dropped, so every `Queue` of it (each holds one) has been destroyed
+        // and no call (metadata holds one while it runs) is in progress.
+        unsafe {
+            rdsys::rd_kafka_destroy_flags(
+                self.0.native_ptr(),
+                rdsys::RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE as c_int,
+            )
+        };
+        // SAFETY: `context` comes from the `Arc` inside the undropped `Client` (`as_ptr` is the
+        // pointer `into_raw` gives), which nothing uses again, and librdkafka (which had it as
+        // its opaque) is gone: this drops that `Arc` as the `Client`'s drop would have.
+        unsafe { Arc::decrement_strong_count(context) };
+    }
+}
 
 /// librdkafka rejects request timeouts above one hour.
 const MAX_REQUEST_TIMEOUT_MS: u128 = 3_600_000;
@@ -236,7 +278,6 @@ impl Queue {
     }
 
     /// Events waiting in the queue.
-    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         // SAFETY: valid queue.
         unsafe { rdsys::rd_kafka_queue_length(self.ptr()) }

@@ -11,7 +11,7 @@
 //! - this module: the [`Admin`] facade and its public types.
 //!
 //! Two librdkafka 2.12.1 crashes in ListConsumerGroupOffsets are worked around (see
-//! `INTERNAL_GROUP_ID` and `GROUP_OFFSETS_RDKAFKA_TIMEOUT`).
+//! `crate::config::DEFAULT_ADMIN_GROUP_ID` and `GROUP_OFFSETS_RDKAFKA_TIMEOUT`).
 
 #[allow(unsafe_code)]
 mod ffi;
@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
 use rdkafka::client::{Client, DefaultClientContext};
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
 use tokio::sync::oneshot;
@@ -38,7 +38,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::model::{GroupDescription, GroupState, TopicPartition};
-use ffi::{Event, Forwarded, GroupOffsetsRequest, Queue, Tpl};
+use ffi::{Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl};
 use index::PartitionIndex;
 use poller::{Reply, Ticket, TicketGuard};
 
@@ -63,11 +63,6 @@ const TIMEOUT_GRACE: Duration = Duration::from_millis(200);
 /// coordinator and that coordinator later becomes reachable; keeping the request alive until
 /// the coordinator answers avoids that for outages shorter than this.
 const GROUP_OFFSETS_RDKAFKA_TIMEOUT: Duration = Duration::from_secs(3600);
-/// `group.id` of the admin client's own (never joined) consumer group, unless the properties
-/// name one. librdkafka 2.12.1 dereferences the client's consumer-group handle when an
-/// OffsetFetch answer says NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE (a routine event while
-/// coordinators move); a producer-type client (rdkafka's `AdminClient`) has none and segfaults.
-const INTERNAL_GROUP_ID: &str = "warren-admin";
 
 /// Which end of a partition ListOffsets asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +170,7 @@ type GroupProgress = Result<(Vec<Committed>, usize), AdminError>;
 /// polled by one dedicated `std::thread`. Cheap to share behind `Arc`.
 ///
 /// The client is a consumer-type `Client` with a `group.id` rather than rdkafka's
-/// `AdminClient` (see `INTERNAL_GROUP_ID`). librdkafka's main and consumer queues (logs, error
+/// `AdminClient` (see `crate::config::DEFAULT_ADMIN_GROUP_ID`). librdkafka's main and consumer queues (logs, error
 /// events) are forwarded into the result queue so the poller drains them into `tracing`;
 /// rdkafka's `AdminClient` never polls them and they would grow without bound.
 pub struct Admin {
@@ -189,7 +184,7 @@ pub struct Admin {
     queue: Arc<Queue>,
     /// Abandoned ListConsumerGroupOffsets requests still held by librdkafka.
     abandoned: Arc<AtomicUsize>,
-    client: Arc<Client<DefaultClientContext>>,
+    client: Arc<KafkaClient>,
 }
 
 impl fmt::Debug for Admin {
@@ -207,16 +202,8 @@ impl Admin {
         bootstrap_servers: &str,
         client: &BTreeMap<String, String>,
     ) -> Result<Admin, AdminError> {
-        let mut cfg = ClientConfig::new();
-        for (k, v) in client {
-            cfg.set(k, v);
-        }
-        cfg.set("bootstrap.servers", bootstrap_servers);
-        if !client.contains_key("group.id") {
-            cfg.set("group.id", INTERNAL_GROUP_ID);
-        }
-        // The group is never joined; make sure nothing could ever be committed for it.
-        cfg.set("enable.auto.commit", "false");
+        // The same properties configuration validation checked.
+        let mut cfg = crate::config::kafka_properties(bootstrap_servers, client);
         // librdkafka drops log lines above this level before they reach the poller.
         cfg.set_log_level(
             if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
@@ -228,12 +215,12 @@ impl Admin {
             },
         );
         let native = cfg.create_native_config()?;
-        let client = Arc::new(Client::new(
+        let client = Arc::new(KafkaClient::new(Client::new(
             &cfg,
             native,
             RDKafkaType::RD_KAFKA_CONSUMER,
             DefaultClientContext,
-        )?);
+        )?));
         let queue = Arc::new(Queue::new(&client)?);
         let forwarded = queue.forward_client_queues();
         let stop = Arc::new(AtomicBool::new(false));
@@ -565,16 +552,18 @@ impl Admin {
 
 impl Drop for Admin {
     fn drop(&mut self) {
-        // The poller notices within one poll interval; it drains already-queued events first.
+        // The poller notices after its current event or within one poll interval, whatever the
+        // event traffic, then drains already-queued events for a bounded time.
         self.stop.store(true, Ordering::Release);
         if let Some(h) = self.poller.take() {
             if h.join().is_err() {
                 warn!("admin poller thread panicked");
             }
         }
-        // Fields drop next: the forwarding is undone, then the queue goes before the client.
-        // Requests still in flight inside librdkafka are answered into the destroyed queue and
-        // freed there, leaking only their small reply Box (freeing it ourselves could race with
-        // librdkafka).
+        // Fields drop next: the forwarding is undone, then the queue goes before the client
+        // (destroyed by the last holder of its `Arc`, without a consumer close: see
+        // `KafkaClient`). Requests still in flight inside librdkafka are answered into the
+        // destroyed queue and freed there, leaking only their small reply Box (freeing it
+        // ourselves could race with librdkafka).
     }
 }

@@ -18,8 +18,11 @@ use tracing::{debug, error, info, warn};
 use super::ffi::{Event, Polled, Queue};
 use super::AdminError;
 
-/// How long the poller blocks per poll; bounds how long `Drop for Admin` waits for it.
+/// How long the poller blocks per poll; with [`DRAIN_LIMIT`], bounds how long `Drop for Admin`
+/// waits for it.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a stopped poller may spend draining the events queued when it stopped.
+const DRAIN_LIMIT: Duration = Duration::from_millis(100);
 
 /// What the opaque of every request points to; the poller gets it back exactly once.
 pub(super) struct Reply {
@@ -88,27 +91,41 @@ impl Drop for TicketGuard {
     }
 }
 
-/// The poller's loop: runs until `stop` is set and the queue has been idle for one poll.
+/// The poller's loop: runs until `stop` is set, checked after every event (librdkafka's debug
+/// logging can queue events faster than they are drained, so the queue may never be empty),
+/// then drains the events queued by then, for at most [`DRAIN_LIMIT`].
 pub(super) fn poll_loop(queue: &Queue, stop: &AtomicBool) {
-    loop {
-        let Some(polled) = queue.poll(POLL_INTERVAL) else {
-            if stop.load(Ordering::Acquire) {
-                return;
-            }
-            continue;
-        };
-        match polled {
-            Polled::Result(reply, ev) => deliver(*reply, ev),
-            Polled::Orphan => warn!("admin result without a reply opaque"),
-            Polled::Log {
-                level,
-                facility,
-                text,
-            } => log_line(level, &facility, &text),
-            Polled::UnreadableLog => {}
-            Polled::Error { code, text, fatal } => error_line(code, &text, fatal),
-            Polled::Other(ty) => debug!(event_type = ty, "ignoring librdkafka event"),
+    while !stop.load(Ordering::Acquire) {
+        if let Some(polled) = queue.poll(POLL_INTERVAL) {
+            handle(polled);
         }
+    }
+    // Hands over the answers and log lines queued before the stop, not those that keep coming
+    // (whatever is left is freed with the queue).
+    let until = std::time::Instant::now() + DRAIN_LIMIT;
+    for _ in 0..queue.len() {
+        if std::time::Instant::now() >= until {
+            return;
+        }
+        match queue.poll(Duration::ZERO) {
+            Some(polled) => handle(polled),
+            None => return,
+        }
+    }
+}
+
+fn handle(polled: Polled) {
+    match polled {
+        Polled::Result(reply, ev) => deliver(*reply, ev),
+        Polled::Orphan => warn!("admin result without a reply opaque"),
+        Polled::Log {
+            level,
+            facility,
+            text,
+        } => log_line(level, &facility, &text),
+        Polled::UnreadableLog => {}
+        Polled::Error { code, text, fatal } => error_line(code, &text, fatal),
+        Polled::Other(ty) => debug!(event_type = ty, "ignoring librdkafka event"),
     }
 }
 
@@ -135,7 +152,7 @@ fn error_line(code: RDKafkaErrorCode, text: &str, fatal: bool) {
     if fatal {
         error!(target: "librdkafka", ?code, "fatal: {text}");
     } else if code == RDKafkaErrorCode::GroupAuthorizationFailed {
-        // About the admin client's own, never joined, group (see `INTERNAL_GROUP_ID`).
+        // About the admin client's own, never joined, group (see `crate::config::DEFAULT_ADMIN_GROUP_ID`).
         debug!(target: "librdkafka", ?code, "{text}");
     } else {
         warn!(target: "librdkafka", ?code, "{text}");

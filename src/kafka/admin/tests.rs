@@ -2,7 +2,7 @@ use super::*;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::time::Instant as StdInstant;
 
 type Mock = MockCluster<'static, DefaultProducerContext>;
@@ -523,6 +523,44 @@ async fn drop_with_requests_in_flight() {
         eprintln!("drop Admin with requests in flight (slow brokers: {slow}): {took:?}");
         assert!(took < Duration::from_secs(5), "{took:?}");
     }
+}
+
+/// Issue 17, failure 1: librdkafka's debug logging against an unreachable broker queues events
+/// faster than the poller drains them; the poller checked its stop flag only on an empty poll,
+/// so `Drop for Admin` waited for it forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_under_librdkafka_debug_logging_finishes() {
+    // Bound and released: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let props = BTreeMap::from([("debug".to_string(), "all".to_string())]);
+    // `Admin::new` asks librdkafka for debug log lines when `tracing` would keep them.
+    let debug = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(std::io::sink)
+        .finish();
+    let a = tracing::subscriber::with_default(debug, || {
+        Admin::new(&format!("127.0.0.1:{port}"), &props)
+    })
+    .expect("admin");
+    // A second of librdkafka trying to connect (and logging every step of it).
+    let r = a.metadata(Duration::from_secs(1)).await;
+    assert!(r.is_err(), "{r:?}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // On a thread of its own: before the fix it never returned.
+    std::thread::spawn(move || {
+        let t0 = StdInstant::now();
+        drop(a);
+        let _ = tx.send(t0.elapsed());
+    });
+    let took = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("Admin::drop still running after 10 s");
+    eprintln!("drop Admin under librdkafka debug logging: {took:?}");
+    // The poller stops within 0.2 s; destroying the client takes a few milliseconds more.
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
 /// Timings at a larger scale: `cargo test -- --ignored --nocapture scale`.

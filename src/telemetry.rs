@@ -222,7 +222,7 @@ mod tests {
         ] {
             assert!(om.lines().any(|l| l == line), "missing {line}\n{om}");
         }
-        // 10 error series: 5 stages × 2 clusters, all there from the start.
-        assert_eq!(om.matches("warren_poll_errors_total{").count(), 10);
+        // 12 error series: 6 stages × 2 clusters, all there from the start.
+        assert_eq!(om.matches("warren_poll_errors_total{").count(), 12);
     }
 }

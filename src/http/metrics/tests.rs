@@ -120,6 +120,7 @@ fn renders_exact_text() {
     assert_eq!(kafka, want);
     let mut errors = vec![
         format!("warren_poll_errors_total{{{p},stage=\"connect\"}} 0"),
+        format!("warren_poll_errors_total{{{p},stage=\"group_describe\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"group_list\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"group_offsets\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"metadata\"}} 1"),

@@ -32,6 +32,10 @@ pub struct TopicSnapshot {
     pub name: Name,
     /// Indexed by partition id; `-1` where unknown.
     pub watermarks: Arc<[Watermarks]>,
+    /// Messages per second produced, per partition id (see [`Store::produce_rate`]).
+    pub produce_rates: Arc<[Option<f32>]>,
+    /// See [`crate::store::TopicState::compacted`].
+    pub compacted: Option<bool>,
 }
 
 /// A consumer group in a snapshot.
@@ -149,9 +153,14 @@ impl ClusterSnapshot {
             if topics.len() <= id {
                 topics.resize(id + 1, None);
             }
+            let produce_rates = (0..t.watermarks.len() as i32)
+                .map(|p| store.produce_rate(id as u32, p).map(|r| r as f32))
+                .collect();
             topics[id] = Some(TopicSnapshot {
                 name: t.name.clone(),
                 watermarks: t.watermarks.clone(),
+                produce_rates,
+                compacted: t.compacted,
             });
         }
         let mut topic_order: Vec<u32> = store.topics().map(|(id, _)| id).collect();

@@ -142,6 +142,13 @@ impl<'s> Writer<'s> {
     /// Ends a series line with a float value (finite by construction).
     pub fn float(&mut self, v: f64) {
         self.out.extend_from_slice(b"} ");
+        self.float_value(v);
+    }
+
+    /// Writes a float value and ends the line (after `"} ` is written); finite by
+    /// construction, 0 otherwise.
+    #[inline]
+    pub fn float_value(&mut self, v: f64) {
         if v.is_finite() {
             self.out
                 .extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());

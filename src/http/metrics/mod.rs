@@ -15,6 +15,8 @@ mod groups;
 mod lag_seconds;
 mod members;
 mod partitions;
+mod rates;
+mod retention;
 pub mod scrape;
 mod warren;
 
@@ -125,6 +127,8 @@ fn write_snapshots(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], build: &Bu
     groups::write(w, clusters, &mut prefix);
     lag_seconds::write(w, clusters, &mut prefix);
     members::write(w, clusters);
+    rates::write(w, clusters);
+    retention::write(w, clusters, &mut prefix);
     warren::write(w, clusters, build);
 }
 

@@ -271,6 +271,31 @@ impl Broker {
         consumer.commit(&tpl, CommitMode::Sync).expect("commit");
     }
 
+    /// Deletes the records of `topic`/`partition` before `before` (DeleteRecords): the log
+    /// start moves to `before`.
+    pub fn delete_records(&self, topic: &str, partition: i32, before: i64) {
+        let admin: AdminClient<DefaultClientContext> =
+            self.client_config().create().expect("admin client");
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(before))
+            .expect("tpl");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let done = rt
+            .block_on(admin.delete_records(&tpl, &opts))
+            .expect("delete_records");
+        for e in done.elements() {
+            assert!(
+                e.error().is_ok(),
+                "delete records {topic}/{partition}: {:?}",
+                e.error()
+            );
+        }
+    }
+
     pub fn delete_group(&self, group: &str) {
         let admin: AdminClient<DefaultClientContext> =
             self.client_config().create().expect("admin client");

@@ -9,8 +9,8 @@ use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::super::parse::{
-    Answer, CoordinatorRow, DescriptionRow, ErrorText, GroupRow, GroupsRows, ListingRow, MemberRow,
-    PartitionRow,
+    Answer, ConfigEntryRow, ConfigResourceRow, CoordinatorRow, DescriptionRow, ErrorText, GroupRow,
+    GroupsRows, ListingRow, MemberRow, PartitionRow,
 };
 use super::{cstr_lossy, error_text};
 use crate::model::TopicPartition;
@@ -286,6 +286,85 @@ impl Event {
                 simple: rdsys::rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(g) != 0,
                 coordinator,
                 members,
+            }
+        }
+    }
+}
+
+impl Event {
+    /// A DescribeConfigs result: one row per resource, with only the entries named in `keys`
+    /// (brokers that ignore the requested names send all of a resource's configs: skipping
+    /// the others here keeps copying to what warren reads).
+    pub(in super::super) fn describe_configs(
+        &self,
+        keys: &[&str],
+    ) -> Answer<Vec<ConfigResourceRow>> {
+        self.answer(rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, || {
+            // SAFETY: checked event type.
+            let res = unsafe { rdsys::rd_kafka_event_DescribeConfigs_result(self.ptr()) };
+            if res.is_null() {
+                return None;
+            }
+            let mut cnt = 0usize;
+            // SAFETY: valid result; the array borrows from the event (librdkafka leaves NULL
+            // the slot of a resource the broker did not answer for).
+            let resources = unsafe {
+                let arr = rdsys::rd_kafka_DescribeConfigs_result_resources(res, &mut cnt);
+                self.array(arr, cnt)
+            };
+            let rows = resources
+                .iter()
+                .filter(|r| !r.is_null())
+                // SAFETY: a valid resource owned by the event.
+                .map(|&r| unsafe { self.config_resource(r, keys) })
+                .collect();
+            Some(rows)
+        })
+    }
+
+    /// Copies one resource and its entries named in `keys`.
+    ///
+    /// # Safety
+    /// `r` must be a valid resource owned by this event.
+    unsafe fn config_resource(
+        &self,
+        r: *const rdsys::rd_kafka_ConfigResource_t,
+        keys: &[&str],
+    ) -> ConfigResourceRow {
+        // SAFETY: (whole body) `r` is valid per the caller; its error string, entry array,
+        // entries and their strings borrow from the event and are copied before returning.
+        unsafe {
+            let err = rdsys::rd_kafka_ConfigResource_error(r);
+            let error =
+                (err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR).then(|| {
+                    ErrorText {
+                        code: err.into(),
+                        text: cstr_lossy(rdsys::rd_kafka_ConfigResource_error_string(r)),
+                    }
+                });
+            let mut cnt = 0usize;
+            let entries = self.array(rdsys::rd_kafka_ConfigResource_configs(r, &mut cnt), cnt);
+            let entries = entries
+                .iter()
+                .filter(|e| !e.is_null())
+                .filter_map(|&e| {
+                    let name = rdsys::rd_kafka_ConfigEntry_name(e);
+                    if name.is_null() {
+                        return None;
+                    }
+                    let name = CStr::from_ptr(name).to_bytes();
+                    let key = keys.iter().find(|k| k.as_bytes() == name)?;
+                    let value = rdsys::rd_kafka_ConfigEntry_value(e);
+                    Some(ConfigEntryRow {
+                        name: (*key).to_owned(),
+                        value: (!value.is_null()).then(|| cstr_lossy(value)),
+                    })
+                })
+                .collect();
+            ConfigResourceRow {
+                name: cstr_lossy(rdsys::rd_kafka_ConfigResource_name(r)),
+                error,
+                entries,
             }
         }
     }

@@ -162,7 +162,7 @@ fn policies_and_per_topic_errors_in_the_order_asked() {
     );
     assert_eq!(
         out[2].as_ref().unwrap_err().message,
-        "DescribeConfigs topic \"missing\": This server does not host this topic-partition."
+        "DescribeConfigs \"missing\": This server does not host this topic-partition."
     );
     assert_eq!(out[3], config("both", Some("compact,delete")));
     assert_eq!(code(&out[4]), Some(RDKafkaErrorCode::InvalidArgument));

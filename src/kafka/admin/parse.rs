@@ -350,43 +350,82 @@ pub(super) fn list_groups(answer: Answer<GroupsRows>) -> Result<GroupList, Admin
     Ok(GroupList { groups, errors })
 }
 
+/// A row of an answer that has one row per name asked (a group, a topic).
+trait NamedRow {
+    fn name(&self) -> &str;
+    /// Takes the row's own error out, if any.
+    fn take_error(&mut self) -> Option<ErrorText>;
+}
+
+impl NamedRow for DescriptionRow {
+    fn name(&self) -> &str {
+        &self.id
+    }
+    fn take_error(&mut self) -> Option<ErrorText> {
+        self.error.take()
+    }
+}
+
+impl NamedRow for ConfigResourceRow {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn take_error(&mut self) -> Option<ErrorText> {
+        self.error.take()
+    }
+}
+
+/// The answer of the call `what` for `names`: per name, in that order, `build` of its row or
+/// its error. A whole-call error is every name's; a name the answer leaves out gets an error.
+fn per_name<R: NamedRow, T>(
+    what: &str,
+    answer: Answer<Vec<R>>,
+    names: &[impl AsRef<str>],
+    build: impl Fn(R) -> T,
+) -> Vec<Result<T, AdminError>> {
+    let rows = match self::answer(what, answer) {
+        Ok(rows) => rows,
+        Err(e) => return names.iter().map(|_| Err(e.clone())).collect(),
+    };
+    let mut by_name: std::collections::HashMap<String, R> =
+        rows.into_iter().map(|r| (r.name().to_owned(), r)).collect();
+    names
+        .iter()
+        .map(|n| {
+            let n = n.as_ref();
+            let Some(mut row) = by_name.remove(n) else {
+                return Err(AdminError::new(
+                    None,
+                    format!("{what}: no answer for {n:?}"),
+                ));
+            };
+            if let Some(e) = row.take_error() {
+                return Err(AdminError::new(
+                    Some(e.code),
+                    format!("{what} {n:?}: {}", e.text),
+                ));
+            }
+            Ok(build(row))
+        })
+        .collect()
+}
+
 /// A DescribeConsumerGroups answer: per group asked, in the order of `groups`, its description
 /// or its error. A group the answer leaves out gets an error too.
 pub(super) fn describe_groups(
     answer: Answer<Vec<DescriptionRow>>,
     groups: &[String],
 ) -> Vec<Result<GroupDescription, AdminError>> {
-    let rows = match self::answer("DescribeConsumerGroups", answer) {
-        Ok(rows) => rows,
-        Err(e) => return vec![Err(e); groups.len()],
-    };
-    let mut by_id: std::collections::HashMap<String, DescriptionRow> =
-        rows.into_iter().map(|r| (r.id.clone(), r)).collect();
-    groups
-        .iter()
-        .map(|g| {
-            let Some(row) = by_id.remove(g) else {
-                return Err(AdminError::new(
-                    None,
-                    format!("DescribeConsumerGroups: no description of group {g:?} in the answer"),
-                ));
-            };
-            if let Some(e) = row.error {
-                return Err(AdminError::new(
-                    Some(e.code),
-                    format!("DescribeConsumerGroups {g:?}: {}", e.text),
-                ));
-            }
-            Ok(GroupDescription {
-                id: row.id,
-                state: GroupState::from_name(&row.state),
-                protocol: row.protocol,
-                simple: row.simple,
-                coordinator: row.coordinator,
-                members: row.members,
-            })
-        })
-        .collect()
+    per_name("DescribeConsumerGroups", answer, groups, |row| {
+        GroupDescription {
+            id: row.id,
+            state: GroupState::from_name(&row.state),
+            protocol: row.protocol,
+            simple: row.simple,
+            coordinator: row.coordinator,
+            members: row.members,
+        }
+    })
 }
 
 /// A DescribeConfigs answer for the topics `topics`: per topic, in that order, its config or
@@ -395,38 +434,14 @@ pub(super) fn describe_topic_configs(
     answer: Answer<Vec<ConfigResourceRow>>,
     topics: &[&str],
 ) -> Vec<Result<TopicConfig, AdminError>> {
-    let rows = match self::answer("DescribeConfigs", answer) {
-        Ok(rows) => rows,
-        Err(e) => return vec![Err(e); topics.len()],
-    };
-    let mut by_name: std::collections::HashMap<String, ConfigResourceRow> =
-        rows.into_iter().map(|r| (r.name.clone(), r)).collect();
-    topics
-        .iter()
-        .map(|&t| {
-            let Some(row) = by_name.remove(t) else {
-                return Err(AdminError::new(
-                    None,
-                    format!("DescribeConfigs: no config of topic {t:?} in the answer"),
-                ));
-            };
-            if let Some(e) = row.error {
-                return Err(AdminError::new(
-                    Some(e.code),
-                    format!("DescribeConfigs topic {t:?}: {}", e.text),
-                ));
-            }
-            let cleanup_policy = row
-                .entries
-                .into_iter()
-                .find(|e| e.name == CLEANUP_POLICY)
-                .and_then(|e| e.value);
-            Ok(TopicConfig {
-                name: row.name,
-                cleanup_policy,
-            })
-        })
-        .collect()
+    per_name("DescribeConfigs", answer, topics, |row| TopicConfig {
+        cleanup_policy: row
+            .entries
+            .into_iter()
+            .find(|e| e.name == CLEANUP_POLICY)
+            .and_then(|e| e.value),
+        name: row.name,
+    })
 }
 
 #[cfg(test)]
@@ -476,13 +491,13 @@ mod config_tests {
         assert_eq!(e.code, Some(RDKafkaErrorCode::TopicAuthorizationFailed));
         assert_eq!(
             e.message,
-            "DescribeConfigs topic \"secret\": Broker: Topic authorization failed"
+            "DescribeConfigs \"secret\": Broker: Topic authorization failed"
         );
         assert_eq!(policy(&out[2]), Some("delete"));
         assert!(!out[2].as_ref().unwrap().compacted());
         let e = out[3].as_ref().unwrap_err();
         assert_eq!(e.code, None);
-        assert!(e.message.contains("\"gone\""), "{e}");
+        assert_eq!(e.message, "DescribeConfigs: no answer for \"gone\"");
         // No entry: the broker's default, reported as unknown and not compacted.
         assert_eq!(policy(&out[4]), None);
         assert!(!out[4].as_ref().unwrap().compacted());
@@ -573,7 +588,7 @@ mod describe_tests {
             .as_ref()
             .unwrap_err()
             .message
-            .contains("no description"));
+            .contains("no answer for \"missing\""));
         let a = out[2].as_ref().unwrap();
         assert_eq!(a.state, GroupState::CompletingRebalance);
         assert_eq!(a.members[0].client_id, "billing");

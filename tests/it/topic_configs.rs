@@ -11,15 +11,14 @@ use std::fs::File;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientConfig;
 use tempfile::TempDir;
 use warren::kafka::admin::{Admin, AdminError};
 use warren::model::TopicConfig;
 
-use crate::common::{address_in_use, start_on_free_port, temp_dir, wait_for, Broker, Started};
+use crate::common::{
+    address_in_use, create_topic_on, start_on_free_port, temp_dir, wait_for, Broker, Started,
+};
 use crate::tools;
 
 const T: Duration = Duration::from_secs(10);
@@ -37,26 +36,10 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Creates one-partition topics, each with its `cleanup.policy` if one is given.
 fn create_topics(bootstrap: &str, topics: &[(&str, Option<&str>)]) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let new: Vec<NewTopic> = topics
-        .iter()
-        .map(|&(name, policy)| {
-            let t = NewTopic::new(name, 1, TopicReplication::Fixed(1));
-            match policy {
-                Some(p) => t.set("cleanup.policy", p),
-                None => t,
-            }
-        })
-        .collect();
-    let opts = AdminOptions::new().operation_timeout(Some(T));
-    for r in runtime()
-        .block_on(admin.create_topics(&new, &opts))
-        .expect("create_topics")
-    {
-        r.expect("topic created");
+    for &(name, policy) in topics {
+        let configs: Vec<(&str, &str)> =
+            policy.map(|p| ("cleanup.policy", p)).into_iter().collect();
+        create_topic_on(bootstrap, name, 1, &configs);
     }
 }
 

@@ -106,6 +106,30 @@ pub fn wait_address_file(
     )
 }
 
+/// Creates a topic on the broker at `bootstrap`, with topic-level `configs`.
+pub fn create_topic_on(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("log_level", "3")
+        .create()
+        .expect("admin client");
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    for &(k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let res = rt
+        .block_on(admin.create_topics([&topic], &opts))
+        .expect("create_topics");
+    for r in res {
+        r.expect("topic created");
+    }
+}
+
 /// A real nisshi broker on 127.0.0.1, killed on drop.
 pub struct Broker {
     pub port: u16,
@@ -209,20 +233,12 @@ impl Broker {
     }
 
     pub fn create_topic(&self, name: &str, partitions: i32) {
-        let admin: AdminClient<DefaultClientContext> =
-            self.client_config().create().expect("admin client");
-        let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let res = rt
-            .block_on(admin.create_topics([&topic], &opts))
-            .expect("create_topics");
-        for r in res {
-            r.expect("topic created");
-        }
+        create_topic_on(&self.bootstrap(), name, partitions, &[]);
+    }
+
+    /// A topic with topic-level configs (`cleanup.policy`, ...).
+    pub fn create_topic_with(&self, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+        create_topic_on(&self.bootstrap(), name, partitions, configs);
     }
 
     /// Produces `counts[p]` messages to partition `p`, one record per request (exact offsets).

@@ -110,8 +110,6 @@ pub struct ClusterSnapshot {
     pub groups: Vec<GroupSnapshot>,
     /// Window size (`window.points`).
     pub window_points: usize,
-    /// Owner series carry the member id (`groups.member_ids`).
-    pub member_ids: bool,
 }
 
 impl ClusterSnapshot {
@@ -135,7 +133,6 @@ impl ClusterSnapshot {
             topic_order: Vec::new(),
             groups: Vec::new(),
             window_points: 0,
-            member_ids: false,
         }
     }
 
@@ -196,7 +193,6 @@ impl ClusterSnapshot {
             topic_order,
             groups,
             window_points: store.points(),
-            member_ids: self.member_ids,
         }
     }
 

@@ -441,7 +441,7 @@ fn state_described(member_ids: bool) -> Arc<AppState> {
         }),
         members,
     };
-    let mut store = Store::new(3);
+    let mut store = Store::new(3).with_member_ids(member_ids);
     store.apply_group_description(1, &describe(GroupState::Empty, vec![]));
     let members = vec![
         member("m-1", "billing-1", "/10.0.0.5", 0),
@@ -449,7 +449,6 @@ fn state_described(member_ids: bool) -> Arc<AppState> {
     ];
     store.apply_group_description(2, &describe(GroupState::Stable, members));
     let mut prod = ClusterSnapshot::clone(&s.snapshots.get(0));
-    prod.member_ids = member_ids;
     prod.groups[0].membership = store.group("app").and_then(|g| g.membership.clone());
     s.snapshots.publish(0, prod);
     s

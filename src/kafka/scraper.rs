@@ -127,15 +127,15 @@ impl Scraper {
         telemetry: Arc<Telemetry>,
     ) -> Scraper {
         // The cluster's names and labels, escaped once by whoever made the first snapshot.
-        let mut base = ClusterSnapshot::clone(&snapshots.get(index));
-        base.member_ids = settings.cluster.groups.member_ids;
+        let base = ClusterSnapshot::clone(&snapshots.get(index));
         Scraper {
             index,
             group_filter: settings.cluster.group_filter().clone(),
             topic_filter: settings.cluster.topic_filter().clone(),
             base,
             store: Store::new(settings.points)
-                .with_min_distance(settings.cluster.evaluator.min_distance.as_secs() as Secs),
+                .with_min_distance(settings.cluster.evaluator.min_distance.as_secs() as Secs)
+                .with_member_ids(settings.cluster.groups.member_ids),
             settings,
             snapshots,
             telemetry,

@@ -4,7 +4,12 @@
 //! Kafka reports assignments only while a group is Stable, so a rebalance would otherwise make
 //! every owner disappear for its duration: the owners of the last Stable description are kept
 //! until the group is Stable again (or loses its members).
+//!
+//! Compact, as a group owns up to all its group-partitions: an owner is a `u16` per partition
+//! of each assigned topic, and member ids (which change whenever a consumer restarts) are kept
+//! as hashes unless they are shown (`groups.member_ids`).
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::{Name, Secs, Store, TrackedGroup};
@@ -13,19 +18,21 @@ use crate::model::{GroupDescription, GroupState};
 /// One member of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    /// Changes whenever the consumer restarts; shown only when asked for.
-    pub member_id: Name,
+    /// Only when member ids are shown (`groups.member_ids`).
+    pub member_id: Option<Name>,
+    /// A hash of the member id: tells members apart across descriptions.
+    key: u64,
     pub client_id: Name,
     /// As the broker saw the client, verbatim (Kafka writes `/10.0.0.5`), as Burrow shows it.
     pub host: Name,
 }
 
-/// One assigned partition: its topic, partition and owning member (index into `members`).
+/// The owners of one assigned topic's partitions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assigned {
+pub struct TopicOwners {
     pub topic: Name,
-    pub partition: i32,
-    pub member: u32,
+    /// Indexed by partition: the owning member's index in `members` plus one; 0 for none.
+    pub owners: Box<[u16]>,
 }
 
 /// A group's membership from its last description; shared with snapshots.
@@ -37,9 +44,10 @@ pub struct Membership {
     pub protocol: Name,
     /// Broker id of the group's coordinator.
     pub coordinator: Option<i32>,
+    /// At most 65,535 (owners are `u16`).
     pub members: Vec<Member>,
-    /// Sorted by topic name and partition.
-    pub assigned: Vec<Assigned>,
+    /// Sorted by topic name.
+    pub topics: Vec<TopicOwners>,
     /// Some member reported an assignment. Brokers that leave assignments out, and groups
     /// whose protocol librdkafka cannot decode, report none: ownership is then unknown, not
     /// "nothing assigned".
@@ -51,25 +59,35 @@ pub struct Membership {
 }
 
 impl Membership {
+    fn owners_of(&self, topic: &str) -> Option<&TopicOwners> {
+        let i = self
+            .topics
+            .binary_search_by(|t| (*t.topic.raw).cmp(topic))
+            .ok()?;
+        Some(&self.topics[i])
+    }
+
     /// The member owning `topic`/`partition`, if known.
     pub fn owner(&self, topic: &str, partition: i32) -> Option<&Member> {
-        let i = self
-            .assigned
-            .binary_search_by(|a| (&*a.topic.raw, a.partition).cmp(&(topic, partition)))
-            .ok()?;
-        self.members.get(self.assigned[i].member as usize)
+        let owner = *self
+            .owners_of(topic)?
+            .owners
+            .get(usize::try_from(partition).ok()?)?;
+        self.members.get(usize::from(owner).checked_sub(1)?)
     }
 
-    /// Whether some member owns `topic`/`partition`.
-    pub fn is_assigned(&self, topic: &str, partition: i32) -> bool {
-        self.owner(topic, partition).is_some()
+    /// How many of partitions `0..count` of `topic` some member owns.
+    pub fn owned_below(&self, topic: &str, count: usize) -> usize {
+        self.owners_of(topic).map_or(0, |t| {
+            t.owners.iter().take(count).filter(|&&o| o != 0).count()
+        })
     }
 
-    /// Sorted member ids, to tell one generation of members from another.
-    fn member_ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = self.members.iter().map(|m| &*m.member_id.raw).collect();
-        ids.sort_unstable();
-        ids
+    /// Sorted member keys, to tell one generation of members from another.
+    fn member_keys(&self) -> Vec<u64> {
+        let mut keys: Vec<u64> = self.members.iter().map(|m| m.key).collect();
+        keys.sort_unstable();
+        keys
     }
 }
 
@@ -84,50 +102,71 @@ fn rebalanced(before: &Membership, after: &Membership) -> bool {
     }
     a == GroupState::Stable
         && match b {
-            GroupState::Stable => before.member_ids() != after.member_ids(),
+            GroupState::Stable => before.member_keys() != after.member_keys(),
             b => !b.is_rebalancing(),
         }
 }
 
+fn member_key(id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
 /// A [`Membership`] from a description read at `now` (no rebalances counted yet).
-fn membership(now: Secs, d: &GroupDescription) -> Membership {
-    let members: Vec<Member> = d
-        .members
+fn membership(now: Secs, d: &GroupDescription, member_ids: bool) -> Membership {
+    let described = &d.members[..d.members.len().min(u16::MAX as usize)];
+    let members: Vec<Member> = described
         .iter()
         .map(|m| Member {
-            member_id: Name::new(&m.member_id),
+            member_id: member_ids.then(|| Name::new(&m.member_id)),
+            key: member_key(&m.member_id),
             client_id: Name::new(&m.client_id),
             host: Name::new(&m.host),
         })
         .collect();
-    let mut topics: Vec<Name> = Vec::new();
-    let mut assigned: Vec<Assigned> = Vec::new();
-    for (i, m) in d.members.iter().enumerate() {
+    let mut names: Vec<&str> = described
+        .iter()
+        .flat_map(|m| m.assignment.iter().map(|tp| &*tp.topic))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut topics: Vec<TopicOwners> = names
+        .iter()
+        .map(|&name| {
+            let count = described
+                .iter()
+                .flat_map(|m| &m.assignment)
+                .filter(|tp| &*tp.topic == name && tp.partition >= 0)
+                .map(|tp| tp.partition as usize + 1)
+                .max()
+                .unwrap_or(0);
+            TopicOwners {
+                topic: Name::new(name),
+                owners: vec![0u16; count].into(),
+            }
+        })
+        .collect();
+    let mut known = false;
+    for (i, m) in described.iter().enumerate() {
         for tp in &m.assignment {
-            // One Name per topic, however many members and partitions share it.
-            let topic = match topics.iter().find(|t| *t.raw == *tp.topic) {
-                Some(t) => t.clone(),
-                None => {
-                    topics.push(Name::new(&tp.topic));
-                    topics[topics.len() - 1].clone()
-                }
+            let (Ok(t), Ok(p)) = (
+                names.binary_search(&&*tp.topic),
+                usize::try_from(tp.partition),
+            ) else {
+                continue;
             };
-            assigned.push(Assigned {
-                topic,
-                partition: tp.partition,
-                member: i as u32,
-            });
+            topics[t].owners[p] = i as u16 + 1;
+            known = true;
         }
     }
-    assigned.sort_unstable_by(|a, b| (&a.topic.raw, a.partition).cmp(&(&b.topic.raw, b.partition)));
-    assigned.dedup_by(|a, b| a.topic == b.topic && a.partition == b.partition);
     Membership {
         state: d.state,
         protocol: Name::new(&d.protocol),
         coordinator: d.coordinator.as_ref().map(|c| c.id),
-        assignments_known: !assigned.is_empty(),
+        assignments_known: known,
         members,
-        assigned,
+        topics,
         rebalances: 0,
         at: now,
     }
@@ -140,20 +179,21 @@ impl Store {
         if self.forgotten.contains_key(d.id.as_str()) {
             return;
         }
+        let member_ids = self.member_ids;
         let g = match self.groups.get_mut(d.id.as_str()) {
             Some(g) => g,
             None => Self::insert_group(&mut self.groups, &d.id),
         };
         g.state = d.state;
         g.last_seen = g.last_seen.max(now);
-        g.membership = Some(Arc::new(describe(g, now, d)));
+        g.membership = Some(Arc::new(describe(g, now, d, member_ids)));
     }
 }
 
 /// The group's new membership: counts a rebalance against the previous one, and keeps the
 /// previous owners through a rebalance (see the module comment).
-fn describe(g: &TrackedGroup, now: Secs, d: &GroupDescription) -> Membership {
-    let mut next = membership(now, d);
+fn describe(g: &TrackedGroup, now: Secs, d: &GroupDescription, member_ids: bool) -> Membership {
+    let mut next = membership(now, d, member_ids);
     let Some(prev) = g.membership.as_deref() else {
         return next;
     };
@@ -161,16 +201,29 @@ fn describe(g: &TrackedGroup, now: Secs, d: &GroupDescription) -> Membership {
     if next.state.is_rebalancing() && !next.assignments_known && !next.members.is_empty() {
         // Owners are only reported once Stable again: show the last known ones meanwhile,
         // pointing at members by id (a member that left has no owner entry any more).
-        let by_id = |id: &Name| next.members.iter().position(|m| m.member_id == *id);
-        next.assigned = prev
-            .assigned
+        let now_index: Vec<u16> = prev
+            .members
             .iter()
-            .filter_map(|a| {
-                let member = by_id(&prev.members[a.member as usize].member_id)?;
-                Some(Assigned {
-                    member: member as u32,
-                    ..a.clone()
-                })
+            .map(|m| {
+                next.members
+                    .iter()
+                    .position(|n| n.key == m.key)
+                    .map_or(0, |i| i as u16 + 1)
+            })
+            .collect();
+        next.topics = prev
+            .topics
+            .iter()
+            .map(|t| TopicOwners {
+                topic: t.topic.clone(),
+                owners: t
+                    .owners
+                    .iter()
+                    .map(|&o| match o {
+                        0 => 0,
+                        o => now_index.get(usize::from(o) - 1).copied().unwrap_or(0),
+                    })
+                    .collect(),
             })
             .collect();
         next.assignments_known = prev.assignments_known;
@@ -239,13 +292,19 @@ mod tests {
         assert_eq!(&*m.owner("t", 0).unwrap().client_id.raw, "client-a");
         assert_eq!(&*m.owner("u", 0).unwrap().host.raw, "/10.0.0.2");
         assert!(m.owner("t", 2).is_none());
+        assert_eq!((m.owned_below("t", 3), m.owned_below("t", 1)), (2, 1));
+        assert_eq!((m.owned_below("u", 5), m.owned_below("v", 5)), (1, 0));
         assert!(m.assignments_known);
-        let order: Vec<(&str, i32)> = m
-            .assigned
+        let order: Vec<(&str, Vec<u16>)> = m
+            .topics
             .iter()
-            .map(|a| (&*a.topic.raw, a.partition))
+            .map(|t| (&*t.topic.raw, t.owners.to_vec()))
             .collect();
-        assert_eq!(order, [("t", 0), ("t", 1), ("u", 0)]);
+        assert_eq!(order, [("t", vec![1, 1]), ("u", vec![2])]);
+        assert!(
+            m.members[0].member_id.is_none(),
+            "member ids only when shown"
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ use std::time::Duration;
 use crate::model::GroupState;
 
 pub use head::{TopicState, ARCHIVE};
-pub use membership::{Assigned, Member, Membership};
+pub use membership::{Member, Membership, TopicOwners};
 use window::point_lag;
 pub use window::{Point, Windows};
 
@@ -264,6 +264,8 @@ pub struct Store {
     poll_times: Vec<Secs>,
     /// Burrow's `min-distance`, in seconds (0 = off).
     min_distance: Secs,
+    /// Keep member ids of described groups (see [`membership`]).
+    member_ids: bool,
     /// Groups removed through the API, with a fingerprint of their present committed offsets
     /// then (not those kept missing for the grace period): they stay away until they commit
     /// something else; and when they were last seen (listed, or still committing the same), so
@@ -286,9 +288,16 @@ impl Store {
             groups: BTreeMap::new(),
             poll_times: Vec::new(),
             min_distance: 0,
+            member_ids: false,
             forgotten: HashMap::new(),
             forgotten_topics: HashMap::new(),
         }
+    }
+
+    /// Keep member ids for the owner series (`groups.member_ids`).
+    pub fn with_member_ids(mut self, on: bool) -> Store {
+        self.member_ids = on;
+        self
     }
 
     /// Sets Burrow's `min-distance` (see [`Windows::push`]).

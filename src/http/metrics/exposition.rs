@@ -169,6 +169,27 @@ impl<'s> Writer<'s> {
         self.end_line();
     }
 
+    /// Writes a non-negative ratio kept in ten-thousandths (`6111` → `0.6111`) and ends the
+    /// line (after `"} ` is written): integer formatting only, and short.
+    #[inline]
+    pub fn ten_thousandths_value(&mut self, v: u64) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v / 10_000).as_bytes());
+        let frac = v % 10_000;
+        if frac != 0 {
+            let digits = [
+                b'.',
+                b'0' + (frac / 1000) as u8,
+                b'0' + (frac / 100 % 10) as u8,
+                b'0' + (frac / 10 % 10) as u8,
+                b'0' + (frac % 10) as u8,
+            ];
+            let keep = 5 - digits[1..].iter().rev().take_while(|&&d| d == b'0').count();
+            self.out.extend_from_slice(&digits[..keep]);
+        }
+        self.end_line();
+    }
+
     #[inline]
     pub fn end_line(&mut self) {
         self.out.push(b'\n');

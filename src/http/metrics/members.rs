@@ -69,20 +69,58 @@ fn each_described(
     }
 }
 
+/// One line per owned partition. Most of a large exposition's owner lines share their start
+/// (per topic) and end (per member), so both are built once per group.
 fn owners(w: &mut Writer, c: &ClusterSnapshot, g: &GroupSnapshot, m: &Membership) {
-    for a in &m.assigned {
-        let Some(member) = m.members.get(a.member as usize) else {
-            continue;
-        };
-        w.group(&PARTITION_OWNER, c, g);
-        w.label(b",topic=\"", &a.topic.escaped);
-        w.partition(a.partition);
-        w.label(b",client_id=\"", &member.client_id.escaped);
-        w.label(b",host=\"", &member.host.escaped);
-        if c.member_ids {
-            w.label(b",member_id=\"", &member.member_id.escaped);
+    let suffixes: Vec<Vec<u8>> = m
+        .members
+        .iter()
+        .map(|member| {
+            let mut b = Vec::with_capacity(96);
+            for part in [
+                "\",client_id=\"",
+                &member.client_id.escaped,
+                "\",host=\"",
+                &member.host.escaped,
+            ] {
+                b.extend_from_slice(part.as_bytes());
+            }
+            if let Some(id) = member.member_id.as_ref() {
+                b.extend_from_slice(b"\",member_id=\"");
+                b.extend_from_slice(id.escaped.as_bytes());
+            }
+            b.extend_from_slice(b"\"} 1");
+            b
+        })
+        .collect();
+    let mut prefix = Vec::with_capacity(256);
+    for t in &m.topics {
+        prefix.clear();
+        for part in [
+            PARTITION_OWNER.name,
+            "{",
+            &c.label_prefix,
+            ",group=\"",
+            &g.name.escaped,
+            "\",topic=\"",
+            &t.topic.escaped,
+            "\",partition=\"",
+        ] {
+            prefix.extend_from_slice(part.as_bytes());
         }
-        w.int(1);
+        for (p, &owner) in t.owners.iter().enumerate() {
+            let Some(suffix) = usize::from(owner)
+                .checked_sub(1)
+                .and_then(|i| suffixes.get(i))
+            else {
+                continue;
+            };
+            w.out.extend_from_slice(&prefix);
+            w.out
+                .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+            w.out.extend_from_slice(suffix);
+            w.end_line();
+        }
     }
 }
 
@@ -101,9 +139,9 @@ fn unassigned(w: &mut Writer, c: &ClusterSnapshot, g: &GroupSnapshot, m: &Member
             continue;
         };
         let count = match m.state {
-            GroupState::Stable => (0..topic.watermarks.len() as i32)
-                .filter(|&p| !m.is_assigned(&topic.name.raw, p))
-                .count(),
+            GroupState::Stable => {
+                topic.watermarks.len() - m.owned_below(&topic.name.raw, topic.watermarks.len())
+            }
             _ => 0,
         };
         w.group(&UNASSIGNED, c, g);

@@ -113,17 +113,9 @@ fn renders_exact_text() {
         // Not described, one poll (no movement yet): no member or rate series. Nothing lost;
         // partition 2's head is unknown.
         format!("kafka_consumergroup_group_sum_lost_messages{{{p},{g}}} 0"),
+        format!("kafka_consumergroup_group_topic_retention_margin{{{p},{g},topic=\"orders\"}} 40"),
         format!(
-            "kafka_consumergroup_group_retention_margin{{{p},{g},topic=\"orders\",partition=\"0\"}} 40"
-        ),
-        format!(
-            "kafka_consumergroup_group_retention_margin{{{p},{g},topic=\"orders\",partition=\"1\"}} 59"
-        ),
-        format!(
-            "kafka_consumergroup_group_lag_retention_ratio{{{p},{g},topic=\"orders\",partition=\"0\"}} 0.6"
-        ),
-        format!(
-            "kafka_consumergroup_group_lag_retention_ratio{{{p},{g},topic=\"orders\",partition=\"1\"}} 0.0"
+            "kafka_consumergroup_group_topic_lag_retention_ratio{{{p},{g},topic=\"orders\"}} 0.6"
         ),
         format!("warren_cluster_up{{{p}}} 1"),
         format!("warren_poll_duration_seconds{{{p}}} 0.25"),

@@ -90,6 +90,17 @@ impl GroupState {
         }
     }
 
+    /// A rebalance is in progress: partitions are being revoked or handed out.
+    pub fn is_rebalancing(self) -> bool {
+        matches!(
+            self,
+            GroupState::PreparingRebalance
+                | GroupState::CompletingRebalance
+                | GroupState::Assigning
+                | GroupState::Reconciling
+        )
+    }
+
     /// Parses Kafka's name (case-insensitively; `AwaitingSync` is the old name of
     /// `CompletingRebalance`). Anything else is `Unknown`.
     pub fn from_name(name: &str) -> GroupState {
@@ -101,6 +112,41 @@ impl GroupState {
             .find(|s| s.as_str().eq_ignore_ascii_case(name))
             .unwrap_or(GroupState::Unknown)
     }
+}
+
+/// The broker coordinating a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coordinator {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+}
+
+/// One member of a consumer group, from DescribeConsumerGroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// The member id the coordinator gave it (changes whenever the consumer restarts).
+    pub member_id: String,
+    /// `group.instance.id` of a static member.
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    /// The client's address as the broker saw it, verbatim (Kafka writes `/10.0.0.5`).
+    pub host: String,
+    /// The partitions assigned to it.
+    pub assignment: Vec<TopicPartition>,
+}
+
+/// A consumer group from DescribeConsumerGroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    pub id: String,
+    pub state: GroupState,
+    /// The partition assignor of the current generation (`range`, `cooperative-sticky`, ...);
+    /// empty when the group has none.
+    pub protocol: String,
+    pub simple: bool,
+    pub coordinator: Option<Coordinator>,
+    pub members: Vec<GroupMember>,
 }
 
 impl fmt::Display for GroupState {

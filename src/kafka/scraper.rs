@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::config::{ClusterConfig, NameFilter};
 use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
-use crate::model::{GroupState, TopicPartition};
+use crate::model::{GroupDescription, GroupState, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Forget, Health, Snapshots};
 use crate::store::{Commit, Secs, Store, WatermarkSample};
 use crate::telemetry::{Stage, Telemetry};
@@ -86,6 +86,11 @@ pub struct Scraper {
     listed_at: Option<Instant>,
     /// Logged group-list failure, so it is logged once per change.
     list_error_logged: bool,
+    described_at: Option<Instant>,
+    /// Descriptions read this poll, applied with the rest of its data.
+    described: Vec<GroupDescription>,
+    /// Logged describe failure, so it is logged once per change.
+    describe_error_logged: bool,
     /// Some request timed out in a poll that otherwise succeeded: reconnect (see `disconnect`).
     reconnect_after_poll: bool,
     /// When the last poll's watermarks were read: the `now` of its evaluation.
@@ -120,7 +125,8 @@ impl Scraper {
         telemetry: Arc<Telemetry>,
     ) -> Scraper {
         // The cluster's names and labels, escaped once by whoever made the first snapshot.
-        let base = ClusterSnapshot::clone(&snapshots.get(index));
+        let mut base = ClusterSnapshot::clone(&snapshots.get(index));
+        base.member_ids = settings.cluster.groups.member_ids;
         Scraper {
             index,
             group_filter: settings.cluster.group_filter().clone(),
@@ -138,6 +144,9 @@ impl Scraper {
             listed: None,
             listed_at: None,
             list_error_logged: false,
+            described_at: None,
+            described: Vec::new(),
+            describe_error_logged: false,
             reconnect_after_poll: false,
             polled_at: 0,
         }
@@ -285,6 +294,17 @@ impl Scraper {
             self.refresh_group_list(timeout).await;
             self.timed(Stage::GroupList, started);
         }
+        let groups = &self.settings.cluster.groups;
+        if groups.describe
+            && due(
+                self.described_at,
+                groups.describe_refresh.unwrap_or_default(),
+            )
+        {
+            let started = Instant::now();
+            self.describe_groups(timeout).await;
+            self.timed(Stage::GroupDescribe, started);
+        }
         let data = self.read(timeout, full_scan).await?;
         for Forget { group, topic } in self.snapshots.take_forget_requests(self.index) {
             match topic {
@@ -379,6 +399,54 @@ impl Scraper {
                     self.list_error_logged = true;
                 }
             }
+        }
+    }
+
+    /// Describes every watched group. Failures are counted and logged once, and leave those
+    /// groups' members and owners as they were: the poll goes on without them.
+    async fn describe_groups(&mut self, timeout: Duration) {
+        let admin = self.admin.clone().expect("admin connected");
+        self.described_at = Some(Instant::now());
+        self.described.clear(); // from a poll that failed after describing
+        let groups = self.watched_groups();
+        let mut failed = Vec::new();
+        for r in admin.describe_groups(&groups, timeout).await {
+            match r {
+                Ok(d) => self.described.push(d),
+                // A group known only from committed offsets (the test broker says so for
+                // those; Kafka calls them Empty): nothing to describe.
+                Err(e) if e.code == Some(RDKafkaErrorCode::GroupIdNotFound) => {}
+                Err(e) => failed.push(e),
+            }
+        }
+        if failed.is_empty() {
+            if std::mem::take(&mut self.describe_error_logged) {
+                tracing::info!(
+                    cluster = self.name(),
+                    "describing consumer groups works again"
+                );
+            }
+            return;
+        }
+        self.telemetry
+            .poll_errors(self.index, Stage::GroupDescribe, failed.len() as u64);
+        if failed
+            .iter()
+            .any(|e| e.code == Some(RDKafkaErrorCode::OperationTimedOut))
+        {
+            // See `disconnect`: a timed-out coordinator request must not outlive the client.
+            self.reconnect_after_poll = true;
+        }
+        if !self.describe_error_logged {
+            self.describe_error_logged = true;
+            tracing::warn!(
+                cluster = self.name(),
+                failed = failed.len(),
+                groups = groups.len(),
+                error = %failed[0],
+                "cannot describe consumer groups: their members and owners are not updated \
+                 (set groups.describe = false where DescribeGroups is not allowed)"
+            );
         }
     }
 
@@ -587,6 +655,9 @@ impl Scraper {
                     self.store.apply_group_state(now, &g.id, g.state);
                 }
             }
+        }
+        for d in std::mem::take(&mut self.described) {
+            self.store.apply_group_description(now, &d);
         }
         for (group, result) in data.groups.iter().zip(data.offsets) {
             let Ok(mut commits) = result else { continue };

@@ -25,6 +25,7 @@
 //! its groups, names, commits and runs.
 
 mod head;
+mod membership;
 #[cfg(test)]
 mod tests;
 mod window;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use crate::model::GroupState;
 
 pub use head::{TopicState, ARCHIVE};
+pub use membership::{Assigned, Member, Membership};
 use window::point_lag;
 pub use window::{Point, Windows};
 
@@ -148,6 +150,9 @@ pub struct TrackedGroup {
     pub has_committed: bool,
     /// Since when some group-partitions have been missing from the committed offsets.
     missing_since: Option<Secs>,
+    /// From the last DescribeConsumerGroups answer; `None` until one (or when describing is
+    /// off). Shared with snapshots.
+    pub membership: Option<Arc<Membership>>,
 }
 
 impl TrackedGroup {
@@ -161,6 +166,7 @@ impl TrackedGroup {
             windows: Windows::default(),
             has_committed: false,
             missing_since: None,
+            membership: None,
         }
     }
 

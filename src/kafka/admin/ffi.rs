@@ -238,7 +238,8 @@ impl Queue {
         Some(match ev.event_type() {
             rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT
             | rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT
-            | rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT => {
+            | rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT
+            | rdsys::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT => {
                 // SAFETY: valid admin result event.
                 let opaque = unsafe { rdsys::rd_kafka_event_opaque(ev.ptr()) };
                 if opaque.is_null() {
@@ -336,6 +337,25 @@ impl Queue {
             // SAFETY: live handle, valid options/queue, an array of exactly one valid request
             // (librdkafka rejects any other count); the request is copied before returning.
             unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets(rk, reqs.as_mut_ptr(), 1, o, q) }
+        })
+    }
+
+    /// DescribeConsumerGroups for `groups` (librdkafka asks each group's coordinator); the
+    /// result event carries `reply`.
+    pub(super) fn describe_groups(
+        &self,
+        groups: &[CString],
+        timeout: Duration,
+        reply: Box<Reply>,
+    ) -> Result<(), AdminError> {
+        let op = rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS;
+        self.submit(op, timeout, false, reply, |rk, o, q| {
+            let mut names: Vec<*const c_char> = groups.iter().map(|g| g.as_ptr()).collect();
+            // SAFETY: live handle, valid options/queue, `names` holds `names.len()` valid
+            // C strings that outlive the call; librdkafka copies them before returning.
+            unsafe {
+                rdsys::rd_kafka_DescribeConsumerGroups(rk, names.as_mut_ptr(), names.len(), o, q)
+            }
         })
     }
 

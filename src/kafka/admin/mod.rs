@@ -37,7 +37,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::model::{GroupState, TopicPartition};
+use crate::model::{GroupDescription, GroupState, TopicPartition};
 use ffi::{Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl};
 use index::PartitionIndex;
 use poller::{Reply, Ticket, TicketGuard};
@@ -49,6 +49,11 @@ const LIST_OFFSETS_CHUNK: usize = 1000;
 /// group x 16,000 partitions costs ~0.55 s of its main thread in a debug build, 1,000 cost
 /// 3.3 ms), so a group's partition list is split into requests of at most this many.
 const GROUP_OFFSETS_CHUNK: usize = 500;
+/// Groups per DescribeConsumerGroups call (librdkafka sends one request per group inside, so
+/// this only bounds the size of one result event).
+const DESCRIBE_GROUPS_CHUNK: usize = 100;
+/// Abandoned coordinator requests beyond which no DescribeConsumerGroups call is sent.
+const DESCRIBE_GROUPS_MAX_ABANDONED: usize = 8;
 /// The tokio backstop fires this long after librdkafka's own request timeout, so that
 /// librdkafka's more specific error ("Failed to query partition leaders: ...") usually wins.
 const TIMEOUT_GRACE: Duration = Duration::from_millis(200);
@@ -451,6 +456,79 @@ impl Admin {
             .list_group_offsets(&req, GROUP_OFFSETS_RDKAFKA_TIMEOUT, reply)
         {
             guard.disarm(); // never sent: nothing is left behind in librdkafka
+            return Err(e);
+        }
+        Ok((rx, guard))
+    }
+
+    /// DescribeConsumerGroups: per group, in the order of `groups`, its description or its
+    /// error. Groups go out in calls of at most `DESCRIBE_GROUPS_CHUNK`, all in flight at once;
+    /// `timeout` bounds the whole call. Like committed offsets, these are coordinator requests:
+    /// they get librdkafka's longest timeout and count as abandoned when `timeout` runs out
+    /// first (see `GROUP_OFFSETS_RDKAFKA_TIMEOUT`); none are sent while too many are pending.
+    pub async fn describe_groups(
+        &self,
+        groups: &[String],
+        timeout: Duration,
+    ) -> Vec<Result<GroupDescription, AdminError>> {
+        let deadline = Instant::now() + timeout;
+        let mut pending = Vec::new();
+        let mut out: Vec<Result<GroupDescription, AdminError>> = Vec::with_capacity(groups.len());
+        for chunk in groups.chunks(DESCRIBE_GROUPS_CHUNK) {
+            let abandoned = self.abandoned.load(Ordering::Acquire);
+            let sent = if abandoned >= DESCRIBE_GROUPS_MAX_ABANDONED {
+                Err(AdminError::new(
+                    Some(RDKafkaErrorCode::OperationTimedOut),
+                    format!(
+                        "DescribeConsumerGroups not sent: {abandoned} earlier requests are still \
+                         waiting for their group coordinators"
+                    ),
+                ))
+            } else {
+                self.submit_describe_groups(chunk)
+            };
+            pending.push((chunk, sent));
+        }
+        for (chunk, sent) in pending {
+            match sent {
+                Ok((rx, _guard)) => match tokio::time::timeout_at(deadline, rx).await {
+                    // The poller marked the ticket answered; dropping `guard` counts nothing.
+                    Ok(Ok(ev)) => out.extend(parse::describe_groups(ev.describe_groups(), chunk)),
+                    Ok(Err(_)) => {
+                        let e = AdminError::poller_gone("DescribeConsumerGroups");
+                        out.extend(chunk.iter().map(|_| Err(e.clone())));
+                    }
+                    Err(_) => {
+                        // `guard` drops with this arm: abandoned until librdkafka answers.
+                        let e = AdminError::timed_out("DescribeConsumerGroups", timeout);
+                        out.extend(chunk.iter().map(|_| Err(e.clone())));
+                    }
+                },
+                Err(e) => out.extend(chunk.iter().map(|_| Err(e.clone()))),
+            }
+        }
+        out
+    }
+
+    fn submit_describe_groups(
+        &self,
+        groups: &[String],
+    ) -> Result<(oneshot::Receiver<Event>, TicketGuard), AdminError> {
+        let names = groups
+            .iter()
+            .map(|g| {
+                std::ffi::CString::new(g.as_str()).map_err(|_| {
+                    AdminError::invalid(format!("group name {g:?} contains a NUL byte"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (ticket, guard) = Ticket::new(&self.abandoned);
+        let (reply, rx) = Reply::new(Some(ticket));
+        if let Err(e) = self
+            .queue
+            .describe_groups(&names, GROUP_OFFSETS_RDKAFKA_TIMEOUT, reply)
+        {
+            guard.disarm();
             return Err(e);
         }
         Ok((rx, guard))

@@ -11,7 +11,7 @@ use tracing::debug;
 
 use super::index::PartitionIndex;
 use super::{AdminError, Committed, GroupList, GroupListing};
-use crate::model::{GroupState, TopicPartition};
+use crate::model::{Coordinator, GroupDescription, GroupMember, GroupState, TopicPartition};
 
 /// librdkafka's `RD_KAFKA_OFFSET_INVALID` (-1001): no offset (no commit, or no answer).
 pub(super) const OFFSET_INVALID: i64 = rdsys::RD_KAFKA_OFFSET_INVALID as i64;
@@ -66,6 +66,26 @@ pub(super) struct GroupsRows {
     pub valid: Vec<ListingRow>,
     /// Per-broker errors.
     pub errors: Vec<ErrorText>,
+}
+
+/// The coordinator of a described group.
+pub(super) type CoordinatorRow = Coordinator;
+/// One member of a described group, as librdkafka reports it.
+pub(super) type MemberRow = GroupMember;
+
+/// One group description of DescribeConsumerGroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DescriptionRow {
+    pub id: String,
+    /// The group-level error, if any (GROUP_ID_NOT_FOUND, GROUP_AUTHORIZATION_FAILED, ...).
+    pub error: Option<ErrorText>,
+    /// librdkafka's state name.
+    pub state: String,
+    /// The partition assignor (`range`, `cooperative-sticky`, ...); empty when none.
+    pub protocol: String,
+    pub simple: bool,
+    pub coordinator: Option<CoordinatorRow>,
+    pub members: Vec<MemberRow>,
 }
 
 /// The rows of an answer, or the whole-call error of the call named `what`.
@@ -304,4 +324,113 @@ pub(super) fn list_groups(answer: Answer<GroupsRows>) -> Result<GroupList, Admin
         })
         .collect();
     Ok(GroupList { groups, errors })
+}
+
+/// A DescribeConsumerGroups answer: per group asked, in the order of `groups`, its description
+/// or its error. A group the answer leaves out gets an error too.
+pub(super) fn describe_groups(
+    answer: Answer<Vec<DescriptionRow>>,
+    groups: &[String],
+) -> Vec<Result<GroupDescription, AdminError>> {
+    let rows = match self::answer("DescribeConsumerGroups", answer) {
+        Ok(rows) => rows,
+        Err(e) => return vec![Err(e); groups.len()],
+    };
+    let mut by_id: std::collections::HashMap<String, DescriptionRow> =
+        rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+    groups
+        .iter()
+        .map(|g| {
+            let Some(row) = by_id.remove(g) else {
+                return Err(AdminError::new(
+                    None,
+                    format!("DescribeConsumerGroups: no description of group {g:?} in the answer"),
+                ));
+            };
+            if let Some(e) = row.error {
+                return Err(AdminError::new(
+                    Some(e.code),
+                    format!("DescribeConsumerGroups {g:?}: {}", e.text),
+                ));
+            }
+            Ok(GroupDescription {
+                id: row.id,
+                state: GroupState::from_name(&row.state),
+                protocol: row.protocol,
+                simple: row.simple,
+                coordinator: row.coordinator,
+                members: row.members,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::*;
+    use crate::model::Coordinator;
+    use std::sync::Arc;
+
+    fn row(id: &str, error: Option<RDKafkaErrorCode>) -> DescriptionRow {
+        DescriptionRow {
+            id: id.into(),
+            error: error.map(|code| ErrorText {
+                code,
+                text: "Broker: Group authorization failed".into(),
+            }),
+            state: "CompletingRebalance".into(),
+            protocol: "range".into(),
+            simple: false,
+            coordinator: Some(Coordinator {
+                id: 1,
+                host: "k1".into(),
+                port: 9092,
+            }),
+            members: vec![GroupMember {
+                member_id: "rdkafka-1".into(),
+                instance_id: Some("pod-0".into()),
+                client_id: "billing".into(),
+                host: "/10.0.0.5".into(),
+                assignment: vec![TopicPartition::new(Arc::from("orders"), 3)],
+            }],
+        }
+    }
+
+    #[test]
+    fn descriptions_come_back_in_the_order_asked_with_per_group_errors() {
+        let groups = ["b".to_string(), "missing".to_string(), "a".to_string()];
+        let rows = vec![
+            row("a", None),
+            row("b", Some(RDKafkaErrorCode::GroupAuthorizationFailed)),
+        ];
+        let out = describe_groups(Answer::Rows(Some(rows)), &groups);
+        assert_eq!(out.len(), 3);
+        let e = out[0].as_ref().unwrap_err();
+        assert_eq!(e.code, Some(RDKafkaErrorCode::GroupAuthorizationFailed));
+        assert!(e.message.contains("\"b\""), "{e}");
+        assert!(out[1]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("no description"));
+        let a = out[2].as_ref().unwrap();
+        assert_eq!(a.state, GroupState::CompletingRebalance);
+        assert_eq!(a.members[0].client_id, "billing");
+        assert_eq!(a.members[0].host, "/10.0.0.5");
+        assert_eq!(a.members[0].instance_id.as_deref(), Some("pod-0"));
+        assert_eq!(&*a.members[0].assignment[0].topic, "orders");
+    }
+
+    #[test]
+    fn a_failed_call_fails_every_group() {
+        let groups = ["a".to_string(), "b".to_string()];
+        let failed = Answer::Failed(ErrorText {
+            code: RDKafkaErrorCode::OperationTimedOut,
+            text: "Local: Timed out".into(),
+        });
+        let out = describe_groups(failed, &groups);
+        assert!(out.iter().all(|r| r
+            .as_ref()
+            .is_err_and(|e| e.code == Some(RDKafkaErrorCode::OperationTimedOut))));
+    }
 }

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::super::parse::{Answer, ErrorText, GroupRow, GroupsRows, ListingRow, PartitionRow};
+use super::super::parse::{
+    Answer, CoordinatorRow, DescriptionRow, ErrorText, GroupRow, GroupsRows, ListingRow, MemberRow,
+    PartitionRow,
+};
 use super::{cstr_lossy, error_text};
 use crate::model::TopicPartition;
 
@@ -199,6 +202,92 @@ impl Event {
                 .collect();
             Some(GroupsRows { valid, errors })
         })
+    }
+}
+
+impl Event {
+    /// A DescribeConsumerGroups result: one row per group description, in result order.
+    pub(in super::super) fn describe_groups(&self) -> Answer<Vec<DescriptionRow>> {
+        self.answer(rdsys::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, || {
+            // SAFETY: checked event type.
+            let res = unsafe { rdsys::rd_kafka_event_DescribeConsumerGroups_result(self.ptr()) };
+            if res.is_null() {
+                return None;
+            }
+            let mut cnt = 0usize;
+            // SAFETY: valid result; the array borrows from the event.
+            let groups = unsafe {
+                let arr = rdsys::rd_kafka_DescribeConsumerGroups_result_groups(res, &mut cnt);
+                self.array(arr, cnt)
+            };
+            let rows = groups
+                .iter()
+                .filter(|g| !g.is_null())
+                // SAFETY: a valid description owned by the event.
+                .map(|&g| unsafe { self.description(g) })
+                .collect();
+            Some(rows)
+        })
+    }
+
+    /// Copies one group description.
+    ///
+    /// # Safety
+    /// `g` must be a valid description owned by this event.
+    unsafe fn description(
+        &self,
+        g: *const rdsys::rd_kafka_ConsumerGroupDescription_t,
+    ) -> DescriptionRow {
+        // SAFETY: (whole body) `g` is valid per the caller; every string, node, member and
+        // list read from it borrows from the event and is copied before returning; state
+        // names are static strings.
+        unsafe {
+            let err = rdsys::rd_kafka_ConsumerGroupDescription_error(g);
+            let node = rdsys::rd_kafka_ConsumerGroupDescription_coordinator(g);
+            let coordinator = (!node.is_null()).then(|| CoordinatorRow {
+                id: rdsys::rd_kafka_Node_id(node),
+                host: cstr_lossy(rdsys::rd_kafka_Node_host(node)),
+                port: rdsys::rd_kafka_Node_port(node),
+            });
+            let members = (0..rdsys::rd_kafka_ConsumerGroupDescription_member_count(g))
+                .map(|i| rdsys::rd_kafka_ConsumerGroupDescription_member(g, i))
+                .filter(|m| !m.is_null())
+                .map(|m| {
+                    let instance = rdsys::rd_kafka_MemberDescription_group_instance_id(m);
+                    let assignment = rdsys::rd_kafka_MemberDescription_assignment(m);
+                    let list = if assignment.is_null() {
+                        std::ptr::null()
+                    } else {
+                        rdsys::rd_kafka_MemberAssignment_partitions(assignment)
+                    };
+                    let mut topics = None;
+                    MemberRow {
+                        member_id: cstr_lossy(rdsys::rd_kafka_MemberDescription_consumer_id(m)),
+                        instance_id: (!instance.is_null()).then(|| cstr_lossy(instance)),
+                        client_id: cstr_lossy(rdsys::rd_kafka_MemberDescription_client_id(m)),
+                        host: cstr_lossy(rdsys::rd_kafka_MemberDescription_host(m)),
+                        assignment: self
+                            .partitions(list)
+                            .iter()
+                            .map(|tp| partition_row(tp, &mut topics).tp)
+                            .collect(),
+                    }
+                })
+                .collect();
+            DescriptionRow {
+                id: cstr_lossy(rdsys::rd_kafka_ConsumerGroupDescription_group_id(g)),
+                error: (!err.is_null()).then(|| error_text(err)),
+                state: cstr_lossy(rdsys::rd_kafka_consumer_group_state_name(
+                    rdsys::rd_kafka_ConsumerGroupDescription_state(g),
+                )),
+                protocol: cstr_lossy(rdsys::rd_kafka_ConsumerGroupDescription_partition_assignor(
+                    g,
+                )),
+                simple: rdsys::rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(g) != 0,
+                coordinator,
+                members,
+            }
+        }
     }
 }
 

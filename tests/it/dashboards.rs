@@ -908,7 +908,7 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         "dashboards: {} panel targets in {} dashboards checked as {panel_queries} queries ({} \
          expected empty), {variable_queries} variable queries, {} alert expressions ({} checked \
          for their exact groups); statuses in Prometheus after {ready_after:?}, {LOSS_ALERT} \
-         firing {loss_fired_after:?} after the DeleteRecords, {FIRING} firing {fired_after:?} \
+         seen firing {loss_fired_after:?} after the DeleteRecords, {FIRING} firing {fired_after:?} \
          after ERR (for: {firing_for:?}); total {:?}",
         targets.len(),
         DASHBOARDS.len(),

@@ -149,6 +149,30 @@ pub struct GroupDescription {
     pub members: Vec<GroupMember>,
 }
 
+/// The topic config warren reads with DescribeConfigs (cached, refreshed rarely).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicConfig {
+    pub name: String,
+    /// `cleanup.policy` as the broker reported it (`delete`, `compact`, `compact,delete`), or
+    /// `None` when it reported no value (Kafka always reports one, its default `delete`
+    /// included; some brokers list only the configs set on the topic).
+    pub cleanup_policy: Option<String>,
+}
+
+impl TopicConfig {
+    /// Whether the log is compacted (the policy lists `compact`, alone or with `delete`):
+    /// offsets there are not message counts, so a gap below the log start is no loss. A
+    /// missing policy is Kafka's default, `delete`: not compacted.
+    pub fn compacted(&self) -> bool {
+        self.cleanup_policy.as_deref().is_some_and(|p| {
+            // Kafka writes the list as `compact,delete`; tolerate spaces and `[..]` as well.
+            p.trim_matches(|c: char| c == '[' || c == ']')
+                .split(',')
+                .any(|v| v.trim().eq_ignore_ascii_case("compact"))
+        })
+    }
+}
+
 impl fmt::Display for GroupState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -184,5 +208,26 @@ mod tests {
             GroupState::CompletingRebalance
         );
         assert_eq!(GroupState::from_name("Bogus"), GroupState::Unknown);
+    }
+
+    #[test]
+    fn compacted_when_the_policy_lists_compact() {
+        let tc = |p: Option<&str>| TopicConfig {
+            name: "t".into(),
+            cleanup_policy: p.map(str::to_string),
+        };
+        for p in [
+            "compact",
+            "compact,delete",
+            "delete,compact",
+            "[compact, delete]",
+            "Compact",
+        ] {
+            assert!(tc(Some(p)).compacted(), "{p}");
+        }
+        for p in ["delete", "", "compaction", "delete,"] {
+            assert!(!tc(Some(p)).compacted(), "{p}");
+        }
+        assert!(!tc(None).compacted(), "missing: Kafka's default, delete");
     }
 }

@@ -23,6 +23,8 @@ pub enum Stage {
     GroupList,
     /// DescribeConsumerGroups (`groups.describe`).
     GroupDescribe,
+    /// DescribeConfigs of the watched topics (`cleanup.policy`), at each metadata refresh.
+    TopicConfigs,
     GroupOffsets,
     Watermarks,
     /// Evaluating the store and building the snapshot (no Kafka request; never fails).
@@ -31,9 +33,10 @@ pub enum Stage {
 
 impl Stage {
     /// The stages that send Kafka requests, which can fail.
-    pub const REQUESTS: [Stage; 6] = [
+    pub const REQUESTS: [Stage; 7] = [
         Stage::Connect,
         Stage::Metadata,
+        Stage::TopicConfigs,
         Stage::GroupList,
         Stage::GroupDescribe,
         Stage::GroupOffsets,
@@ -46,6 +49,7 @@ impl Stage {
             Stage::Metadata => "metadata",
             Stage::GroupList => "group_list",
             Stage::GroupDescribe => "group_describe",
+            Stage::TopicConfigs => "topic_configs",
             Stage::GroupOffsets => "group_offsets",
             Stage::Watermarks => "watermarks",
             Stage::Evaluate => "evaluate",
@@ -222,7 +226,7 @@ mod tests {
         ] {
             assert!(om.lines().any(|l| l == line), "missing {line}\n{om}");
         }
-        // 12 error series: 6 stages × 2 clusters, all there from the start.
-        assert_eq!(om.matches("warren_poll_errors_total{").count(), 12);
+        // 14 error series: 7 stages × 2 clusters, all there from the start.
+        assert_eq!(om.matches("warren_poll_errors_total{").count(), 14);
     }
 }

@@ -34,10 +34,10 @@ pub struct Rates {
 }
 
 /// Whether the backlog shrinks, grows or stands still (see the module comment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Trend {
-    /// Seconds to catch up, whole (0 when there is no lag).
-    CatchingUp(u64),
+    /// Seconds to catch up (0 when there is no lag); finite.
+    CatchingUp(f64),
     FallingBehind,
     Steady,
 }
@@ -83,10 +83,10 @@ impl Rates {
             return None;
         }
         Some(if self.lag == 0 {
-            Trend::CatchingUp(0)
+            Trend::CatchingUp(0.0)
         } else if self.lag_change <= -1 && self.velocity < 0.0 {
             // velocity ≤ −1 / longest span, so this is at most lag × span: finite.
-            Trend::CatchingUp((self.lag as f64 / -self.velocity).ceil() as u64)
+            Trend::CatchingUp(self.lag as f64 / -self.velocity)
         } else if self.lag_change >= 1 {
             Trend::FallingBehind
         } else {
@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(r.consume, 20.0);
         assert_eq!(r.velocity, -10.0);
         assert_eq!(r.produce(), 10.0);
-        assert_eq!(r.trend(), Some(Trend::CatchingUp(400)));
+        assert_eq!(r.trend(), Some(Trend::CatchingUp(400.0)));
     }
 
     #[test]
@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(steady.trend(), Some(Trend::Steady));
         let mut idle = Rates::default();
         idle.add_partition(Some(&point(7, 0, Some(0))), 7, 0, 10);
-        assert_eq!(idle.trend(), Some(Trend::CatchingUp(0)));
+        assert_eq!(idle.trend(), Some(Trend::CatchingUp(0.0)));
         assert_eq!((idle.consume, idle.velocity), (0.0, 0.0));
     }
 
@@ -153,7 +153,7 @@ mod tests {
         let Some(Trend::CatchingUp(secs)) = r.trend() else {
             panic!("{r:?}");
         };
-        assert!(secs as f64 <= (u32::MAX as f64) * (u32::MAX as f64));
+        assert!(secs.is_finite() && secs <= (u32::MAX as f64) * (u32::MAX as f64));
         // Sums of topics add up.
         let mut g = Rates::default();
         g.add(&r);

@@ -91,6 +91,8 @@ pub struct Scraper {
     described: Vec<GroupDescription>,
     /// Logged describe failure, so it is logged once per change.
     describe_error_logged: bool,
+    /// Logged topic-config failure, so it is logged once per change.
+    configs_error_logged: bool,
     /// Some request timed out in a poll that otherwise succeeded: reconnect (see `disconnect`).
     reconnect_after_poll: bool,
     /// When the last poll's watermarks were read: the `now` of its evaluation.
@@ -147,6 +149,7 @@ impl Scraper {
             described_at: None,
             described: Vec::new(),
             describe_error_logged: false,
+            configs_error_logged: false,
             reconnect_after_poll: false,
             polled_at: 0,
         }
@@ -288,6 +291,9 @@ impl Scraper {
             let refreshed = self.refresh_metadata(now, timeout).await;
             self.timed(Stage::Metadata, started);
             refreshed?;
+            let started = Instant::now();
+            self.refresh_topic_configs(timeout).await;
+            self.timed(Stage::TopicConfigs, started);
         }
         if due(self.listed_at, self.settings.cluster.groups_refresh) {
             let started = Instant::now();
@@ -399,6 +405,49 @@ impl Scraper {
                     self.list_error_logged = true;
                 }
             }
+        }
+    }
+
+    /// Reads every watched topic's `cleanup.policy`. A topic whose configuration cannot be read
+    /// keeps what was known (nothing, at first: it then counts as not compacted); failures are
+    /// counted and logged once, and never fail the poll.
+    async fn refresh_topic_configs(&mut self, timeout: Duration) {
+        let admin = self.admin.clone().expect("admin connected");
+        let topics: Vec<String> = self
+            .store
+            .topics()
+            .map(|(_, t)| t.name.raw.to_string())
+            .collect();
+        let mut failed = Vec::new();
+        for (name, r) in topics
+            .iter()
+            .zip(admin.describe_topic_configs(&topics, timeout).await)
+        {
+            match r {
+                Ok(config) => self.store.apply_topic_compacted(name, config.compacted()),
+                Err(e) => failed.push(e),
+            }
+        }
+        if failed.is_empty() {
+            if std::mem::take(&mut self.configs_error_logged) {
+                tracing::info!(
+                    cluster = self.name(),
+                    "reading topic configurations works again"
+                );
+            }
+            return;
+        }
+        self.telemetry
+            .poll_errors(self.index, Stage::TopicConfigs, failed.len() as u64);
+        if !std::mem::replace(&mut self.configs_error_logged, true) {
+            tracing::warn!(
+                cluster = self.name(),
+                failed = failed.len(),
+                topics = topics.len(),
+                error = %failed[0],
+                "cannot read topic configurations (DescribeConfigs): compacted topics among \
+                 them are not recognised, and loss on them may be reported"
+            );
         }
     }
 

@@ -316,6 +316,16 @@ impl Store {
         })
     }
 
+    /// Records whether topic `name` is compacted (its `cleanup.policy`); unknown topics are
+    /// ignored.
+    pub fn apply_topic_compacted(&mut self, name: &str, compacted: bool) {
+        if let Some(id) = self.topic_id(name) {
+            if let Some(Some(t)) = self.topics.get_mut(id as usize) {
+                t.compacted = Some(compacted);
+            }
+        }
+    }
+
     /// Messages per second produced to the partition over its high-watermark ring (newest
     /// minus oldest sample over the time between them); `None` with fewer than two samples or
     /// when the head went back (topic re-created).

@@ -21,3 +21,4 @@ mod kafka;
 mod kubernetes;
 mod openapi;
 mod reliability;
+mod topic_configs;

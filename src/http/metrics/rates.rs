@@ -59,7 +59,7 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
         (&CONSUME_RATE, |r| Some(Value::Rate(r.consume))),
         (&LAG_VELOCITY, |r| Some(Value::Rate(r.velocity))),
         (&CATCHUP, |r| match r.trend()? {
-            Trend::CatchingUp(s) => Some(Value::Count(s)),
+            Trend::CatchingUp(s) => Some(Value::Rate(s)),
             _ => None,
         }),
         (&FALLING_BEHIND, |r| {
@@ -92,7 +92,7 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
 /// How a family's value is read from a group's or group-topic's [`Rates`].
 type ValueOf = fn(&Rates) -> Option<Value>;
 
-/// A value of these families: a rate, or a whole number.
+/// A value of these families: a real number (rate, seconds), or a whole number.
 enum Value {
     Rate(f64),
     Count(u64),

@@ -1,5 +1,6 @@
 //! Safe async wrappers for the librdkafka admin calls that rust-rdkafka 0.39 has no API for:
-//! ListOffsets, ListConsumerGroupOffsets and ListConsumerGroups (plus metadata, which is safe).
+//! ListOffsets, ListConsumerGroupOffsets, ListConsumerGroups, DescribeConsumerGroups and
+//! DescribeConfigs (plus metadata, which is safe).
 //!
 //! The parts:
 //! - [`ffi`]: RAII handles for librdkafka objects, the calls, and reading result events into
@@ -37,9 +38,9 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::model::{GroupDescription, GroupState, TopicPartition};
-use ffi::{Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl};
-use index::PartitionIndex;
+use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
+use ffi::{ConfigResource, Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl};
+use index::{NameIndex, PartitionIndex};
 use poller::{Reply, Ticket, TicketGuard};
 
 /// ListOffsets cost grows super-linearly with partitions per call (librdkafka merges the
@@ -52,6 +53,11 @@ const GROUP_OFFSETS_CHUNK: usize = 500;
 /// Groups per DescribeConsumerGroups call (librdkafka sends one request per group inside, so
 /// this only bounds the size of one result event).
 const DESCRIBE_GROUPS_CHUNK: usize = 100;
+/// Topics per DescribeConfigs call: one request to one broker, whose answer librdkafka matches
+/// to the request with a linear search per resource (quadratic in this size).
+const DESCRIBE_CONFIGS_CHUNK: usize = 500;
+/// The topic configs warren reads (the broker is asked for these only).
+const TOPIC_CONFIG_KEYS: [&str; 1] = [parse::CLEANUP_POLICY];
 /// Abandoned coordinator requests beyond which no DescribeConsumerGroups call is sent.
 const DESCRIBE_GROUPS_MAX_ABANDONED: usize = 8;
 /// The tokio backstop fires this long after librdkafka's own request timeout, so that
@@ -532,6 +538,60 @@ impl Admin {
             return Err(e);
         }
         Ok((rx, guard))
+    }
+
+    /// DescribeConfigs of topics, asking only for `cleanup.policy`: per topic, in the order of
+    /// `topics`, its config or its error. Topics go out in calls of at most 500 (see
+    /// `DESCRIBE_CONFIGS_CHUNK`), all in flight at once; `timeout` bounds the whole call.
+    /// Per-topic errors (UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED, an empty name)
+    /// fail only their topic; a whole-call error (timeout, no broker) fails the topics of
+    /// that call. Repeated names are asked once and all get the answer.
+    pub async fn describe_topic_configs(
+        &self,
+        topics: &[String],
+        timeout: Duration,
+    ) -> Vec<Result<TopicConfig, AdminError>> {
+        let index = NameIndex::new(topics, "topic");
+        let deadline = Instant::now() + timeout + TIMEOUT_GRACE;
+        // Submit every chunk before awaiting any: they run concurrently inside librdkafka.
+        let pending: Vec<_> = index
+            .uniq
+            .chunks(DESCRIBE_CONFIGS_CHUNK)
+            .map(|chunk| (chunk, self.submit_describe_configs(chunk, timeout)))
+            .collect();
+        let mut answers = Vec::with_capacity(index.uniq.len());
+        for (chunk, sent) in pending {
+            let answer = match sent {
+                Ok(rx) => poller::wait(rx, deadline, "DescribeConfigs", timeout).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(ev) => answers.extend(parse::describe_topic_configs(
+                    ev.describe_configs(&TOPIC_CONFIG_KEYS),
+                    chunk,
+                )),
+                Err(e) => answers.extend(chunk.iter().map(|_| Err(e.clone()))),
+            }
+        }
+        index
+            .slots
+            .into_iter()
+            .map(|slot| slot.and_then(|u| answers[u].clone()))
+            .collect()
+    }
+
+    fn submit_describe_configs(
+        &self,
+        topics: &[&str],
+        timeout: Duration,
+    ) -> Result<oneshot::Receiver<Event>, AdminError> {
+        let resources = topics
+            .iter()
+            .map(|t| ConfigResource::topic(t, &TOPIC_CONFIG_KEYS))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (reply, rx) = Reply::new(None);
+        self.queue.describe_configs(&resources, timeout, reply)?;
+        Ok(rx)
     }
 
     /// ListConsumerGroups: the valid listings plus per-broker errors. The outer `Err` is only

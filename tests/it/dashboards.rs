@@ -29,9 +29,6 @@ use crate::common::{
     address_in_use, http_get, start_on_free_port, temp_dir, wait_for, Broker, Started, Warren,
 };
 use crate::tools::{self, read, repo_path};
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 use tempfile::TempDir;
 const ALERTS: &str = "deploy/prometheus/alerts.yaml";
@@ -734,8 +731,7 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         },
     );
     assert_eq!(alerts_named(&prom, LOSS_ALERT), Vec::<Value>::new());
-    let log_start = delete_records(&broker, LOSSY, 0, LOG_START);
-    assert_eq!(log_start, LOG_START, "the log start after DeleteRecords");
+    broker.delete_records(LOSSY, 0, LOG_START);
     let deleted = Instant::now();
 
     // Every panel target, for every group where the dashboard selects a group. An error fails
@@ -964,35 +960,6 @@ fn alerts_named(prom: &Prometheus, name: &str) -> Vec<Value> {
         .filter(|a| a["labels"]["alertname"] == name)
         .cloned()
         .collect()
-}
-
-/// Deletes the records of `topic`/`partition` before `offset` (DeleteRecords); returns the log
-/// start the broker reports afterwards.
-fn delete_records(broker: &Broker, topic: &str, partition: i32, offset: i64) -> i64 {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .set("log_level", "3")
-        .create()
-        .expect("admin client");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
-        .expect("tpl");
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let result = rt
-        .block_on(admin.delete_records(&tpl, &opts))
-        .expect("delete_records");
-    let p = result
-        .find_partition(topic, partition)
-        .expect("the partition in DeleteRecords' reply");
-    p.error().expect("records deleted");
-    match p.offset() {
-        Offset::Offset(o) => o,
-        other => panic!("DeleteRecords: log start {other:?}"),
-    }
 }
 
 #[test]

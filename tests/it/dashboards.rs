@@ -712,7 +712,7 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
     let lost_query =
         format!("kafka_consumergroup_group_sum_lost_messages{{cluster=\"{CLUSTER}\"}}");
     let ratio_query = format!(
-        "kafka_consumergroup_group_lag_retention_ratio{{cluster=\"{CLUSTER}\",topic=\"{LOSSY}\"}}"
+        "kafka_consumergroup_group_topic_lag_retention_ratio{{cluster=\"{CLUSTER}\",topic=\"{LOSSY}\"}}"
     );
     wait_for(
         Duration::from_secs(30),

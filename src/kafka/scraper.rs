@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::config::{ClusterConfig, NameFilter};
 use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
-use crate::model::{GroupDescription, GroupState, TopicPartition};
+use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Forget, Health, Snapshots};
 use crate::store::{Commit, Secs, Store, WatermarkSample};
 use crate::telemetry::{Stage, Telemetry};
@@ -57,6 +57,9 @@ struct OffsetRequest {
 /// One group's committed offsets.
 type Commits = Vec<Commit>;
 
+/// The topics asked, their configurations, and how long the request took.
+type TopicConfigsRead = (Vec<String>, Vec<Result<TopicConfig, AdminError>>, Duration);
+
 /// A poll's reads, applied to the store only when the poll as a whole succeeded.
 struct PollData {
     /// When the watermarks were read: the midpoint of the batched ListOffsets calls (all
@@ -89,10 +92,12 @@ pub struct Scraper {
     described_at: Option<Instant>,
     /// Descriptions read this poll, applied with the rest of its data.
     described: Vec<GroupDescription>,
-    /// Logged describe failure, so it is logged once per change.
-    describe_error_logged: bool,
-    /// Logged topic-config failure, so it is logged once per change.
-    configs_error_logged: bool,
+    /// Groups could not all be described at the last try (logged once per change).
+    describe_failing: bool,
+    /// Topic configurations could not all be read at the last try (logged once per change).
+    configs_failing: bool,
+    /// The topic-configuration request in flight, if any.
+    configs_task: Option<tokio::task::JoinHandle<TopicConfigsRead>>,
     /// Some request timed out in a poll that otherwise succeeded: reconnect (see `disconnect`).
     reconnect_after_poll: bool,
     /// When the last poll's watermarks were read: the `now` of its evaluation.
@@ -148,8 +153,9 @@ impl Scraper {
             list_error_logged: false,
             described_at: None,
             described: Vec::new(),
-            describe_error_logged: false,
-            configs_error_logged: false,
+            describe_failing: false,
+            configs_failing: false,
+            configs_task: None,
             reconnect_after_poll: false,
             polled_at: 0,
         }
@@ -291,9 +297,6 @@ impl Scraper {
             let refreshed = self.refresh_metadata(now, timeout).await;
             self.timed(Stage::Metadata, started);
             refreshed?;
-            let started = Instant::now();
-            self.refresh_topic_configs(timeout).await;
-            self.timed(Stage::TopicConfigs, started);
         }
         if due(self.listed_at, self.settings.cluster.groups_refresh) {
             let started = Instant::now();
@@ -311,7 +314,20 @@ impl Scraper {
             self.describe_groups(timeout).await;
             self.timed(Stage::GroupDescribe, started);
         }
+        // Topic configurations are read in a task of their own, applied by the first poll
+        // that finds it done: they never lengthen a poll (a broker without DescribeConfigs
+        // answers only at the timeout).
+        if full_scan && self.configs_task.is_none() {
+            self.configs_task = Some(tokio::spawn(self.topic_configs_request(timeout)));
+        }
         let data = self.read(timeout, full_scan).await?;
+        if let Some(task) = self.configs_task.take_if(|t| t.is_finished()) {
+            if let Ok((topics, answers, took)) = task.await {
+                self.telemetry
+                    .poll_stage(self.index, Stage::TopicConfigs, took);
+                self.apply_topic_configs(&topics, answers);
+            }
+        }
         for Forget { group, topic } in self.snapshots.take_forget_requests(self.index) {
             match topic {
                 None if self.store.forget(&group) => tracing::info!(
@@ -408,47 +424,48 @@ impl Scraper {
         }
     }
 
-    /// Reads every watched topic's `cleanup.policy`. A topic whose configuration cannot be read
-    /// keeps what was known (nothing, at first: it then counts as not compacted); failures are
-    /// counted and logged once, and never fail the poll.
-    async fn refresh_topic_configs(&mut self, timeout: Duration) {
+    /// The request for every watched topic's `cleanup.policy`: owns what it needs, so it runs
+    /// beside the poll's other reads; answers the topics, their configurations and the time.
+    fn topic_configs_request(
+        &self,
+        timeout: Duration,
+    ) -> impl std::future::Future<Output = TopicConfigsRead> + Send + 'static {
         let admin = self.admin.clone().expect("admin connected");
         let topics: Vec<String> = self
             .store
             .topics()
             .map(|(_, t)| t.name.raw.to_string())
             .collect();
+        async move {
+            let started = Instant::now();
+            let answers = admin.describe_topic_configs(&topics, timeout).await;
+            (topics, answers, started.elapsed())
+        }
+    }
+
+    /// Applies the topics' configurations. A topic whose configuration cannot be read keeps what
+    /// was known (nothing, at first: it then counts as not compacted); failures are counted and
+    /// logged once, and never fail the poll.
+    fn apply_topic_configs(
+        &mut self,
+        topics: &[String],
+        answers: Vec<Result<TopicConfig, AdminError>>,
+    ) {
         let mut failed = Vec::new();
-        for (name, r) in topics
-            .iter()
-            .zip(admin.describe_topic_configs(&topics, timeout).await)
-        {
+        for (name, r) in topics.iter().zip(answers) {
             match r {
                 Ok(config) => self.store.apply_topic_compacted(name, config.compacted()),
                 Err(e) => failed.push(e),
             }
         }
-        if failed.is_empty() {
-            if std::mem::take(&mut self.configs_error_logged) {
-                tracing::info!(
-                    cluster = self.name(),
-                    "reading topic configurations works again"
-                );
-            }
-            return;
-        }
-        self.telemetry
-            .poll_errors(self.index, Stage::TopicConfigs, failed.len() as u64);
-        if !std::mem::replace(&mut self.configs_error_logged, true) {
-            tracing::warn!(
-                cluster = self.name(),
-                failed = failed.len(),
-                topics = topics.len(),
-                error = %failed[0],
-                "cannot read topic configurations (DescribeConfigs): compacted topics among \
-                 them are not recognised, and loss on them may be reported"
-            );
-        }
+        let failing = self.partial_failures(Stage::TopicConfigs, &failed, topics.len());
+        self.configs_failing = log_failures(
+            self.name(),
+            self.configs_failing,
+            failing,
+            "reading topic configurations (DescribeConfigs)",
+            "compacted topics among them are not recognised, and loss on them may be reported",
+        );
     }
 
     /// Describes every watched group. Failures are counted and logged once, and leave those
@@ -468,17 +485,6 @@ impl Scraper {
                 Err(e) => failed.push(e),
             }
         }
-        if failed.is_empty() {
-            if std::mem::take(&mut self.describe_error_logged) {
-                tracing::info!(
-                    cluster = self.name(),
-                    "describing consumer groups works again"
-                );
-            }
-            return;
-        }
-        self.telemetry
-            .poll_errors(self.index, Stage::GroupDescribe, failed.len() as u64);
         if failed
             .iter()
             .any(|e| e.code == Some(RDKafkaErrorCode::OperationTimedOut))
@@ -486,17 +492,29 @@ impl Scraper {
             // See `disconnect`: a timed-out coordinator request must not outlive the client.
             self.reconnect_after_poll = true;
         }
-        if !self.describe_error_logged {
-            self.describe_error_logged = true;
-            tracing::warn!(
-                cluster = self.name(),
-                failed = failed.len(),
-                groups = groups.len(),
-                error = %failed[0],
-                "cannot describe consumer groups: their members and owners are not updated \
-                 (set groups.describe = false where DescribeGroups is not allowed)"
-            );
-        }
+        let failing = self.partial_failures(Stage::GroupDescribe, &failed, groups.len());
+        self.describe_failing = log_failures(
+            self.name(),
+            self.describe_failing,
+            failing,
+            "describing consumer groups",
+            "their members and owners are not updated (set groups.describe = false where \
+             DescribeGroups is not allowed)",
+        );
+    }
+
+    /// Counts `failed` (of `asked`) requests of `stage`; the first error with the counts, for
+    /// [`log_failures`].
+    fn partial_failures(
+        &self,
+        stage: Stage,
+        failed: &[AdminError],
+        asked: usize,
+    ) -> Option<(String, usize, usize)> {
+        let first = failed.first()?;
+        self.telemetry
+            .poll_errors(self.index, stage, failed.len() as u64);
+        Some((first.to_string(), failed.len(), asked))
     }
 
     /// The groups to read: the listing (filtered, without dead groups) plus static groups.
@@ -713,6 +731,29 @@ impl Scraper {
             self.store.apply_group_offsets(now, group, &mut commits);
         }
         self.store.expire(now, self.settings.retention);
+    }
+}
+
+/// Logs a request kind's failures once per change: a warning with the first error when it
+/// starts failing (`failing`: the error, how many failed, of how many), one line when it works
+/// again. Returns whether it is failing now.
+fn log_failures(
+    cluster: &str,
+    was_failing: bool,
+    failing: Option<(String, usize, usize)>,
+    what: &str,
+    consequence: &str,
+) -> bool {
+    match (was_failing, failing) {
+        (false, Some((error, failed, asked))) => {
+            tracing::warn!(cluster, failed, asked, %error, "{what} fails: {consequence}");
+            true
+        }
+        (true, None) => {
+            tracing::info!(cluster, "{what} works again");
+            false
+        }
+        (_, now) => now.is_some(),
     }
 }
 

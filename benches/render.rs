@@ -5,7 +5,8 @@
 //!
 //! Shape: 2,000 topics × 50 partitions; 10,000 groups each committing every partition of 2
 //! topics, so each partition is consumed by 10 groups; names of realistic length; 30 polls so
-//! every window holds `window.points` = 10 points and every head history is full.
+//! every window holds `window.points` = 10 points and every head history is full. Every group
+//! is described (Stable, two members owning one topic each), so every series family is on.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use warren::config::ClusterConfig;
 use warren::http::metrics::{render, BuildInfo, Format};
+use warren::model::{Coordinator, GroupDescription, GroupMember, GroupState, TopicPartition};
 use warren::snapshot::{ClusterSnapshot, Health};
 use warren::store::{Commit, Store, WatermarkSample};
 use warren::telemetry::Telemetry;
@@ -110,6 +112,40 @@ fn main() {
                 }
             }
             store.apply_group_offsets(now, name, &mut commits);
+            if poll as usize == POLLS - 1 {
+                // Described and Stable: two members, each owning one of the group's topics,
+                // so every group-partition has an owner series.
+                let members = (0..TOPICS_PER_GROUP)
+                    .map(|k| {
+                        let topic: Arc<str> =
+                            Arc::from(topic_names[(g * TOPICS_PER_GROUP + k) % TOPICS].as_str());
+                        GroupMember {
+                            member_id: format!("{name}-{k}-6f1c2a9e-0b7d-4e55-9a41-7d2b3c4e5f60"),
+                            instance_id: None,
+                            client_id: format!("{name}-{k}"),
+                            host: format!("/10.42.{}.{}", g % 250, k + 10),
+                            assignment: (0..PARTITIONS as i32)
+                                .map(|p| TopicPartition::new(topic.clone(), p))
+                                .collect(),
+                        }
+                    })
+                    .collect();
+                store.apply_group_description(
+                    now,
+                    &GroupDescription {
+                        id: name.clone(),
+                        state: GroupState::Stable,
+                        protocol: "range".into(),
+                        simple: false,
+                        coordinator: Some(Coordinator {
+                            id: (g % 3) as i32,
+                            host: "kafka-0".into(),
+                            port: 9092,
+                        }),
+                        members,
+                    },
+                );
+            }
         }
         // Publish as the scraper does: the old snapshot is dropped after the swap.
         let evals = warren::evaluate::evaluate_store(&store, now, &Default::default());

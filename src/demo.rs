@@ -130,6 +130,8 @@ pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
     cluster.groups_refresh = Duration::from_secs(3600);
     cluster.request_timeout = Duration::from_secs(5);
     cluster.groups.static_groups = GROUPS.iter().map(|g| g.name.to_string()).collect();
+    // Nor describe them (no DescribeGroups): no member or owner series in the demo.
+    cluster.groups.describe = false;
     cluster.topics.deny = vec!["^__".into()];
     cluster.labels = BTreeMap::from([("env".to_string(), "demo".to_string())]);
     let config = Config {
@@ -201,7 +203,7 @@ pub async fn run(
         println!("  {:<15} {}", g.name, g.description);
     }
     println!("Open http://{addr}/metrics  (Ctrl-C to stop)");
-    println!("(The mock cannot list consumer groups: warren watches them via groups.static and logs one warning about it.)");
+    println!("(The mock cannot list or describe consumer groups, nor read topic configurations: warren watches the groups via groups.static, leaves describing off, and logs one warning about each of the others.)");
 
     let served = crate::app::serve(demo_config(&bootstrap, addr), listener, shutdown).await;
     stop.set();

@@ -90,6 +90,17 @@ impl GroupState {
         }
     }
 
+    /// A rebalance is in progress: partitions are being revoked or handed out.
+    pub fn is_rebalancing(self) -> bool {
+        matches!(
+            self,
+            GroupState::PreparingRebalance
+                | GroupState::CompletingRebalance
+                | GroupState::Assigning
+                | GroupState::Reconciling
+        )
+    }
+
     /// Parses Kafka's name (case-insensitively; `AwaitingSync` is the old name of
     /// `CompletingRebalance`). Anything else is `Unknown`.
     pub fn from_name(name: &str) -> GroupState {
@@ -100,6 +111,65 @@ impl GroupState {
             .into_iter()
             .find(|s| s.as_str().eq_ignore_ascii_case(name))
             .unwrap_or(GroupState::Unknown)
+    }
+}
+
+/// The broker coordinating a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coordinator {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+}
+
+/// One member of a consumer group, from DescribeConsumerGroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// The member id the coordinator gave it (changes whenever the consumer restarts).
+    pub member_id: String,
+    /// `group.instance.id` of a static member.
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    /// The client's address as the broker saw it, verbatim (Kafka writes `/10.0.0.5`).
+    pub host: String,
+    /// The partitions assigned to it.
+    pub assignment: Vec<TopicPartition>,
+}
+
+/// A consumer group from DescribeConsumerGroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    pub id: String,
+    pub state: GroupState,
+    /// The partition assignor of the current generation (`range`, `cooperative-sticky`, ...);
+    /// empty when the group has none.
+    pub protocol: String,
+    pub simple: bool,
+    pub coordinator: Option<Coordinator>,
+    pub members: Vec<GroupMember>,
+}
+
+/// The topic config warren reads with DescribeConfigs (cached, refreshed rarely).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicConfig {
+    pub name: String,
+    /// `cleanup.policy` as the broker reported it (`delete`, `compact`, `compact,delete`), or
+    /// `None` when it reported no value (Kafka always reports one, its default `delete`
+    /// included; some brokers list only the configs set on the topic).
+    pub cleanup_policy: Option<String>,
+}
+
+impl TopicConfig {
+    /// Whether the log is compacted (the policy lists `compact`, alone or with `delete`):
+    /// offsets there are not message counts, so a gap below the log start is no loss. A
+    /// missing policy is Kafka's default, `delete`: not compacted.
+    pub fn compacted(&self) -> bool {
+        self.cleanup_policy.as_deref().is_some_and(|p| {
+            // Kafka writes the list as `compact,delete`; tolerate spaces and `[..]` as well.
+            p.trim_matches(|c: char| c == '[' || c == ']')
+                .split(',')
+                .any(|v| v.trim().eq_ignore_ascii_case("compact"))
+        })
     }
 }
 
@@ -138,5 +208,26 @@ mod tests {
             GroupState::CompletingRebalance
         );
         assert_eq!(GroupState::from_name("Bogus"), GroupState::Unknown);
+    }
+
+    #[test]
+    fn compacted_when_the_policy_lists_compact() {
+        let tc = |p: Option<&str>| TopicConfig {
+            name: "t".into(),
+            cleanup_policy: p.map(str::to_string),
+        };
+        for p in [
+            "compact",
+            "compact,delete",
+            "delete,compact",
+            "[compact, delete]",
+            "Compact",
+        ] {
+            assert!(tc(Some(p)).compacted(), "{p}");
+        }
+        for p in ["delete", "", "compaction", "delete,"] {
+            assert!(!tc(Some(p)).compacted(), "{p}");
+        }
+        assert!(!tc(None).compacted(), "missing: Kafka's default, delete");
     }
 }

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::evaluate::{GroupEval, GroupStatus, Verdict};
+use crate::evaluate::{GroupEval, GroupStatus, Rates, Verdict};
 use crate::model::{GroupState, Watermarks};
-use crate::store::{Name, Point, Run, Store, Windows};
+use crate::store::{Membership, Name, Point, Run, Store, Windows};
 
 /// How the cluster's scraper is doing.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,6 +32,10 @@ pub struct TopicSnapshot {
     pub name: Name,
     /// Indexed by partition id; `-1` where unknown.
     pub watermarks: Arc<[Watermarks]>,
+    /// Messages per second produced, per partition id (see [`Store::produce_rate`]).
+    pub produce_rates: Arc<[Option<f32>]>,
+    /// See [`crate::store::TopicState::compacted`].
+    pub compacted: Option<bool>,
 }
 
 /// A consumer group in a snapshot.
@@ -41,6 +45,8 @@ pub struct GroupSnapshot {
     pub state: GroupState,
     /// See [`crate::store::TrackedGroup::has_committed`].
     pub has_committed: bool,
+    /// Members and owners from the last description; `None` until one (or describing off).
+    pub membership: Option<Arc<Membership>>,
     /// Runs of consecutive partitions; `topic` is an id for [`ClusterSnapshot::topic`].
     pub runs: Arc<[Run]>,
     /// Committed offset per group-partition, indexed by the runs.
@@ -52,6 +58,9 @@ pub struct GroupSnapshot {
     pub lag_methods: [u32; 4],
     /// Verdict (status, lag in seconds) per group-partition, indexed like `offsets`.
     pub verdicts: Arc<[Verdict]>,
+    /// Movement sums of the group and per topic (see [`crate::evaluate::rates`]).
+    pub rates: Rates,
+    pub topic_rates: Arc<[(u32, Rates)]>,
     /// The windows, shared with the store (copied on write there).
     pub windows: Windows,
 }
@@ -141,9 +150,14 @@ impl ClusterSnapshot {
             if topics.len() <= id {
                 topics.resize(id + 1, None);
             }
+            let produce_rates = (0..t.watermarks.len() as i32)
+                .map(|p| store.produce_rate(id as u32, p).map(|r| r as f32))
+                .collect();
             topics[id] = Some(TopicSnapshot {
                 name: t.name.clone(),
                 watermarks: t.watermarks.clone(),
+                produce_rates,
+                compacted: t.compacted,
             });
         }
         let mut topic_order: Vec<u32> = store.topics().map(|(id, _)| id).collect();
@@ -158,12 +172,15 @@ impl ClusterSnapshot {
                 name: g.name.clone(),
                 state: g.state,
                 has_committed: g.has_committed,
+                membership: g.membership.clone(),
                 runs: g.runs.clone(),
                 offsets: g.offsets.clone(),
                 eval: e.eval,
                 max_lag_seconds: e.max_lag_seconds,
                 lag_methods: e.lag_methods,
                 verdicts: e.verdicts.clone(),
+                rates: e.rates,
+                topic_rates: e.topic_rates.clone(),
                 windows: g.windows.clone(),
             })
             .collect();

@@ -21,6 +21,10 @@ pub enum Stage {
     Connect,
     Metadata,
     GroupList,
+    /// DescribeConsumerGroups (`groups.describe`).
+    GroupDescribe,
+    /// DescribeConfigs of the watched topics (`cleanup.policy`), at each metadata refresh.
+    TopicConfigs,
     GroupOffsets,
     Watermarks,
     /// Evaluating the store and building the snapshot (no Kafka request; never fails).
@@ -29,10 +33,12 @@ pub enum Stage {
 
 impl Stage {
     /// The stages that send Kafka requests, which can fail.
-    pub const REQUESTS: [Stage; 5] = [
+    pub const REQUESTS: [Stage; 7] = [
         Stage::Connect,
         Stage::Metadata,
+        Stage::TopicConfigs,
         Stage::GroupList,
+        Stage::GroupDescribe,
         Stage::GroupOffsets,
         Stage::Watermarks,
     ];
@@ -42,6 +48,8 @@ impl Stage {
             Stage::Connect => "connect",
             Stage::Metadata => "metadata",
             Stage::GroupList => "group_list",
+            Stage::GroupDescribe => "group_describe",
+            Stage::TopicConfigs => "topic_configs",
             Stage::GroupOffsets => "group_offsets",
             Stage::Watermarks => "watermarks",
             Stage::Evaluate => "evaluate",
@@ -218,7 +226,7 @@ mod tests {
         ] {
             assert!(om.lines().any(|l| l == line), "missing {line}\n{om}");
         }
-        // 10 error series: 5 stages × 2 clusters, all there from the start.
-        assert_eq!(om.matches("warren_poll_errors_total{").count(), 10);
+        // 14 error series: 7 stages × 2 clusters, all there from the start.
+        assert_eq!(om.matches("warren_poll_errors_total{").count(), 14);
     }
 }

@@ -165,7 +165,7 @@ pub struct ClusterConfig {
     filters: Option<Filters>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GroupsConfig {
     pub allow: Vec<String>,
@@ -173,6 +173,27 @@ pub struct GroupsConfig {
     /// Group ids watched even when ListConsumerGroups is not allowed or not supported.
     #[serde(rename = "static")]
     pub static_groups: Vec<String>,
+    /// Describe watched groups (DescribeConsumerGroups: state, members, owners). Off for
+    /// clusters whose ACLs refuse it.
+    pub describe: bool,
+    /// How often groups are described; unset: every poll.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub describe_refresh: Option<Duration>,
+    /// Owner series carry a `member_id` label (it changes whenever a consumer restarts).
+    pub member_ids: bool,
+}
+
+impl Default for GroupsConfig {
+    fn default() -> Self {
+        GroupsConfig {
+            allow: Vec::new(),
+            deny: Vec::new(),
+            static_groups: Vec::new(),
+            describe: true,
+            describe_refresh: None,
+            member_ids: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{
     evaluate_partition, lag_seconds, reads_high_watermarks, EvaluatorConfig, PartitionEval,
-    PartitionInput, Status, Verdict,
+    PartitionInput, Rates, Status, Verdict,
 };
 use crate::store::{Point, Secs, Store, TrackedGroup};
 
@@ -113,6 +113,10 @@ pub struct GroupStatus {
     pub lag_methods: [u32; 4],
     /// Verdict per group-partition, in store order.
     pub verdicts: Arc<[Verdict]>,
+    /// Movement sums of the whole group (see [`super::rates`]).
+    pub rates: Rates,
+    /// Movement sums per topic (topic id), topics by name.
+    pub topic_rates: Arc<[(u32, Rates)]>,
 }
 
 /// Reusable buffers, so evaluating a million group-partitions allocates once per group.
@@ -212,6 +216,7 @@ pub fn evaluate_group(
     let mut max_lag_seconds: Option<f64> = None;
     let mut lag_methods = [0u32; 4];
     let mut fold = GroupFold::default();
+    let mut topic_rates: Vec<(u32, Rates)> = Vec::new();
     scratch.runs.clear();
     scratch.runs.extend(0..g.runs.len());
     let topic_name = |id: u32| store.topic(id).map(|t| &*t.name.raw);
@@ -239,6 +244,7 @@ pub fn evaluate_group(
             .count();
         let watermarks = store.topic(topic).map(|t| &t.watermarks);
         let partition_count = watermarks.map_or(0, |w| w.len() as i32);
+        let mut rates = Rates::default();
         let mut next = 0;
         for &r in &scratch.runs[k..end] {
             let run = g.runs[r];
@@ -278,6 +284,7 @@ pub fn evaluate_group(
                     current_lag,
                 };
                 let eval = evaluate_partition(&input, now, knobs);
+                rates.add_partition(scratch.points.first(), offset, current_lag, now);
                 let (method, seconds) =
                     lag_seconds(offset, store.head_history(topic, partition), now);
                 let verdict = Verdict::new(eval.status, method, seconds);
@@ -292,13 +299,20 @@ pub fn evaluate_group(
         for p in next..partition_count {
             fold.add(topic, p, &uncommitted);
         }
+        topic_rates.push((topic, rates));
         k = end;
     }
     let eval = fold.finish();
+    let mut rates = Rates::default();
+    for (_, r) in &topic_rates {
+        rates.add(r);
+    }
     GroupStatus {
         eval,
         max_lag_seconds,
         lag_methods,
         verdicts: verdicts.into(),
+        rates,
+        topic_rates: topic_rates.into(),
     }
 }

@@ -10,10 +10,12 @@
 //!
 //! The parts: this module, the statuses, the configuration and the rules for one partition;
 //! [`lag_seconds`](mod@lag_seconds), lag in seconds and the packed per-partition [`Verdict`];
-//! [`group`], the fold into a group's evaluation and the evaluation of a whole store.
+//! [`group`], the fold into a group's evaluation and the evaluation of a whole store;
+//! [`rates`], consume rate, lag velocity and time to catch up.
 
 mod group;
 mod lag_seconds;
+pub mod rates;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +30,7 @@ pub use group::{
     Scratch,
 };
 pub use lag_seconds::{lag_seconds, LagMethod, Verdict};
+pub use rates::{Rates, Trend};
 
 /// Burrow's status codes (the numbers are Burrow's too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -417,6 +417,114 @@ async fn burrow_consumer_routes() {
     );
 }
 
+/// Issue 13, items 1-3: `app` described as Stable with two members owning partitions 0 and 1
+/// of `orders` (partition 2 unassigned) after one rebalance.
+fn state_described(member_ids: bool) -> Arc<AppState> {
+    use crate::model::{Coordinator, GroupDescription, GroupMember, GroupState, TopicPartition};
+    let s = state();
+    let member = |id: &str, client: &str, host: &str, p: i32| GroupMember {
+        member_id: id.into(),
+        instance_id: None,
+        client_id: client.into(),
+        host: host.into(),
+        assignment: vec![TopicPartition::new(Arc::from("orders"), p)],
+    };
+    let describe = |state, members| GroupDescription {
+        id: "app".into(),
+        state,
+        protocol: "cooperative-sticky".into(),
+        simple: false,
+        coordinator: Some(Coordinator {
+            id: 2,
+            host: "k2".into(),
+            port: 9092,
+        }),
+        members,
+    };
+    let mut store = Store::new(3).with_member_ids(member_ids);
+    store.apply_group_description(1, &describe(GroupState::Empty, vec![]));
+    let members = vec![
+        member("m-1", "billing-1", "/10.0.0.5", 0),
+        member("m-2", "billing-\"2\"", "/10.0.0.6", 1),
+    ];
+    store.apply_group_description(2, &describe(GroupState::Stable, members));
+    let mut prod = ClusterSnapshot::clone(&s.snapshots.get(0));
+    prod.groups[0].membership = store.group("app").and_then(|g| g.membership.clone());
+    s.snapshots.publish(0, prod);
+    s
+}
+
+#[tokio::test]
+async fn item13_members_owners_and_rebalances() {
+    let s = state_described(false);
+    let (_, detail) = fetch_json(&s, "/v3/kafka/prod/consumer/app").await;
+    let owners: Vec<(Value, Value)> = detail["topics"]["orders"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| (p["owner"].clone(), p["client_id"].clone()))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (json!("/10.0.0.5"), json!("billing-1")),
+            (json!("/10.0.0.6"), json!("billing-\"2\"")),
+            (json!(""), json!("")),
+        ]
+    );
+    let (_, status) = fetch_json(&s, "/v3/kafka/prod/consumer/app/lag").await;
+    assert_eq!(
+        status["status"]["partitions"][0]["owner"],
+        json!("/10.0.0.5")
+    );
+    assert_eq!(
+        status["status"]["partitions"][0]["client_id"],
+        json!("billing-1")
+    );
+
+    let (_, _, text) = fetch(&s, "/metrics").await;
+    let g = "cluster=\"prod\",env=\"eu\",group=\"app\"";
+    for line in [
+        "# TYPE kafka_consumergroup_group_rebalances_total counter".to_string(),
+        format!("kafka_consumergroup_group_members{{{g}}} 2"),
+        format!("kafka_consumergroup_group_rebalances_total{{{g}}} 1"),
+        format!("kafka_consumergroup_group_info{{{g},protocol=\"cooperative-sticky\",coordinator=\"2\"}} 1"),
+        format!("kafka_consumergroup_partition_owner_info{{{g},topic=\"orders\",partition=\"0\",client_id=\"billing-1\",host=\"/10.0.0.5\"}} 1"),
+        format!("kafka_consumergroup_partition_owner_info{{{g},topic=\"orders\",partition=\"1\",client_id=\"billing-\\\"2\\\"\",host=\"/10.0.0.6\"}} 1"),
+        format!("kafka_consumergroup_group_topic_unassigned_partitions{{{g},topic=\"orders\"}} 1"),
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+    }
+    assert!(
+        !text.contains("member_id="),
+        "member ids only when asked for"
+    );
+    let om = send(
+        &s,
+        Request::get("/metrics")
+            .header(
+                header::ACCEPT,
+                "application/openmetrics-text; version=1.0.0",
+            )
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let om = body_text(om).await;
+    for line in [
+        "# TYPE kafka_consumergroup_group_rebalances counter",
+        "# TYPE kafka_consumergroup_partition_owner info",
+        "# TYPE kafka_consumergroup_group info",
+    ] {
+        assert!(om.lines().any(|l| l == line), "missing {line}\n{om}");
+    }
+
+    let s = state_described(true);
+    let (_, _, text) = fetch(&s, "/metrics").await;
+    let line = format!("kafka_consumergroup_partition_owner_info{{{g},topic=\"orders\",partition=\"0\",client_id=\"billing-1\",host=\"/10.0.0.5\",member_id=\"m-1\"}} 1");
+    assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+}
+
 fn delete(path: &str, token: Option<&str>) -> Request<Body> {
     let mut r = Request::delete(path);
     if let Some(t) = token {

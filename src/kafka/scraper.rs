@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::config::{ClusterConfig, NameFilter};
 use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
-use crate::model::{GroupState, TopicPartition};
+use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Forget, Health, Snapshots};
 use crate::store::{Commit, Secs, Store, WatermarkSample};
 use crate::telemetry::{Stage, Telemetry};
@@ -57,6 +57,9 @@ struct OffsetRequest {
 /// One group's committed offsets.
 type Commits = Vec<Commit>;
 
+/// The topics asked, their configurations, and how long the request took.
+type TopicConfigsRead = (Vec<String>, Vec<Result<TopicConfig, AdminError>>, Duration);
+
 /// A poll's reads, applied to the store only when the poll as a whole succeeded.
 struct PollData {
     /// When the watermarks were read: the midpoint of the batched ListOffsets calls (all
@@ -86,6 +89,15 @@ pub struct Scraper {
     listed_at: Option<Instant>,
     /// Logged group-list failure, so it is logged once per change.
     list_error_logged: bool,
+    described_at: Option<Instant>,
+    /// Descriptions read this poll, applied with the rest of its data.
+    described: Vec<GroupDescription>,
+    /// Groups could not all be described at the last try (logged once per change).
+    describe_failing: bool,
+    /// Topic configurations could not all be read at the last try (logged once per change).
+    configs_failing: bool,
+    /// The topic-configuration request in flight, if any.
+    configs_task: Option<tokio::task::JoinHandle<TopicConfigsRead>>,
     /// Some request timed out in a poll that otherwise succeeded: reconnect (see `disconnect`).
     reconnect_after_poll: bool,
     /// When the last poll's watermarks were read: the `now` of its evaluation.
@@ -127,7 +139,8 @@ impl Scraper {
             topic_filter: settings.cluster.topic_filter().clone(),
             base,
             store: Store::new(settings.points)
-                .with_min_distance(settings.cluster.evaluator.min_distance.as_secs() as Secs),
+                .with_min_distance(settings.cluster.evaluator.min_distance.as_secs() as Secs)
+                .with_member_ids(settings.cluster.groups.member_ids),
             settings,
             snapshots,
             telemetry,
@@ -138,6 +151,11 @@ impl Scraper {
             listed: None,
             listed_at: None,
             list_error_logged: false,
+            described_at: None,
+            described: Vec::new(),
+            describe_failing: false,
+            configs_failing: false,
+            configs_task: None,
             reconnect_after_poll: false,
             polled_at: 0,
         }
@@ -285,7 +303,31 @@ impl Scraper {
             self.refresh_group_list(timeout).await;
             self.timed(Stage::GroupList, started);
         }
+        let groups = &self.settings.cluster.groups;
+        if groups.describe
+            && due(
+                self.described_at,
+                groups.describe_refresh.unwrap_or_default(),
+            )
+        {
+            let started = Instant::now();
+            self.describe_groups(timeout).await;
+            self.timed(Stage::GroupDescribe, started);
+        }
+        // Topic configurations are read in a task of their own, applied by the first poll
+        // that finds it done: they never lengthen a poll (a broker without DescribeConfigs
+        // answers only at the timeout).
+        if full_scan && self.configs_task.is_none() {
+            self.configs_task = Some(tokio::spawn(self.topic_configs_request(timeout)));
+        }
         let data = self.read(timeout, full_scan).await?;
+        if let Some(task) = self.configs_task.take_if(|t| t.is_finished()) {
+            if let Ok((topics, answers, took)) = task.await {
+                self.telemetry
+                    .poll_stage(self.index, Stage::TopicConfigs, took);
+                self.apply_topic_configs(&topics, answers);
+            }
+        }
         for Forget { group, topic } in self.snapshots.take_forget_requests(self.index) {
             match topic {
                 None if self.store.forget(&group) => tracing::info!(
@@ -380,6 +422,99 @@ impl Scraper {
                 }
             }
         }
+    }
+
+    /// The request for every watched topic's `cleanup.policy`: owns what it needs, so it runs
+    /// beside the poll's other reads; answers the topics, their configurations and the time.
+    fn topic_configs_request(
+        &self,
+        timeout: Duration,
+    ) -> impl std::future::Future<Output = TopicConfigsRead> + Send + 'static {
+        let admin = self.admin.clone().expect("admin connected");
+        let topics: Vec<String> = self
+            .store
+            .topics()
+            .map(|(_, t)| t.name.raw.to_string())
+            .collect();
+        async move {
+            let started = Instant::now();
+            let answers = admin.describe_topic_configs(&topics, timeout).await;
+            (topics, answers, started.elapsed())
+        }
+    }
+
+    /// Applies the topics' configurations. A topic whose configuration cannot be read keeps what
+    /// was known (nothing, at first: it then counts as not compacted); failures are counted and
+    /// logged once, and never fail the poll.
+    fn apply_topic_configs(
+        &mut self,
+        topics: &[String],
+        answers: Vec<Result<TopicConfig, AdminError>>,
+    ) {
+        let mut failed = Vec::new();
+        for (name, r) in topics.iter().zip(answers) {
+            match r {
+                Ok(config) => self.store.apply_topic_compacted(name, config.compacted()),
+                Err(e) => failed.push(e),
+            }
+        }
+        let failing = self.partial_failures(Stage::TopicConfigs, &failed, topics.len());
+        self.configs_failing = log_failures(
+            self.name(),
+            self.configs_failing,
+            failing,
+            "reading topic configurations (DescribeConfigs)",
+            "compacted topics among them are not recognised, and loss on them may be reported",
+        );
+    }
+
+    /// Describes every watched group. Failures are counted and logged once, and leave those
+    /// groups' members and owners as they were: the poll goes on without them.
+    async fn describe_groups(&mut self, timeout: Duration) {
+        let admin = self.admin.clone().expect("admin connected");
+        self.described_at = Some(Instant::now());
+        self.described.clear(); // from a poll that failed after describing
+        let groups = self.watched_groups();
+        let mut failed = Vec::new();
+        for r in admin.describe_groups(&groups, timeout).await {
+            match r {
+                Ok(d) => self.described.push(d),
+                // A group known only from committed offsets (the test broker says so for
+                // those; Kafka calls them Empty): nothing to describe.
+                Err(e) if e.code == Some(RDKafkaErrorCode::GroupIdNotFound) => {}
+                Err(e) => failed.push(e),
+            }
+        }
+        if failed
+            .iter()
+            .any(|e| e.code == Some(RDKafkaErrorCode::OperationTimedOut))
+        {
+            // See `disconnect`: a timed-out coordinator request must not outlive the client.
+            self.reconnect_after_poll = true;
+        }
+        let failing = self.partial_failures(Stage::GroupDescribe, &failed, groups.len());
+        self.describe_failing = log_failures(
+            self.name(),
+            self.describe_failing,
+            failing,
+            "describing consumer groups",
+            "their members and owners are not updated (set groups.describe = false where \
+             DescribeGroups is not allowed)",
+        );
+    }
+
+    /// Counts `failed` (of `asked`) requests of `stage`; the first error with the counts, for
+    /// [`log_failures`].
+    fn partial_failures(
+        &self,
+        stage: Stage,
+        failed: &[AdminError],
+        asked: usize,
+    ) -> Option<(String, usize, usize)> {
+        let first = failed.first()?;
+        self.telemetry
+            .poll_errors(self.index, stage, failed.len() as u64);
+        Some((first.to_string(), failed.len(), asked))
     }
 
     /// The groups to read: the listing (filtered, without dead groups) plus static groups.
@@ -588,11 +723,37 @@ impl Scraper {
                 }
             }
         }
+        for d in std::mem::take(&mut self.described) {
+            self.store.apply_group_description(now, &d);
+        }
         for (group, result) in data.groups.iter().zip(data.offsets) {
             let Ok(mut commits) = result else { continue };
             self.store.apply_group_offsets(now, group, &mut commits);
         }
         self.store.expire(now, self.settings.retention);
+    }
+}
+
+/// Logs a request kind's failures once per change: a warning with the first error when it
+/// starts failing (`failing`: the error, how many failed, of how many), one line when it works
+/// again. Returns whether it is failing now.
+fn log_failures(
+    cluster: &str,
+    was_failing: bool,
+    failing: Option<(String, usize, usize)>,
+    what: &str,
+    consequence: &str,
+) -> bool {
+    match (was_failing, failing) {
+        (false, Some((error, failed, asked))) => {
+            tracing::warn!(cluster, failed, asked, %error, "{what} fails: {consequence}");
+            true
+        }
+        (true, None) => {
+            tracing::info!(cluster, "{what} works again");
+            false
+        }
+        (_, now) => now.is_some(),
     }
 }
 

@@ -43,6 +43,9 @@ pub struct TopicState {
     arc_len: Box<[u8]>,
     /// Last metadata refresh that listed the topic, or poll that read one of its heads.
     pub last_seen: Secs,
+    /// `cleanup.policy` lists `compact` (offsets there are not message counts); `None` until
+    /// the topic's configuration was read.
+    pub compacted: Option<bool>,
 }
 
 impl TopicState {
@@ -58,6 +61,7 @@ impl TopicState {
             arc_dt: Box::new([]),
             arc_len: Box::new([]),
             last_seen: now,
+            compacted: None,
         }
     }
 
@@ -310,6 +314,28 @@ impl Store {
             }
             (hw, times[k])
         })
+    }
+
+    /// Records whether topic `name` is compacted (its `cleanup.policy`); unknown topics are
+    /// ignored.
+    pub fn apply_topic_compacted(&mut self, name: &str, compacted: bool) {
+        if let Some(id) = self.topic_id(name) {
+            if let Some(Some(t)) = self.topics.get_mut(id as usize) {
+                t.compacted = Some(compacted);
+            }
+        }
+    }
+
+    /// Messages per second produced to the partition over its high-watermark ring (newest
+    /// minus oldest sample over the time between them); `None` with fewer than two samples or
+    /// when the head went back (topic re-created).
+    pub fn produce_rate(&self, topic: u32, partition: i32) -> Option<f64> {
+        let mut ring = self.high_watermarks(topic, partition);
+        let (newest, newest_at) = ring.next()?;
+        let (oldest, oldest_at) = ring.last()?;
+        let span = newest_at.checked_sub(oldest_at).filter(|&s| s > 0)?;
+        let produced = newest.checked_sub(oldest).filter(|&d| d >= 0)?;
+        Some(produced as f64 / span as f64)
     }
 
     /// The partition's head history, newest first: the ring, then the archive (older samples

@@ -25,6 +25,7 @@
 //! its groups, names, commits and runs.
 
 mod head;
+mod membership;
 #[cfg(test)]
 mod tests;
 mod window;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use crate::model::GroupState;
 
 pub use head::{TopicState, ARCHIVE};
+pub use membership::{Member, Membership, TopicOwners};
 use window::point_lag;
 pub use window::{Point, Windows};
 
@@ -148,6 +150,9 @@ pub struct TrackedGroup {
     pub has_committed: bool,
     /// Since when some group-partitions have been missing from the committed offsets.
     missing_since: Option<Secs>,
+    /// From the last DescribeConsumerGroups answer; `None` until one (or when describing is
+    /// off). Shared with snapshots.
+    pub membership: Option<Arc<Membership>>,
 }
 
 impl TrackedGroup {
@@ -161,6 +166,7 @@ impl TrackedGroup {
             windows: Windows::default(),
             has_committed: false,
             missing_since: None,
+            membership: None,
         }
     }
 
@@ -258,6 +264,8 @@ pub struct Store {
     poll_times: Vec<Secs>,
     /// Burrow's `min-distance`, in seconds (0 = off).
     min_distance: Secs,
+    /// Keep member ids of described groups (see [`membership`]).
+    member_ids: bool,
     /// Groups removed through the API, with a fingerprint of their present committed offsets
     /// then (not those kept missing for the grace period): they stay away until they commit
     /// something else; and when they were last seen (listed, or still committing the same), so
@@ -280,9 +288,16 @@ impl Store {
             groups: BTreeMap::new(),
             poll_times: Vec::new(),
             min_distance: 0,
+            member_ids: false,
             forgotten: HashMap::new(),
             forgotten_topics: HashMap::new(),
         }
+    }
+
+    /// Keep member ids for the owner series (`groups.member_ids`).
+    pub fn with_member_ids(mut self, on: bool) -> Store {
+        self.member_ids = on;
+        self
     }
 
     /// Sets Burrow's `min-distance` (see [`Windows::push`]).

@@ -1,14 +1,20 @@
 //! The Grafana dashboards (`grafana/*.json`) and the alert rules (`deploy/prometheus/alerts.yaml`)
 //! against a real Prometheus scraping the real warren, which watches real consumers on the test
-//! broker (the workload of `tests/evaluate.rs`: one group OK, one WARN, one ERR).
+//! broker (the workload of `tests/evaluate.rs`: one group OK, one WARN, one ERR) and two groups
+//! that only committed to a topic cut by DeleteRecords (one lost messages, one is near the log
+//! start).
 //!
 //! No Grafana server is installable here, so the dashboards are proven by their PromQL: every
-//! panel target (rows included) and every template variable query is run through Prometheus's
-//! HTTP API, with Grafana's variables substituted, and must succeed with a non-empty result.
-//! Every alert expression must evaluate, and `KafkaConsumerGroupError` must really fire (its
+//! panel target (rows included), for every group, and every template variable query is run
+//! through Prometheus's HTTP API, with Grafana's variables substituted, and must succeed with a
+//! non-empty result, except the few listed in `EMPTY` with their reason, which must be empty.
+//! Every alert expression must evaluate; those of the group-insight alerts give exactly the
+//! groups expected here. `KafkaConsumerGroupDataLoss` must be silent before the DeleteRecords
+//! and fire after it with the exact count, and `KafkaConsumerGroupError` must really fire (its
 //! `for:` is read from the file, 2 minutes, so this test takes about 2.5 minutes). The JSON model
 //! itself is checked too: schema version, uids, the `datasource` variable used by every panel,
-//! unique panel ids, status value mappings with colours, and the provisioning file's path.
+//! unique panel ids, status and flag value mappings with colours, a colour for every group
+//! state, and the provisioning file's path.
 //!
 //! Needs the test broker and `prometheus` on PATH (Debian package `prometheus`, installed by
 //! `.ci/run`); without them the suite `dashboards` is skipped (see `tools::suite`).
@@ -38,6 +44,85 @@ const CLUSTER: &str = "dash";
 const GROUPS: &[(&str, f64)] = &[("keeps-up", 1.0), ("too-slow", 2.0), ("stops", 3.0)];
 /// The alert that must fire (on the group `stops`).
 const FIRING: &str = "KafkaConsumerGroupError";
+
+/// A one-partition topic of `LOSSY_MESSAGES` messages, its records before `LOG_START` deleted
+/// once warren has seen the groups of `LOSS_GROUPS` without loss.
+const LOSSY: &str = "lossy";
+const LOSSY_MESSAGES: usize = 100;
+const LOG_START: i64 = 50;
+/// Groups that only committed to `LOSSY` (group, committed offset). After the DeleteRecords,
+/// `loses` has lost 50 − 10 = 40 messages; `near-loss` has 100 − 52 = 48 of the 50 retained
+/// messages still to read (ratio 0.96, margin 2).
+const LOSS_GROUPS: &[(&str, i64)] = &[("loses", 10), ("near-loss", 52)];
+/// The alert that must fire on `loses` once its messages are deleted.
+const LOSS_ALERT: &str = "KafkaConsumerGroupDataLoss";
+
+/// Every group the dashboards are run for, with its topic.
+fn panel_groups() -> Vec<(&'static str, &'static str)> {
+    GROUPS
+        .iter()
+        .map(|(g, _)| (*g, TOPIC))
+        .chain(LOSS_GROUPS.iter().map(|(g, _)| (*g, LOSSY)))
+        .collect()
+}
+
+/// Panel queries that are empty here (the metric a query reads, the groups, why); they are
+/// checked to be empty, so that a change in what warren or the test broker reports shows.
+const EMPTY: &[(&str, &[&str], &str)] = &[
+    (
+        "kafka_consumergroup_partition_owner_info",
+        &["keeps-up", "too-slow", "stops", "loses", "near-loss"],
+        "the test broker describes members without their assignment: no owners",
+    ),
+    (
+        "kafka_consumergroup_group_topic_unassigned_partitions",
+        &["keeps-up", "too-slow", "stops", "loses", "near-loss"],
+        "assignments not reported: no series",
+    ),
+    (
+        "kafka_consumergroup_group_catchup_seconds",
+        &["too-slow", "stops", "loses", "near-loss"],
+        "falling behind (too-slow, stops) or a lag standing still (no consumer): no estimate",
+    ),
+    (
+        "kafka_consumergroup_group_topic_catchup_seconds",
+        &["too-slow", "stops", "loses", "near-loss"],
+        "as for the group",
+    ),
+    (
+        "kafka_consumergroup_group_lost_messages",
+        &["keeps-up", "too-slow", "stops", "near-loss"],
+        "nothing lost",
+    ),
+];
+
+/// Whether a panel query for `group` is expected empty (see `EMPTY`).
+fn expected_empty(expr: &str, group: &str) -> bool {
+    EMPTY
+        .iter()
+        .any(|(metric, groups, _)| expr.contains(&format!("{metric}{{")) && groups.contains(&group))
+}
+
+/// One series of an alert expression's result: group, topic (or ""), value.
+type AlertSeries = (&'static str, &'static str, f64);
+
+/// What the group-insight alerts' expressions give here after the DeleteRecords:
+/// (alert, [(group, topic or "" for a group-level alert, value)]). Others are only evaluated.
+/// Rebalancing: every group is Stable or Empty; unassigned partitions: not reported by the test
+/// broker; not catching up: the two groups whose lag grows (falling behind, value 1).
+const EXPECTED_ALERTS: &[(&str, &[AlertSeries])] = &[
+    (LOSS_ALERT, &[("loses", LOSSY, 40.0)]),
+    (
+        "KafkaConsumerGroupLossImminent",
+        &[("near-loss", LOSSY, 48.0 / 50.0)],
+    ),
+    ("KafkaConsumerGroupRebalancing", &[]),
+    ("KafkaConsumerGroupUnassignedPartitions", &[]),
+    (
+        "KafkaConsumerGroupNotCatchingUp",
+        &[("stops", "", 1.0), ("too-slow", "", 1.0)],
+    ),
+];
 
 // ---------------------------------------------------------------------------------------------
 // A real Prometheus, killed on drop.
@@ -244,6 +329,41 @@ const PARTITION_STATUS: &[(&str, &str)] = &[
     ("5", "STALL"),
     ("6", "REWIND"),
 ];
+const FALLING_BEHIND: &[(&str, &str)] = &[("0", "no"), ("1", "FALLING BEHIND")];
+/// Every value of `kafka_consumergroup_group_state`'s `state` label.
+const GROUP_STATES: &[&str] = &[
+    "Unknown",
+    "PreparingRebalance",
+    "CompletingRebalance",
+    "Stable",
+    "Dead",
+    "Empty",
+    "Assigning",
+    "Reconciling",
+    "NotReady",
+];
+
+/// Series name → fixed colour, from the panel's by-name overrides (panels whose series are
+/// named by a label, such as the group state).
+fn name_colours(panel: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for o in panel["fieldConfig"]["overrides"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = o["matcher"]["options"].as_str() else {
+            continue;
+        };
+        for p in o["properties"].as_array().into_iter().flatten() {
+            if let (Some("color"), Some(c)) = (p["id"].as_str(), p["value"]["fixedColor"].as_str())
+            {
+                out.insert(name.to_string(), c.to_string());
+            }
+        }
+    }
+    out
+}
 
 /// Checks the JSON model of one dashboard and returns its targets and template variables.
 fn check_dashboard(file: &'static str, uid: &str) -> (Vec<Target>, Vec<Value>) {
@@ -337,6 +457,20 @@ fn check_dashboard(file: &'static str, uid: &str) -> (Vec<Target>, Vec<Value>) {
         if exprs.contains("kafka_consumergroup_partition_status") {
             want.extend(PARTITION_STATUS);
         }
+        if exprs.contains("kafka_consumergroup_group_falling_behind")
+            || exprs.contains("kafka_consumergroup_group_topic_falling_behind")
+        {
+            want.extend(FALLING_BEHIND);
+        }
+        if exprs.contains("kafka_consumergroup_group_state") {
+            let colours = name_colours(p);
+            for state in GROUP_STATES {
+                assert!(
+                    colours.get(*state).is_some_and(|c| !c.is_empty()),
+                    "{file}: {title}: group state {state} needs a colour, got {colours:?}"
+                );
+            }
+        }
         for (code, text) in want {
             let got = codes.get(code);
             assert!(
@@ -349,10 +483,10 @@ fn check_dashboard(file: &'static str, uid: &str) -> (Vec<Target>, Vec<Value>) {
 }
 
 /// Grafana's variables replaced as Grafana would for one selection: the test cluster (as a
-/// multi-value regex), `group`, the topic, fixed intervals.
-fn substitute(expr: &str, group: &str) -> String {
+/// multi-value regex), `group`, `topic` (likewise), fixed intervals.
+fn substitute(expr: &str, group: &str, topic: &str) -> String {
     let cluster = format!("({CLUSTER})");
-    let topic = format!("({TOPIC})");
+    let topic = format!("({topic})");
     let mut s = expr.to_string();
     for (var, value) in [
         ("__rate_interval", "1m"),
@@ -543,9 +677,14 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         .unwrap_or_else(|| panic!("{ALERTS}: no alert {FIRING}"));
     let firing_for = prom_duration(firing.for_.as_deref().unwrap_or("0s"));
 
-    // Kafka, the workload, warren, Prometheus.
+    // Kafka, the workload, the loss groups' commits, warren, Prometheus.
     let broker = Broker::start("dashboards");
     let workload = Workload::start(&broker);
+    broker.create_topic(LOSSY, 1);
+    broker.produce(LOSSY, &[LOSSY_MESSAGES]);
+    for &(group, offset) in LOSS_GROUPS {
+        broker.commit(group, &[(LOSSY, 0, offset)]);
+    }
     let warren = Warren::start(&format!(
         "[[clusters]]\nname = \"{CLUSTER}\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\nrequest_timeout = \"2s\"\nevaluator = {{ allowed_lag = 5 }}\n",
         broker.bootstrap()
@@ -558,15 +697,7 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         Duration::from_secs(90),
         "OK, WARN and ERR groups in Prometheus",
         || {
-            let got: BTreeMap<String, f64> = prom
-                .result(&status_query, "group statuses")
-                .iter()
-                .filter_map(|s| {
-                    let g = s["metric"]["group"].as_str()?.to_string();
-                    let v = s["value"][1].as_str()?.parse().ok()?;
-                    Some((g, v))
-                })
-                .collect();
+            let got = by_group(&prom.result(&status_query, "group statuses"));
             GROUPS
                 .iter()
                 .all(|(g, want)| got.get(*g) == Some(want))
@@ -576,27 +707,62 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
     let err_seen = Instant::now();
     let ready_after = started.elapsed();
 
-    // Every panel target, for every group of the workload where the dashboard selects a group.
-    // An error fails at once; an empty result is retried (rate() needs two samples).
+    // Before the DeleteRecords: nothing lost, `loses` reads 90 of the 100 retained messages,
+    // and the loss alert is silent.
+    let lost_query =
+        format!("kafka_consumergroup_group_sum_lost_messages{{cluster=\"{CLUSTER}\"}}");
+    let ratio_query = format!(
+        "kafka_consumergroup_group_topic_lag_retention_ratio{{cluster=\"{CLUSTER}\",topic=\"{LOSSY}\"}}"
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "the loss groups without loss",
+        || {
+            let lost = by_group(&prom.result(&lost_query, "lost before"));
+            let ratio = by_group(&prom.result(&ratio_query, "ratio before"));
+            let want_ratio = |g: &str, offset: i64| {
+                ratio.get(g)
+                    == Some(&((LOSSY_MESSAGES as i64 - offset) as f64 / LOSSY_MESSAGES as f64))
+            };
+            LOSS_GROUPS
+                .iter()
+                .all(|&(g, offset)| lost.get(g) == Some(&0.0) && want_ratio(g, offset))
+                .then_some(())
+        },
+    );
+    assert_eq!(alerts_named(&prom, LOSS_ALERT), Vec::<Value>::new());
+    broker.delete_records(LOSSY, 0, LOG_START);
+    let deleted = Instant::now();
+
+    // Every panel target, for every group where the dashboard selects a group. An error fails
+    // at once; an empty result is retried (rate() needs two samples), except where `EMPTY` says
+    // it stays empty.
     let mut pending: Vec<(String, String)> = Vec::new(); // (where, PromQL)
+    let mut empty: Vec<(String, String)> = Vec::new();
     for t in &targets {
-        let groups: Vec<&str> = if t.expr.contains("$group") || t.expr.contains("${group}") {
-            GROUPS.iter().map(|(g, _)| *g).collect()
+        let groups: Vec<(&str, &str)> = if t.expr.contains("$group") || t.expr.contains("${group}")
+        {
+            panel_groups()
         } else {
-            vec![".*"]
+            vec![(".*", TOPIC)]
         };
-        for g in groups {
-            let q = substitute(&t.expr, g);
+        for (g, topic) in groups {
+            let q = substitute(&t.expr, g, topic);
             let mut at = format!("{} / {} / {}", t.file, t.panel, t.ref_id);
             if g != ".*" {
                 at.push_str(&format!(" (group {g})"));
             }
-            if !pending.iter().any(|(_, p)| *p == q) {
-                pending.push((at, q));
+            let list = if expected_empty(&t.expr, g) {
+                &mut empty
+            } else {
+                &mut pending
+            };
+            if !list.iter().any(|(_, p)| *p == q) {
+                list.push((at, q));
             }
         }
     }
-    let panel_queries = pending.len();
+    let panel_queries = pending.len() + empty.len();
     let deadline = Instant::now() + Duration::from_secs(60);
     wait_for(Duration::from_secs(90), "panel queries", || {
         pending.retain(|(at, q)| prom.result(q, at).is_empty());
@@ -606,6 +772,13 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         }
         pending.is_empty().then_some(())
     });
+    for (at, q) in &empty {
+        let got = prom.result(q, at);
+        assert!(
+            got.is_empty(),
+            "{at}: `{q}` is listed in EMPTY but gave {got:?}: update EMPTY"
+        );
+    }
 
     // Every template variable's query, as Grafana's label_values() asks it.
     let mut variable_queries = 0;
@@ -619,7 +792,7 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
             .or_else(|| v["query"].as_str())
             .unwrap_or_else(|| panic!("{file}: variable {name}: no query"));
         for (g, _) in GROUPS {
-            let (label, selector) = parse_label_values(&substitute(query, g));
+            let (label, selector) = parse_label_values(&substitute(query, g, TOPIC));
             let values = prom.label_values(&label, selector.as_deref());
             variable_queries += 1;
             let want = match name {
@@ -638,10 +811,43 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         }
     }
 
-    // Every alert expression evaluates (empty results are fine).
+    // Every alert expression evaluates (empty results are fine); the group-insight ones give
+    // exactly the groups this workload puts in their condition.
     for r in &alert_rules {
         prom.result(&r.expr, &format!("{ALERTS}: {}", r.name));
     }
+    check_alert_results(&prom, &alert_rules, "after the DeleteRecords");
+
+    // The loss alert fires (no `for:`) with the exact count.
+    let lost = wait_for(
+        Duration::from_secs(30),
+        &format!("{LOSS_ALERT} firing"),
+        || {
+            alerts_named(&prom, LOSS_ALERT)
+                .into_iter()
+                .find(|a| a["state"] == "firing")
+        },
+    );
+    let loss_fired_after = deleted.elapsed();
+    assert_eq!(lost["labels"]["group"], "loses", "{lost}");
+    assert_eq!(lost["labels"]["topic"], LOSSY, "{lost}");
+    assert_eq!(lost["labels"]["cluster"], CLUSTER, "{lost}");
+    assert_eq!(lost["labels"]["severity"], "critical", "{lost}");
+    assert_eq!(
+        lost["value"].as_str().and_then(|v| v.parse::<f64>().ok()),
+        Some(40.0),
+        "{lost}"
+    );
+    assert_eq!(
+        lost["annotations"]["summary"],
+        format!("Consumer group loses lost 40 messages of {LOSSY} (cluster {CLUSTER})"),
+        "{lost}"
+    );
+    assert_eq!(
+        alerts_named(&prom, LOSS_ALERT).len(),
+        1,
+        "only `loses` lost"
+    );
 
     // KafkaConsumerGroupError fires for the stopped group once its `for:` has passed.
     let limit = firing_for + Duration::from_secs(60);
@@ -649,12 +855,10 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         limit.saturating_sub(err_seen.elapsed()),
         &format!("{FIRING} firing"),
         || {
-            let v = prom.get_json("/api/v1/alerts");
-            v["data"]["alerts"]
-                .as_array()?
-                .iter()
-                .find(|a| a["labels"]["alertname"] == FIRING && a["state"] == "firing")
-                .cloned()
+            // The loss groups, lagging without a consumer, are ERR too.
+            alerts_named(&prom, FIRING)
+                .into_iter()
+                .find(|a| a["state"] == "firing" && a["labels"]["group"] == "stops")
         },
     );
     let fired_after = err_seen.elapsed();
@@ -666,16 +870,96 @@ fn dashboards_and_alerts_work_against_real_prometheus() {
         "{FIRING} fired after {fired_after:?}, before its for: {firing_for:?}"
     );
 
+    // Again two minutes on: the stopped group's lag is now over 90% of its topic's whole log,
+    // which was never trimmed, so no loss is imminent there.
+    check_alert_results(&prom, &alert_rules, "at the end");
+
     drop(workload);
     println!(
-        "dashboards: {} panel targets in {} dashboards checked as {panel_queries} queries, \
-         {variable_queries} variable queries, {} alert expressions; statuses in Prometheus after \
-         {ready_after:?}, {FIRING} firing {fired_after:?} later (for: {firing_for:?}); total {:?}",
+        "dashboards: {} panel targets in {} dashboards checked as {panel_queries} queries ({} \
+         expected empty), {variable_queries} variable queries, {} alert expressions ({} checked \
+         for their exact groups); statuses in Prometheus after {ready_after:?}, {LOSS_ALERT} \
+         seen firing {loss_fired_after:?} after the DeleteRecords, {FIRING} firing {fired_after:?} \
+         after ERR (for: {firing_for:?}); total {:?}",
         targets.len(),
         DASHBOARDS.len(),
+        empty.len(),
         alert_rules.len(),
+        EXPECTED_ALERTS.len(),
         started.elapsed()
     );
+}
+
+/// Each alert of `EXPECTED_ALERTS` gives exactly its expected series (waited for, up to 45 s).
+fn check_alert_results(prom: &Prometheus, alert_rules: &[Rule], when: &str) {
+    for &(name, want) in EXPECTED_ALERTS {
+        let rule = alert_rules
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("{ALERTS}: no alert {name}"));
+        let mut want: Vec<(String, String, f64)> = want
+            .iter()
+            .map(|&(g, t, v)| (g.to_string(), t.to_string(), v))
+            .collect();
+        want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        // Gives up (with what it got) after 45 s; wait_for's own limit is only a backstop.
+        let until = Instant::now() + Duration::from_secs(45);
+        let mut last = Vec::new();
+        let matched = wait_for(
+            Duration::from_secs(60),
+            &format!("{name}'s expression"),
+            || {
+                last = alert_result(&prom.result(&rule.expr, name));
+                if last == want {
+                    return Some(true);
+                }
+                (Instant::now() > until).then_some(false)
+            },
+        );
+        assert!(
+            matched,
+            "{name} ({when}): `{}` gave {last:?}, want {want:?}",
+            rule.expr
+        );
+    }
+}
+
+/// Series value by `group` label.
+fn by_group(result: &[Value]) -> BTreeMap<String, f64> {
+    result
+        .iter()
+        .filter_map(|s| {
+            let g = s["metric"]["group"].as_str()?.to_string();
+            let v = s["value"][1].as_str()?.parse().ok()?;
+            Some((g, v))
+        })
+        .collect()
+}
+
+/// (group, topic or "", value) of each series of an alert expression's result, sorted.
+fn alert_result(result: &[Value]) -> Vec<(String, String, f64)> {
+    let mut out: Vec<(String, String, f64)> = result
+        .iter()
+        .map(|s| {
+            let label = |k: &str| s["metric"][k].as_str().unwrap_or_default().to_string();
+            let v = s["value"][1].as_str().and_then(|v| v.parse().ok());
+            (label("group"), label("topic"), v.unwrap_or(f64::NAN))
+        })
+        .collect();
+    out.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    out
+}
+
+/// The alerts (pending or firing) named `name` that Prometheus holds now.
+fn alerts_named(prom: &Prometheus, name: &str) -> Vec<Value> {
+    let v = prom.get_json("/api/v1/alerts");
+    v["data"]["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["labels"]["alertname"] == name)
+        .cloned()
+        .collect()
 }
 
 #[test]
@@ -698,9 +982,10 @@ fn alert_rules_are_read_with_block_scalars_and_without_comments() {
     );
     assert_eq!(
         substitute(
-            "rate(m{cluster=~\"$cluster\",group=~\"${group}\"}[$__rate_interval])",
-            "g"
+            "rate(m{cluster=~\"$cluster\",group=~\"${group}\",topic=~\"$topic\"}[$__rate_interval])",
+            "g",
+            "t"
         ),
-        format!("rate(m{{cluster=~\"({CLUSTER})\",group=~\"g\"}}[1m])")
+        format!("rate(m{{cluster=~\"({CLUSTER})\",group=~\"g\",topic=~\"(t)\"}}[1m])")
     );
 }

@@ -151,13 +151,51 @@ fn exact_values_for_watermarks_offsets_lags_and_sums() {
         3.0,
     );
     put(format!("warren_cluster_up{{{c}}}"), 1.0);
+    // Group insight: the groups have commits and no members; nothing lost. Margin: the
+    // smallest committed offset above the log start (0); ratio: the largest lag over the
+    // retained log (app-a's partition 2: 23 of 30).
+    for g in ["app-a", "app-b"] {
+        put(
+            format!("kafka_consumergroup_group_members{{{c},group=\"{g}\"}}"),
+            0.0,
+        );
+        put(
+            format!("kafka_consumergroup_group_rebalances_total{{{c},group=\"{g}\"}}"),
+            0.0,
+        );
+        put(
+            format!("kafka_consumergroup_group_sum_lost_messages{{{c},group=\"{g}\"}}"),
+            0.0,
+        );
+    }
+    for (g, t, margin, ratio) in [
+        ("app-a", "orders", 4.0, 0.7667),
+        ("app-b", "audit.log", 2.0, 0.6),
+        ("app-b", "orders", 10.0, 0.0),
+    ] {
+        let gt = format!("{c},group=\"{g}\",topic=\"{t}\"");
+        put(
+            format!("kafka_consumergroup_group_topic_retention_margin{{{gt}}}"),
+            margin,
+        );
+        put(
+            format!("kafka_consumergroup_group_topic_lag_retention_ratio{{{gt}}}"),
+            ratio,
+        );
+    }
 
-    // Evaluator families depend on poll timing, group states on the broker; checked below.
+    // Evaluator families, rates and topic configurations depend on poll timing, group states
+    // and the coordinator's id on the broker; checked below.
     let evaluated = |k: &str| {
         k.contains("_status{")
             || k.contains("_complete{")
             || k.contains("_seconds{")
+            || k.contains("_rate{")
+            || k.contains("_velocity{")
+            || k.contains("_falling_behind{")
             || k.starts_with("kafka_consumergroup_group_state{")
+            || k.starts_with("kafka_consumergroup_group_info{")
+            || k.starts_with("kafka_topic_compacted{")
     };
     let kafka: BTreeMap<String, f64> = m
         .iter()
@@ -170,6 +208,32 @@ fn exact_values_for_watermarks_offsets_lags_and_sums() {
         !m.keys().any(|k| k.contains("secret-reports")),
         "denied group is absent"
     );
+    // The topics' cleanup policies (read by a request of their own): neither is compacted.
+    wait_for(
+        Duration::from_secs(30),
+        "the topics' cleanup policies",
+        || {
+            let m = w.metrics();
+            ["orders", "audit.log"]
+                .iter()
+                .all(|t| {
+                    m.get(&format!("kafka_topic_compacted{{{c},topic=\"{t}\"}}")) == Some(&0.0)
+                })
+                .then_some(())
+        },
+    );
+    // Each group's description: no assignor (no members), some coordinator broker id.
+    for group in ["app-a", "app-b"] {
+        let info: Vec<&String> = m
+            .keys()
+            .filter(|k| {
+                k.starts_with("kafka_consumergroup_group_info{")
+                    && k.contains(&format!("group=\"{group}\",protocol=\"\",coordinator=\""))
+                    && !k.contains("coordinator=\"\"")
+            })
+            .collect();
+        assert_eq!(info.len(), 1, "{group}: {info:?}");
+    }
     // Every group has all nine state series, exactly one of them 1: the broker lists both
     // groups (they have committed and have no members: Empty).
     for group in ["app-a", "app-b"] {

@@ -711,7 +711,7 @@ fn prometheus_rules_are_alerts_yaml() {
         .iter()
         .map(|g| g["rules"].as_array().unwrap().len())
         .sum();
-    assert!(rule_count >= 7, "alerts.yaml has {rule_count} rules");
+    assert!(rule_count >= 12, "alerts.yaml has {rule_count} rules");
     let dir = TempDir::new("rules");
     for (what, objects) in [("kustomize", &r.kustomize), ("chart-ci", &r.chart_ci)] {
         let rule = one(objects, "PrometheusRule");

@@ -117,6 +117,19 @@ fn listed_partitions(c: &ClusterSnapshot, g: &GroupSnapshot) -> Vec<ListedPartit
     out
 }
 
+/// Burrow's `owner` (the member's host, verbatim) and `client_id` of a partition: from the
+/// group's last description, empty when no member owns it or it is not known.
+fn owner(g: &GroupSnapshot, topic: &str, partition: i32) -> (Arc<str>, Arc<str>) {
+    match g
+        .membership
+        .as_ref()
+        .and_then(|m| m.owner(topic, partition))
+    {
+        Some(m) => (m.host.raw.clone(), m.client_id.raw.clone()),
+        None => (Arc::from(""), Arc::from("")),
+    }
+}
+
 /// Current lag of a group-partition as Burrow shows it: 0 without a head.
 fn current_lag(c: &ClusterSnapshot, p: &ListedPartition, offset: i64) -> u64 {
     c.lag(p.topic, p.partition, offset).unwrap_or(0)
@@ -125,8 +138,8 @@ fn current_lag(c: &ClusterSnapshot, p: &ListedPartition, offset: i64) -> u64 {
 #[derive(Serialize)]
 struct PartitionDetail {
     offsets: Vec<Option<Offset>>,
-    owner: &'static str,
-    client_id: &'static str,
+    owner: Arc<str>,
+    client_id: Arc<str>,
     #[serde(rename = "current-lag")]
     current_lag: u64,
 }
@@ -150,6 +163,7 @@ pub async fn detail(cluster: Cluster, Path((_, group)): Path<(String, String)>) 
         let Some(topic) = c.topic(p.topic) else {
             continue;
         };
+        let (owner, client_id) = owner(g, &topic.name.raw, p.partition);
         let detail = match p.index {
             Some(i) => {
                 let mut window: Vec<Option<Offset>> =
@@ -158,15 +172,15 @@ pub async fn detail(cluster: Cluster, Path((_, group)): Path<(String, String)>) 
                 window.reverse();
                 PartitionDetail {
                     offsets: window,
-                    owner: "",
-                    client_id: "",
+                    owner,
+                    client_id,
                     current_lag: current_lag(c, &p, g.offsets[i]),
                 }
             }
             None => PartitionDetail {
                 offsets: Vec::new(),
-                owner: "",
-                client_id: "",
+                owner,
+                client_id,
                 current_lag: 0,
             },
         };
@@ -196,8 +210,8 @@ fn status_name<S: Serializer>(v: &Status, s: S) -> Result<S::Ok, S::Error> {
 struct PartitionStatus {
     topic: Arc<str>,
     partition: i32,
-    owner: &'static str,
-    client_id: &'static str,
+    owner: Arc<str>,
+    client_id: Arc<str>,
     #[serde(serialize_with = "status_name")]
     status: Status,
     start: Option<Offset>,
@@ -247,6 +261,7 @@ impl GroupStatusBody {
             let Some(topic) = c.topic(p.topic) else {
                 continue;
             };
+            let (owner, client_id) = owner(g, &topic.name.raw, p.partition);
             let ps = match p.index {
                 Some(i) => {
                     let verdict = g.verdicts.get(i).copied().unwrap_or_default();
@@ -254,8 +269,8 @@ impl GroupStatusBody {
                     PartitionStatus {
                         topic: topic.name.raw.clone(),
                         partition: p.partition,
-                        owner: "",
-                        client_id: "",
+                        owner,
+                        client_id,
                         status: verdict.status(),
                         start: g.window(i, points).last().map(Offset::from),
                         end: g.window(i, points).next().map(Offset::from),
@@ -270,8 +285,8 @@ impl GroupStatusBody {
                 None => PartitionStatus {
                     topic: topic.name.raw.clone(),
                     partition: p.partition,
-                    owner: "",
-                    client_id: "",
+                    owner,
+                    client_id,
                     status: Status::Ok,
                     start: None,
                     end: None,

@@ -9,6 +9,8 @@ use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
 pub(super) enum Kind {
     Gauge,
     Info,
+    /// `name` ends in `_total`, which OpenMetrics' `# TYPE` line leaves out.
+    Counter,
 }
 
 /// A metric family: what `# HELP`/`# TYPE` say. `name` is the sample name.
@@ -24,6 +26,26 @@ pub(super) const fn gauge(name: &'static str, help: &'static str) -> Family {
         name,
         help,
         kind: Kind::Gauge,
+        unit: None,
+    }
+}
+
+/// An info series (`name` ends in `_info`; the value is always 1).
+pub(super) const fn info(name: &'static str, help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: Kind::Info,
+        unit: None,
+    }
+}
+
+/// A counter (`name` ends in `_total`).
+pub(super) const fn counter(name: &'static str, help: &'static str) -> Family {
+    Family {
+        name,
+        help,
+        kind: Kind::Counter,
         unit: None,
     }
 }
@@ -57,10 +79,12 @@ impl<'s> Writer<'s> {
     pub fn header(&mut self, f: &Family) {
         let base = match (self.format, f.kind) {
             (Format::OpenMetrics, Kind::Info) => f.name.trim_end_matches("_info"),
+            (Format::OpenMetrics, Kind::Counter) => f.name.trim_end_matches("_total"),
             _ => f.name,
         };
         let kind = match (self.format, f.kind) {
             (Format::OpenMetrics, Kind::Info) => "info",
+            (_, Kind::Counter) => "counter",
             _ => "gauge",
         };
         let o = &mut self.out;
@@ -118,6 +142,13 @@ impl<'s> Writer<'s> {
     /// Ends a series line with a float value (finite by construction).
     pub fn float(&mut self, v: f64) {
         self.out.extend_from_slice(b"} ");
+        self.float_value(v);
+    }
+
+    /// Writes a float value and ends the line (after `"} ` is written); finite by
+    /// construction, 0 otherwise.
+    #[inline]
+    pub fn float_value(&mut self, v: f64) {
         if v.is_finite() {
             self.out
                 .extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
@@ -135,6 +166,27 @@ impl<'s> Writer<'s> {
             .extend_from_slice(itoa::Buffer::new().format(tenths / 10).as_bytes());
         self.out.push(b'.');
         self.out.push(b'0' + (tenths % 10) as u8);
+        self.end_line();
+    }
+
+    /// Writes a non-negative ratio kept in ten-thousandths (`6111` → `0.6111`) and ends the
+    /// line (after `"} ` is written): integer formatting only, and short.
+    #[inline]
+    pub fn ten_thousandths_value(&mut self, v: u64) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v / 10_000).as_bytes());
+        let frac = v % 10_000;
+        if frac != 0 {
+            let digits = [
+                b'.',
+                b'0' + (frac / 1000) as u8,
+                b'0' + (frac / 100 % 10) as u8,
+                b'0' + (frac / 10 % 10) as u8,
+                b'0' + (frac % 10) as u8,
+            ];
+            let keep = 5 - digits[1..].iter().rev().take_while(|&&d| d == b'0').count();
+            self.out.extend_from_slice(&digits[..keep]);
+        }
         self.end_line();
     }
 

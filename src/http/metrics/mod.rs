@@ -13,7 +13,10 @@
 mod exposition;
 mod groups;
 mod lag_seconds;
+mod members;
 mod partitions;
+mod rates;
+mod retention;
 pub mod scrape;
 mod warren;
 
@@ -123,6 +126,9 @@ fn write_snapshots(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], build: &Bu
     partitions::write(w, clusters);
     groups::write(w, clusters, &mut prefix);
     lag_seconds::write(w, clusters, &mut prefix);
+    members::write(w, clusters);
+    rates::write(w, clusters);
+    retention::write(w, clusters, &mut prefix);
     warren::write(w, clusters, build);
 }
 

@@ -110,6 +110,13 @@ fn renders_exact_text() {
         format!("kafka_consumergroup_group_max_lag_seconds{{{p},{g}}} 0.0"),
         format!("warren_lag_seconds_partitions{{{p},{g},method=\"unknown\"}} 2"),
         format!("warren_lag_seconds_partitions{{{p},{g},method=\"caught_up\"}} 1"),
+        // Not described, one poll (no movement yet): no member or rate series. Nothing lost;
+        // partition 2's head is unknown.
+        format!("kafka_consumergroup_group_sum_lost_messages{{{p},{g}}} 0"),
+        format!("kafka_consumergroup_group_topic_retention_margin{{{p},{g},topic=\"orders\"}} 40"),
+        format!(
+            "kafka_consumergroup_group_topic_lag_retention_ratio{{{p},{g},topic=\"orders\"}} 0.6"
+        ),
         format!("warren_cluster_up{{{p}}} 1"),
         format!("warren_poll_duration_seconds{{{p}}} 0.25"),
         format!("warren_last_poll_timestamp_seconds{{{p}}} 1700000000.5"),
@@ -120,9 +127,11 @@ fn renders_exact_text() {
     assert_eq!(kafka, want);
     let mut errors = vec![
         format!("warren_poll_errors_total{{{p},stage=\"connect\"}} 0"),
+        format!("warren_poll_errors_total{{{p},stage=\"group_describe\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"group_list\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"group_offsets\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"metadata\"}} 1"),
+        format!("warren_poll_errors_total{{{p},stage=\"topic_configs\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"watermarks\"}} 2"),
     ];
     errors.sort();

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::exposition::{gauge, seconds, Family, Kind, Writer};
+use super::exposition::{gauge, info, seconds, Family, Writer};
 use super::{BuildInfo, Format};
 use crate::snapshot::ClusterSnapshot;
 use crate::store::escape_label_value;
@@ -23,12 +23,10 @@ const LAST_POLL: Family = seconds(
     "warren_last_poll_timestamp_seconds",
     "Unix time of the last successful poll of the cluster.",
 );
-const BUILD_INFO: Family = Family {
-    name: "warren_build_info",
-    help: "Version of warren and of its librdkafka.",
-    kind: Kind::Info,
-    unit: None,
-};
+const BUILD_INFO: Family = info(
+    "warren_build_info",
+    "Version of warren and of its librdkafka.",
+);
 
 pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], build: &BuildInfo) {
     w.header(&CLUSTER_UP);

@@ -238,7 +238,9 @@ impl Queue {
         Some(match ev.event_type() {
             rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT
             | rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT
-            | rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT => {
+            | rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT
+            | rdsys::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT
+            | rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT => {
                 // SAFETY: valid admin result event.
                 let opaque = unsafe { rdsys::rd_kafka_event_opaque(ev.ptr()) };
                 if opaque.is_null() {
@@ -336,6 +338,43 @@ impl Queue {
             // SAFETY: live handle, valid options/queue, an array of exactly one valid request
             // (librdkafka rejects any other count); the request is copied before returning.
             unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets(rk, reqs.as_mut_ptr(), 1, o, q) }
+        })
+    }
+
+    /// DescribeConsumerGroups for `groups` (librdkafka asks each group's coordinator); the
+    /// result event carries `reply`.
+    pub(super) fn describe_groups(
+        &self,
+        groups: &[CString],
+        timeout: Duration,
+        reply: Box<Reply>,
+    ) -> Result<(), AdminError> {
+        let op = rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS;
+        self.submit(op, timeout, false, reply, |rk, o, q| {
+            let mut names: Vec<*const c_char> = groups.iter().map(|g| g.as_ptr()).collect();
+            // SAFETY: live handle, valid options/queue, `names` holds `names.len()` valid
+            // C strings that outlive the call; librdkafka copies them before returning.
+            unsafe {
+                rdsys::rd_kafka_DescribeConsumerGroups(rk, names.as_mut_ptr(), names.len(), o, q)
+            }
+        })
+    }
+
+    /// DescribeConfigs for `resources` (any broker answers for topics); the result event
+    /// carries `reply`.
+    pub(super) fn describe_configs(
+        &self,
+        resources: &[ConfigResource],
+        timeout: Duration,
+        reply: Box<Reply>,
+    ) -> Result<(), AdminError> {
+        let op = rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS;
+        self.submit(op, timeout, false, reply, |rk, o, q| {
+            let mut ptrs: Vec<*mut rdsys::rd_kafka_ConfigResource_t> =
+                resources.iter().map(|r| r.0.as_ptr()).collect();
+            // SAFETY: live handle, valid options/queue, `ptrs` holds `ptrs.len()` valid
+            // resources that outlive the call; librdkafka copies each before returning.
+            unsafe { rdsys::rd_kafka_DescribeConfigs(rk, ptrs.as_mut_ptr(), ptrs.len(), o, q) }
         })
     }
 
@@ -509,5 +548,55 @@ impl Drop for GroupOffsetsRequest {
     fn drop(&mut self) {
         // SAFETY: we own it; rd_kafka_ListConsumerGroupOffsets keeps its own copy.
         unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets_destroy(self.0.as_ptr()) }
+    }
+}
+
+/// An `rd_kafka_ConfigResource_t` for a DescribeConfigs request (the call copies it).
+pub(super) struct ConfigResource(NonNull<rdsys::rd_kafka_ConfigResource_t>);
+
+impl ConfigResource {
+    /// The topic `name`, asking only for the configs named in `keys` (all of them if empty).
+    pub(super) fn topic(name: &str, keys: &[&str]) -> Result<Self, AdminError> {
+        let cname = CString::new(name)
+            .map_err(|_| AdminError::invalid(format!("topic name {name:?} contains NUL")))?;
+        // SAFETY: valid C string, copied into the new resource.
+        let p = unsafe {
+            rdsys::rd_kafka_ConfigResource_new(
+                rdsys::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
+                cname.as_ptr(),
+            )
+        };
+        let res = NonNull::new(p).map(ConfigResource).ok_or_else(|| {
+            AdminError::invalid(format!(
+                "rd_kafka_ConfigResource_new rejected topic {name:?}"
+            ))
+        })?;
+        for key in keys {
+            let ckey = CString::new(*key)
+                .map_err(|_| AdminError::invalid(format!("config name {key:?} contains NUL")))?;
+            // A describe request sends only the names; the value must be non-NULL but is unused.
+            // SAFETY: valid resource we own; both strings are copied.
+            let err = unsafe {
+                rdsys::rd_kafka_ConfigResource_set_config(
+                    res.0.as_ptr(),
+                    ckey.as_ptr(),
+                    c"".as_ptr(),
+                )
+            };
+            if err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                return Err(AdminError::from_code(
+                    &format!("DescribeConfigs {name:?}: config name {key:?}"),
+                    err.into(),
+                ));
+            }
+        }
+        Ok(res)
+    }
+}
+
+impl Drop for ConfigResource {
+    fn drop(&mut self) {
+        // SAFETY: we own it; rd_kafka_DescribeConfigs keeps its own copy.
+        unsafe { rdsys::rd_kafka_ConfigResource_destroy(self.0.as_ptr()) }
     }
 }

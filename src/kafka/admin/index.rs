@@ -115,3 +115,34 @@ impl<'a> PartitionIndex<'a> {
         lookup.get(&(&*tp.topic, tp.partition)).copied()
     }
 }
+
+/// Input names (topics) for a call that takes a list of them: librdkafka fails a whole
+/// DescribeConfigs answer that names a resource twice, so each valid name is sent once and
+/// every input position maps to it.
+pub(super) struct NameIndex<'a> {
+    /// The valid names to send, each once, in input order.
+    pub uniq: Vec<&'a str>,
+    /// Per input name: its position in `uniq`, or why it is not sent (empty, NUL).
+    pub slots: Vec<Result<usize, AdminError>>,
+}
+
+impl<'a> NameIndex<'a> {
+    /// `what` names the kind of name in errors ("topic").
+    pub(super) fn new(names: &'a [String], what: &str) -> Self {
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+        let mut uniq = Vec::with_capacity(names.len());
+        let slots = names
+            .iter()
+            .map(|n| {
+                if n.is_empty() || n.contains('\0') {
+                    return Err(AdminError::invalid(format!("invalid {what} name {n:?}")));
+                }
+                Ok(*first.entry(n).or_insert_with(|| {
+                    uniq.push(n.as_str());
+                    uniq.len() - 1
+                }))
+            })
+            .collect();
+        NameIndex { uniq, slots }
+    }
+}

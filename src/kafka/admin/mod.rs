@@ -1,5 +1,6 @@
 //! Safe async wrappers for the librdkafka admin calls that rust-rdkafka 0.39 has no API for:
-//! ListOffsets, ListConsumerGroupOffsets and ListConsumerGroups (plus metadata, which is safe).
+//! ListOffsets, ListConsumerGroupOffsets, ListConsumerGroups, DescribeConsumerGroups and
+//! DescribeConfigs (plus metadata, which is safe).
 //!
 //! The parts:
 //! - [`ffi`]: RAII handles for librdkafka objects, the calls, and reading result events into
@@ -37,9 +38,9 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::model::{GroupState, TopicPartition};
-use ffi::{Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl};
-use index::PartitionIndex;
+use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
+use ffi::{ConfigResource, Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl};
+use index::{NameIndex, PartitionIndex};
 use poller::{Reply, Ticket, TicketGuard};
 
 /// ListOffsets cost grows super-linearly with partitions per call (librdkafka merges the
@@ -49,6 +50,16 @@ const LIST_OFFSETS_CHUNK: usize = 1000;
 /// group x 16,000 partitions costs ~0.55 s of its main thread in a debug build, 1,000 cost
 /// 3.3 ms), so a group's partition list is split into requests of at most this many.
 const GROUP_OFFSETS_CHUNK: usize = 500;
+/// Groups per DescribeConsumerGroups call (librdkafka sends one request per group inside, so
+/// this only bounds the size of one result event).
+const DESCRIBE_GROUPS_CHUNK: usize = 100;
+/// Topics per DescribeConfigs call: one request to one broker, whose answer librdkafka matches
+/// to the request with a linear search per resource (quadratic in this size).
+const DESCRIBE_CONFIGS_CHUNK: usize = 500;
+/// The topic configs warren reads (the broker is asked for these only).
+const TOPIC_CONFIG_KEYS: [&str; 1] = [parse::CLEANUP_POLICY];
+/// Abandoned coordinator requests beyond which no DescribeConsumerGroups call is sent.
+const DESCRIBE_GROUPS_MAX_ABANDONED: usize = 8;
 /// The tokio backstop fires this long after librdkafka's own request timeout, so that
 /// librdkafka's more specific error ("Failed to query partition leaders: ...") usually wins.
 const TIMEOUT_GRACE: Duration = Duration::from_millis(200);
@@ -454,6 +465,133 @@ impl Admin {
             return Err(e);
         }
         Ok((rx, guard))
+    }
+
+    /// DescribeConsumerGroups: per group, in the order of `groups`, its description or its
+    /// error. Groups go out in calls of at most `DESCRIBE_GROUPS_CHUNK`, all in flight at once;
+    /// `timeout` bounds the whole call. Like committed offsets, these are coordinator requests:
+    /// they get librdkafka's longest timeout and count as abandoned when `timeout` runs out
+    /// first (see `GROUP_OFFSETS_RDKAFKA_TIMEOUT`); none are sent while too many are pending.
+    pub async fn describe_groups(
+        &self,
+        groups: &[String],
+        timeout: Duration,
+    ) -> Vec<Result<GroupDescription, AdminError>> {
+        let deadline = Instant::now() + timeout;
+        let mut pending = Vec::new();
+        let mut out: Vec<Result<GroupDescription, AdminError>> = Vec::with_capacity(groups.len());
+        for chunk in groups.chunks(DESCRIBE_GROUPS_CHUNK) {
+            let abandoned = self.abandoned.load(Ordering::Acquire);
+            let sent = if abandoned >= DESCRIBE_GROUPS_MAX_ABANDONED {
+                Err(AdminError::new(
+                    Some(RDKafkaErrorCode::OperationTimedOut),
+                    format!(
+                        "DescribeConsumerGroups not sent: {abandoned} earlier requests are still \
+                         waiting for their group coordinators"
+                    ),
+                ))
+            } else {
+                self.submit_describe_groups(chunk)
+            };
+            pending.push((chunk, sent));
+        }
+        for (chunk, sent) in pending {
+            match sent {
+                Ok((rx, _guard)) => match tokio::time::timeout_at(deadline, rx).await {
+                    // The poller marked the ticket answered; dropping `guard` counts nothing.
+                    Ok(Ok(ev)) => out.extend(parse::describe_groups(ev.describe_groups(), chunk)),
+                    Ok(Err(_)) => {
+                        let e = AdminError::poller_gone("DescribeConsumerGroups");
+                        out.extend(chunk.iter().map(|_| Err(e.clone())));
+                    }
+                    Err(_) => {
+                        // `guard` drops with this arm: abandoned until librdkafka answers.
+                        let e = AdminError::timed_out("DescribeConsumerGroups", timeout);
+                        out.extend(chunk.iter().map(|_| Err(e.clone())));
+                    }
+                },
+                Err(e) => out.extend(chunk.iter().map(|_| Err(e.clone()))),
+            }
+        }
+        out
+    }
+
+    fn submit_describe_groups(
+        &self,
+        groups: &[String],
+    ) -> Result<(oneshot::Receiver<Event>, TicketGuard), AdminError> {
+        let names = groups
+            .iter()
+            .map(|g| {
+                std::ffi::CString::new(g.as_str()).map_err(|_| {
+                    AdminError::invalid(format!("group name {g:?} contains a NUL byte"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (ticket, guard) = Ticket::new(&self.abandoned);
+        let (reply, rx) = Reply::new(Some(ticket));
+        if let Err(e) = self
+            .queue
+            .describe_groups(&names, GROUP_OFFSETS_RDKAFKA_TIMEOUT, reply)
+        {
+            guard.disarm();
+            return Err(e);
+        }
+        Ok((rx, guard))
+    }
+
+    /// DescribeConfigs of topics, asking only for `cleanup.policy`: per topic, in the order of
+    /// `topics`, its config or its error. Topics go out in calls of at most 500 (see
+    /// `DESCRIBE_CONFIGS_CHUNK`), all in flight at once; `timeout` bounds the whole call.
+    /// Per-topic errors (UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED, an empty name)
+    /// fail only their topic; a whole-call error (timeout, no broker) fails the topics of
+    /// that call. Repeated names are asked once and all get the answer.
+    pub async fn describe_topic_configs(
+        &self,
+        topics: &[String],
+        timeout: Duration,
+    ) -> Vec<Result<TopicConfig, AdminError>> {
+        let index = NameIndex::new(topics, "topic");
+        let deadline = Instant::now() + timeout + TIMEOUT_GRACE;
+        // Submit every chunk before awaiting any: they run concurrently inside librdkafka.
+        let pending: Vec<_> = index
+            .uniq
+            .chunks(DESCRIBE_CONFIGS_CHUNK)
+            .map(|chunk| (chunk, self.submit_describe_configs(chunk, timeout)))
+            .collect();
+        let mut answers = Vec::with_capacity(index.uniq.len());
+        for (chunk, sent) in pending {
+            let answer = match sent {
+                Ok(rx) => poller::wait(rx, deadline, "DescribeConfigs", timeout).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(ev) => answers.extend(parse::describe_topic_configs(
+                    ev.describe_configs(&TOPIC_CONFIG_KEYS),
+                    chunk,
+                )),
+                Err(e) => answers.extend(chunk.iter().map(|_| Err(e.clone()))),
+            }
+        }
+        index
+            .slots
+            .into_iter()
+            .map(|slot| slot.and_then(|u| answers[u].clone()))
+            .collect()
+    }
+
+    fn submit_describe_configs(
+        &self,
+        topics: &[&str],
+        timeout: Duration,
+    ) -> Result<oneshot::Receiver<Event>, AdminError> {
+        let resources = topics
+            .iter()
+            .map(|t| ConfigResource::topic(t, &TOPIC_CONFIG_KEYS))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (reply, rx) = Reply::new(None);
+        self.queue.describe_configs(&resources, timeout, reply)?;
+        Ok(rx)
     }
 
     /// ListConsumerGroups: the valid listings plus per-broker errors. The outer `Err` is only

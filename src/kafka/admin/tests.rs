@@ -635,7 +635,7 @@ fn error_display_and_timeout_ms() {
 // ---------------------------------------------------------------------------------------------
 
 mod unit {
-    use super::super::index::{Duplicate, PartitionIndex};
+    use super::super::index::{Duplicate, NameIndex, PartitionIndex};
     use super::super::parse::{self, Answer, ErrorText, GroupRow, GroupsRows, ListingRow};
     use super::super::parse::{PartitionRow, OFFSET_INVALID};
     use super::super::poller::Ticket;
@@ -672,6 +672,28 @@ mod unit {
     }
 
     // --- index.rs ---
+
+    #[test]
+    fn name_index_sends_each_valid_name_once() {
+        let names: Vec<String> = ["a", "b", "", "a", "nul\0", "c", "b"]
+            .map(String::from)
+            .into();
+        let ix = NameIndex::new(&names, "topic");
+        assert_eq!(ix.uniq, ["a", "b", "c"]);
+        let inv = |m: &str| Err(err(Some(RDKafkaErrorCode::InvalidArgument), m));
+        assert_eq!(
+            ix.slots,
+            [
+                Ok(0),
+                Ok(1),
+                inv("invalid topic name \"\""),
+                Ok(0),
+                inv("invalid topic name \"nul\\0\""),
+                Ok(2),
+                Ok(1),
+            ]
+        );
+    }
 
     #[test]
     fn index_separates_unique_duplicate_and_invalid_inputs() {

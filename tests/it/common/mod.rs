@@ -106,6 +106,30 @@ pub fn wait_address_file(
     )
 }
 
+/// Creates a topic on the broker at `bootstrap`, with topic-level `configs`.
+pub fn create_topic_on(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("log_level", "3")
+        .create()
+        .expect("admin client");
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    for &(k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let res = rt
+        .block_on(admin.create_topics([&topic], &opts))
+        .expect("create_topics");
+    for r in res {
+        r.expect("topic created");
+    }
+}
+
 /// A real nisshi broker on 127.0.0.1, killed on drop.
 pub struct Broker {
     pub port: u16,
@@ -209,20 +233,12 @@ impl Broker {
     }
 
     pub fn create_topic(&self, name: &str, partitions: i32) {
-        let admin: AdminClient<DefaultClientContext> =
-            self.client_config().create().expect("admin client");
-        let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let res = rt
-            .block_on(admin.create_topics([&topic], &opts))
-            .expect("create_topics");
-        for r in res {
-            r.expect("topic created");
-        }
+        create_topic_on(&self.bootstrap(), name, partitions, &[]);
+    }
+
+    /// A topic with topic-level configs (`cleanup.policy`, ...).
+    pub fn create_topic_with(&self, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+        create_topic_on(&self.bootstrap(), name, partitions, configs);
     }
 
     /// Produces `counts[p]` messages to partition `p`, one record per request (exact offsets).
@@ -269,6 +285,31 @@ impl Broker {
                 .expect("tpl");
         }
         consumer.commit(&tpl, CommitMode::Sync).expect("commit");
+    }
+
+    /// Deletes the records of `topic`/`partition` before `before` (DeleteRecords): the log
+    /// start moves to `before`.
+    pub fn delete_records(&self, topic: &str, partition: i32, before: i64) {
+        let admin: AdminClient<DefaultClientContext> =
+            self.client_config().create().expect("admin client");
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(before))
+            .expect("tpl");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let done = rt
+            .block_on(admin.delete_records(&tpl, &opts))
+            .expect("delete_records");
+        for e in done.elements() {
+            assert!(
+                e.error().is_ok(),
+                "delete records {topic}/{partition}: {:?}",
+                e.error()
+            );
+        }
     }
 
     pub fn delete_group(&self, group: &str) {

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::super::parse::{Answer, ErrorText, GroupRow, GroupsRows, ListingRow, PartitionRow};
+use super::super::parse::{
+    Answer, ConfigEntryRow, ConfigResourceRow, CoordinatorRow, DescriptionRow, ErrorText, GroupRow,
+    GroupsRows, ListingRow, MemberRow, PartitionRow,
+};
 use super::{cstr_lossy, error_text};
 use crate::model::TopicPartition;
 
@@ -81,35 +84,57 @@ impl Event {
         }
     }
 
-    /// A ListOffsets result: one row per result info, in result order.
-    pub(in super::super) fn list_offsets(&self) -> Answer<Vec<PartitionRow>> {
-        self.answer(rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT, || {
-            // SAFETY: checked to be a ListOffsets result event.
-            let res = unsafe { rdsys::rd_kafka_event_ListOffsets_result(self.ptr()) };
+    /// The result of the `expected` event type as rows: `result` gets it from the event,
+    /// `elements` its array, and `read` copies each non-null element (`None`: skip it).
+    ///
+    /// # Safety
+    /// `result` and `elements` must be librdkafka's accessors for the `expected` result type,
+    /// and `read` must only copy from the element it is given (it borrows from the event).
+    unsafe fn elements<R, E, T>(
+        &self,
+        expected: c_int,
+        result: unsafe extern "C" fn(*mut rdsys::rd_kafka_event_t) -> *const R,
+        elements: unsafe extern "C" fn(*const R, *mut usize) -> *mut *const E,
+        mut read: impl FnMut(*const E) -> Option<T>,
+    ) -> Answer<Vec<T>> {
+        self.answer(expected, || {
+            // SAFETY: the event type was checked; `result` is its accessor (per the caller).
+            let res = unsafe { result(self.ptr()) };
             if res.is_null() {
                 return None;
             }
             let mut cnt = 0usize;
             // SAFETY: valid result; the array and its elements borrow from the event.
-            let infos = unsafe {
-                let arr = rdsys::rd_kafka_ListOffsets_result_infos(res, &mut cnt);
-                self.array(arr, cnt)
-            };
-            let mut topics = None;
-            let rows = infos
-                .iter()
-                .filter(|info| !info.is_null())
-                .filter_map(|&info| {
-                    // SAFETY: valid info owned by the event; so is the partition it returns.
-                    let tp = unsafe {
-                        rdsys::rd_kafka_ListOffsetsResultInfo_topic_partition(info).as_ref()
-                    }?;
-                    // SAFETY: an element of a list owned by the event.
-                    Some(unsafe { partition_row(tp, &mut topics) })
-                })
-                .collect();
-            Some(rows)
+            let elems = unsafe { self.array(elements(res, &mut cnt), cnt) };
+            Some(
+                elems
+                    .iter()
+                    .filter(|e| !e.is_null())
+                    .filter_map(|&e| read(e))
+                    .collect(),
+            )
         })
+    }
+
+    /// A ListOffsets result: one row per result info, in result order.
+    pub(in super::super) fn list_offsets(&self) -> Answer<Vec<PartitionRow>> {
+        let mut topics = None;
+        let read = |info| {
+            // SAFETY: valid info owned by the event; so is the partition it returns.
+            let tp =
+                unsafe { rdsys::rd_kafka_ListOffsetsResultInfo_topic_partition(info).as_ref() }?;
+            // SAFETY: an element of a list owned by the event.
+            Some(unsafe { partition_row(tp, &mut topics) })
+        };
+        // SAFETY: the accessors of a ListOffsets result; `read` copies from its info only.
+        unsafe {
+            self.elements(
+                rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT,
+                rdsys::rd_kafka_event_ListOffsets_result,
+                rdsys::rd_kafka_ListOffsets_result_infos,
+                read,
+            )
+        }
     }
 
     /// A ListConsumerGroupOffsets result: one entry per group result (`None` for a null one).
@@ -199,6 +224,153 @@ impl Event {
                 .collect();
             Some(GroupsRows { valid, errors })
         })
+    }
+}
+
+impl Event {
+    /// A DescribeConsumerGroups result: one row per group description, in result order.
+    pub(in super::super) fn describe_groups(&self) -> Answer<Vec<DescriptionRow>> {
+        // SAFETY: a valid description owned by the event.
+        let read = |g| Some(unsafe { self.description(g) });
+        // SAFETY: the accessors of a DescribeConsumerGroups result; `read` copies only.
+        unsafe {
+            self.elements(
+                rdsys::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT,
+                rdsys::rd_kafka_event_DescribeConsumerGroups_result,
+                rdsys::rd_kafka_DescribeConsumerGroups_result_groups,
+                read,
+            )
+        }
+    }
+
+    /// Copies one group description.
+    ///
+    /// # Safety
+    /// `g` must be a valid description owned by this event.
+    unsafe fn description(
+        &self,
+        g: *const rdsys::rd_kafka_ConsumerGroupDescription_t,
+    ) -> DescriptionRow {
+        // SAFETY: (whole body) `g` is valid per the caller; every string, node, member and
+        // list read from it borrows from the event and is copied before returning; state
+        // names are static strings.
+        unsafe {
+            let err = rdsys::rd_kafka_ConsumerGroupDescription_error(g);
+            let node = rdsys::rd_kafka_ConsumerGroupDescription_coordinator(g);
+            let coordinator = (!node.is_null()).then(|| CoordinatorRow {
+                id: rdsys::rd_kafka_Node_id(node),
+                host: cstr_lossy(rdsys::rd_kafka_Node_host(node)),
+                port: rdsys::rd_kafka_Node_port(node),
+            });
+            let members = (0..rdsys::rd_kafka_ConsumerGroupDescription_member_count(g))
+                .map(|i| rdsys::rd_kafka_ConsumerGroupDescription_member(g, i))
+                .filter(|m| !m.is_null())
+                .map(|m| {
+                    let instance = rdsys::rd_kafka_MemberDescription_group_instance_id(m);
+                    let assignment = rdsys::rd_kafka_MemberDescription_assignment(m);
+                    let list = if assignment.is_null() {
+                        std::ptr::null()
+                    } else {
+                        rdsys::rd_kafka_MemberAssignment_partitions(assignment)
+                    };
+                    let mut topics = None;
+                    MemberRow {
+                        member_id: cstr_lossy(rdsys::rd_kafka_MemberDescription_consumer_id(m)),
+                        instance_id: (!instance.is_null()).then(|| cstr_lossy(instance)),
+                        client_id: cstr_lossy(rdsys::rd_kafka_MemberDescription_client_id(m)),
+                        host: cstr_lossy(rdsys::rd_kafka_MemberDescription_host(m)),
+                        assignment: self
+                            .partitions(list)
+                            .iter()
+                            .map(|tp| partition_row(tp, &mut topics).tp)
+                            .collect(),
+                    }
+                })
+                .collect();
+            DescriptionRow {
+                id: cstr_lossy(rdsys::rd_kafka_ConsumerGroupDescription_group_id(g)),
+                error: (!err.is_null()).then(|| error_text(err)),
+                state: cstr_lossy(rdsys::rd_kafka_consumer_group_state_name(
+                    rdsys::rd_kafka_ConsumerGroupDescription_state(g),
+                )),
+                protocol: cstr_lossy(rdsys::rd_kafka_ConsumerGroupDescription_partition_assignor(
+                    g,
+                )),
+                simple: rdsys::rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(g) != 0,
+                coordinator,
+                members,
+            }
+        }
+    }
+}
+
+impl Event {
+    /// A DescribeConfigs result: one row per resource, with only the entries named in `keys`
+    /// (brokers that ignore the requested names send all of a resource's configs: skipping
+    /// the others here keeps copying to what warren reads).
+    pub(in super::super) fn describe_configs(
+        &self,
+        keys: &[&str],
+    ) -> Answer<Vec<ConfigResourceRow>> {
+        // SAFETY: a valid resource owned by the event.
+        let read = |r| Some(unsafe { self.config_resource(r, keys) });
+        // SAFETY: the accessors of a DescribeConfigs result (librdkafka leaves NULL the slot of
+        // a resource the broker did not answer for; those are skipped); `read` copies only.
+        unsafe {
+            self.elements(
+                rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT,
+                rdsys::rd_kafka_event_DescribeConfigs_result,
+                rdsys::rd_kafka_DescribeConfigs_result_resources,
+                read,
+            )
+        }
+    }
+
+    /// Copies one resource and its entries named in `keys`.
+    ///
+    /// # Safety
+    /// `r` must be a valid resource owned by this event.
+    unsafe fn config_resource(
+        &self,
+        r: *const rdsys::rd_kafka_ConfigResource_t,
+        keys: &[&str],
+    ) -> ConfigResourceRow {
+        // SAFETY: (whole body) `r` is valid per the caller; its error string, entry array,
+        // entries and their strings borrow from the event and are copied before returning.
+        unsafe {
+            let err = rdsys::rd_kafka_ConfigResource_error(r);
+            let error =
+                (err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR).then(|| {
+                    ErrorText {
+                        code: err.into(),
+                        text: cstr_lossy(rdsys::rd_kafka_ConfigResource_error_string(r)),
+                    }
+                });
+            let mut cnt = 0usize;
+            let entries = self.array(rdsys::rd_kafka_ConfigResource_configs(r, &mut cnt), cnt);
+            let entries = entries
+                .iter()
+                .filter(|e| !e.is_null())
+                .filter_map(|&e| {
+                    let name = rdsys::rd_kafka_ConfigEntry_name(e);
+                    if name.is_null() {
+                        return None;
+                    }
+                    let name = CStr::from_ptr(name).to_bytes();
+                    let key = keys.iter().find(|k| k.as_bytes() == name)?;
+                    let value = rdsys::rd_kafka_ConfigEntry_value(e);
+                    Some(ConfigEntryRow {
+                        name: (*key).to_owned(),
+                        value: (!value.is_null()).then(|| cstr_lossy(value)),
+                    })
+                })
+                .collect();
+            ConfigResourceRow {
+                name: cstr_lossy(rdsys::rd_kafka_ConfigResource_name(r)),
+                error,
+                entries,
+            }
+        }
     }
 }
 

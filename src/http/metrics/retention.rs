@@ -1,0 +1,202 @@
+//! Data loss and retention families: messages a group lost because its committed offset fell
+//! below the log start (per partition, only where it happened, and per group), and per
+//! group-topic the smallest number of messages between a committed offset and the log start
+//! and the largest share of a partition's retained log the group still has to read; and which
+//! topics are compacted.
+//! Compacted topics have no loss or margin series: their offsets are not message counts, and
+//! compaction removes records a group never needed.
+
+use std::sync::Arc;
+
+use super::exposition::{gauge, Family, LinePrefix, Writer};
+use crate::model::Watermarks;
+use crate::snapshot::ClusterSnapshot;
+
+const LOST: Family = gauge(
+    "kafka_consumergroup_group_lost_messages",
+    "Messages a consumer group lost on a partition: log start offset minus committed offset, present only while the committed offset is below the log start (not on compacted topics).",
+);
+const SUM_LOST: Family = gauge(
+    "kafka_consumergroup_group_sum_lost_messages",
+    "Messages a consumer group lost over all its partitions (not counting compacted topics).",
+);
+const MARGIN: Family = gauge(
+    "kafka_consumergroup_group_topic_retention_margin",
+    "Smallest number of messages, over a topic's partitions, between a consumer group's committed offset and the log start: what retention may still delete before the group loses data (0 once it lost some).",
+);
+const RATIO: Family = gauge(
+    "kafka_consumergroup_group_topic_lag_retention_ratio",
+    "Largest lag of a consumer group over the messages a partition retains, over a topic's partitions: 1 means the group is at the log start, above 1 it lost messages.",
+);
+const COMPACTED: Family = gauge(
+    "kafka_topic_compacted",
+    "1 when the topic's cleanup.policy includes compact, else 0 (absent until its configuration was read).",
+);
+
+/// The loss-related figures of one group-partition, when they are meaningful: a committed
+/// offset, a known log start and head.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Retained {
+    lost: u64,
+    margin: u64,
+    /// Lag and retained messages, kept apart: the largest ratio of a topic is found by
+    /// multiplying, and only that one is divided.
+    lag: u64,
+    log: u64,
+}
+
+impl Retained {
+    /// Lag over retained messages, in ten-thousandths (rounded); 0 with an empty log.
+    fn ratio(&self) -> u64 {
+        let (lag, log) = (self.lag as u128, self.log as u128);
+        (lag * 10_000 + log / 2)
+            .checked_div(log)
+            .map_or(0, |r| r.min(u64::MAX as u128) as u64)
+    }
+
+    /// Keeps the smallest margin and the largest ratio of `self` and `other`.
+    fn worst(&mut self, other: &Retained) {
+        self.margin = self.margin.min(other.margin);
+        if (other.lag as u128) * (self.log as u128) > (self.lag as u128) * (other.log as u128)
+            || self.log == 0
+        {
+            (self.lag, self.log) = (other.lag, other.log);
+        }
+    }
+}
+
+#[inline]
+fn retained(wm: &Watermarks, offset: i64) -> Option<Retained> {
+    if offset < 0 || wm.earliest < 0 || wm.latest < wm.earliest {
+        return None;
+    }
+    Some(Retained {
+        lost: wm.earliest.saturating_sub(offset).max(0) as u64,
+        margin: offset.saturating_sub(wm.earliest).max(0) as u64,
+        lag: wm.lag(offset)?,
+        log: (wm.latest - wm.earliest) as u64,
+    })
+}
+
+pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
+    // One pass over the group-partitions: the lost lines (rare) are written as found; every
+    // group's total and every group-topic's worst partition are kept for the families after.
+    let mut sums: Vec<u64> = Vec::new();
+    let mut worst: Vec<(u32, Retained)> = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
+    w.header(&LOST);
+    for c in clusters {
+        for g in &c.groups {
+            prefix.reset();
+            let mut sum = 0u64;
+            let start = worst.len();
+            for run in g.runs.iter() {
+                let Some(topic) = c.topic(run.topic) else {
+                    continue;
+                };
+                if topic.compacted == Some(true) {
+                    continue;
+                }
+                for (i, p) in run.partitions() {
+                    let Some(r) = topic
+                        .watermarks
+                        .get(p as usize)
+                        .and_then(|wm| retained(wm, g.offsets[i]))
+                    else {
+                        continue;
+                    };
+                    let in_group = worst.len() > start;
+                    match worst.last_mut() {
+                        Some((t, w)) if in_group && *t == run.topic => w.worst(&r),
+                        _ => worst.push((run.topic, r)),
+                    }
+                    if r.lost > 0 {
+                        sum = sum.saturating_add(r.lost);
+                        if let Some(line) = prefix.get(&LOST, c, g, run.topic) {
+                            w.prefixed(line, p);
+                            w.int_value(r.lost as i64);
+                        }
+                    }
+                }
+            }
+            sums.push(sum);
+            ends.push(worst.len());
+        }
+    }
+    w.header(&SUM_LOST);
+    let mut sums = sums.into_iter();
+    for c in clusters {
+        for g in &c.groups {
+            w.group(&SUM_LOST, c, g);
+            w.uint(sums.next().unwrap_or(0));
+        }
+    }
+    // Per group-topic, the partition closest to losing data: per-partition lines would add
+    // two lines per group-partition (about half as much exposition again); README "Metrics"
+    // gives the per-partition PromQL.
+    for (fam, is_ratio) in [(&MARGIN, false), (&RATIO, true)] {
+        w.header(fam);
+        let (mut k, mut ends) = (0, ends.iter());
+        for c in clusters {
+            for g in &c.groups {
+                let end = ends.next().copied().unwrap_or(k);
+                for (t, r) in &worst[k..end] {
+                    let Some(topic) = c.topic(*t) else { continue };
+                    w.group(fam, c, g);
+                    w.label(b",topic=\"", &topic.name.escaped);
+                    w.out.extend_from_slice(b"} ");
+                    if is_ratio {
+                        w.ten_thousandths_value(r.ratio());
+                    } else {
+                        w.int_value(r.margin as i64);
+                    }
+                }
+                k = end;
+            }
+        }
+    }
+    w.header(&COMPACTED);
+    for c in clusters {
+        for t in c.topics_sorted() {
+            let Some(compacted) = t.compacted else {
+                continue;
+            };
+            w.start(&COMPACTED, c);
+            w.label(b",topic=\"", &t.name.escaped);
+            w.int(compacted as i64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_margin_and_ratio_of_a_group_partition() {
+        let wm = |earliest, latest| Watermarks { earliest, latest };
+        let a = retained(&wm(100, 300), 150).unwrap();
+        assert_eq!((a.lost, a.margin, a.ratio()), (0, 50, 7500));
+        let b = retained(&wm(100, 300), 40).unwrap();
+        assert_eq!((b.lost, b.margin, b.ratio()), (60, 0, 13_000));
+        let r = retained(&wm(300, 300), 300).unwrap();
+        assert_eq!((r.lost, r.margin, r.ratio()), (0, 0, 0));
+        let r = retained(&wm(0, 3), 1).unwrap();
+        assert_eq!(r.ratio(), 6667, "2/3, rounded");
+        // The worst of a topic: smallest margin, largest ratio (possibly of two partitions).
+        let mut w = retained(&wm(0, 1000), 900).unwrap(); // margin 900, ratio 0.1
+        w.worst(&retained(&wm(500, 600), 510).unwrap()); // margin 10, ratio 0.9
+        w.worst(&retained(&wm(0, 10), 5).unwrap()); // margin 5, ratio 0.5
+        assert_eq!((w.margin, w.ratio()), (5, 9000));
+        let mut empty = retained(&wm(7, 7), 7).unwrap();
+        empty.worst(&a);
+        assert_eq!(
+            empty.ratio(),
+            7500,
+            "an empty log does not hide a real ratio"
+        );
+        assert!(retained(&wm(-1, 300), 40).is_none(), "log start unknown");
+        assert!(retained(&wm(0, -1), 40).is_none(), "head unknown");
+        assert!(retained(&wm(0, 10), -1).is_none(), "no commit");
+    }
+}

@@ -204,14 +204,14 @@ fn main() {
     let telemetry = Telemetry::new(&[ClusterConfig::new("bench", "127.0.0.1:9092")]);
     let mut times = Vec::new();
     let mut bytes = 0usize;
-    for format in [
-        Format::Text,
-        Format::Text,
-        Format::Text,
-        Format::Text,
-        Format::Text,
-        Format::OpenMetrics,
-    ] {
+    // `WARREN_BENCH_RENDERS=N` renders the text format N times instead of 5, so that a
+    // profiler sees mostly the renderer (`perf record -g` on the bench binary).
+    let renders: usize = std::env::var("WARREN_BENCH_RENDERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    let formats = std::iter::repeat_n(Format::Text, renders.max(1)).chain([Format::OpenMetrics]);
+    for format in formats {
         let mut n = 0usize;
         let t = Instant::now();
         render(

@@ -18,8 +18,8 @@ use crate::model::{GroupDescription, GroupState};
 /// One member of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    /// Only when member ids are shown (`groups.member_ids`).
-    pub member_id: Option<Name>,
+    /// Only when member ids are shown (`groups.member_ids`); boxed, as it is usually absent.
+    pub member_id: Option<Box<Name>>,
     /// A hash of the member id: tells members apart across descriptions.
     key: u64,
     pub client_id: Name,
@@ -31,8 +31,57 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicOwners {
     pub topic: Name,
-    /// Indexed by partition: the owning member's index in `members` plus one; 0 for none.
-    pub owners: Box<[u16]>,
+    pub owners: Owners,
+}
+
+/// Per partition, the owning member's index in `members` plus one, 0 for none: a byte each
+/// while the group has fewer than 255 members (nearly always), two beyond.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owners {
+    Narrow(Box<[u8]>),
+    Wide(Box<[u16]>),
+}
+
+impl Owners {
+    /// `partitions` owned by nobody, for a group of `members`.
+    fn new(partitions: usize, members: usize) -> Owners {
+        if members < u8::MAX as usize {
+            Owners::Narrow(vec![0; partitions].into())
+        } else {
+            Owners::Wide(vec![0; partitions].into())
+        }
+    }
+
+    fn set(&mut self, partition: usize, owner: u16) {
+        match self {
+            Owners::Narrow(o) => o[partition] = owner as u8,
+            Owners::Wide(o) => o[partition] = owner,
+        }
+    }
+
+    /// The owner of `partition` (0: none), `None` past the topic's assigned partitions.
+    pub fn get(&self, partition: usize) -> Option<u16> {
+        match self {
+            Owners::Narrow(o) => o.get(partition).map(|&v| u16::from(v)),
+            Owners::Wide(o) => o.get(partition).copied(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Owners::Narrow(o) => o.len(),
+            Owners::Wide(o) => o.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `(partition, owner)` of every owned partition.
+    pub fn owned(&self) -> impl Iterator<Item = (usize, u16)> + '_ {
+        (0..self.len()).filter_map(|p| self.get(p).filter(|&o| o != 0).map(|o| (p, o)))
+    }
 }
 
 /// A group's membership from its last description; shared with snapshots.
@@ -44,7 +93,7 @@ pub struct Membership {
     pub protocol: Name,
     /// Broker id of the group's coordinator.
     pub coordinator: Option<i32>,
-    /// At most 65,535 (owners are `u16`).
+    /// At most 65,534 (see [`Owners`]).
     pub members: Vec<Member>,
     /// Sorted by topic name.
     pub topics: Vec<TopicOwners>,
@@ -69,7 +118,7 @@ impl Membership {
 
     /// The member owning `topic`/`partition`, if known.
     pub fn owner(&self, topic: &str, partition: i32) -> Option<&Member> {
-        let owner = *self
+        let owner = self
             .owners_of(topic)?
             .owners
             .get(usize::try_from(partition).ok()?)?;
@@ -79,7 +128,7 @@ impl Membership {
     /// How many of partitions `0..count` of `topic` some member owns.
     pub fn owned_below(&self, topic: &str, count: usize) -> usize {
         self.owners_of(topic).map_or(0, |t| {
-            t.owners.iter().take(count).filter(|&&o| o != 0).count()
+            t.owners.owned().take_while(|&(p, _)| p < count).count()
         })
     }
 
@@ -113,13 +162,19 @@ fn member_key(id: &str) -> u64 {
     h.finish()
 }
 
-/// A [`Membership`] from a description read at `now` (no rebalances counted yet).
-fn membership(now: Secs, d: &GroupDescription, member_ids: bool) -> Membership {
-    let described = &d.members[..d.members.len().min(u16::MAX as usize)];
+/// A [`Membership`] from a description read at `now` (no rebalances counted yet); `name`
+/// gives a topic's [`Name`] (the store's, when it knows the topic: no copy per group).
+fn membership(
+    now: Secs,
+    d: &GroupDescription,
+    member_ids: bool,
+    name: impl Fn(&str) -> Name,
+) -> Membership {
+    let described = &d.members[..d.members.len().min(u16::MAX as usize - 1)];
     let members: Vec<Member> = described
         .iter()
         .map(|m| Member {
-            member_id: member_ids.then(|| Name::new(&m.member_id)),
+            member_id: member_ids.then(|| Box::new(Name::new(&m.member_id))),
             key: member_key(&m.member_id),
             client_id: Name::new(&m.client_id),
             host: Name::new(&m.host),
@@ -133,17 +188,17 @@ fn membership(now: Secs, d: &GroupDescription, member_ids: bool) -> Membership {
     names.dedup();
     let mut topics: Vec<TopicOwners> = names
         .iter()
-        .map(|&name| {
+        .map(|&topic| {
             let count = described
                 .iter()
                 .flat_map(|m| &m.assignment)
-                .filter(|tp| &*tp.topic == name && tp.partition >= 0)
+                .filter(|tp| &*tp.topic == topic && tp.partition >= 0)
                 .map(|tp| tp.partition as usize + 1)
                 .max()
                 .unwrap_or(0);
             TopicOwners {
-                topic: Name::new(name),
-                owners: vec![0u16; count].into(),
+                topic: name(topic),
+                owners: Owners::new(count, described.len()),
             }
         })
         .collect();
@@ -156,7 +211,7 @@ fn membership(now: Secs, d: &GroupDescription, member_ids: bool) -> Membership {
             ) else {
                 continue;
             };
-            topics[t].owners[p] = i as u16 + 1;
+            topics[t].owners.set(p, i as u16 + 1);
             known = true;
         }
     }
@@ -179,21 +234,24 @@ impl Store {
         if self.forgotten.contains_key(d.id.as_str()) {
             return;
         }
-        let member_ids = self.member_ids;
+        let name = |topic: &str| match self.topic_id(topic).and_then(|id| self.topic(id)) {
+            Some(t) => t.name.clone(),
+            None => Name::new(topic),
+        };
+        let next = membership(now, d, self.member_ids, name);
         let g = match self.groups.get_mut(d.id.as_str()) {
             Some(g) => g,
             None => Self::insert_group(&mut self.groups, &d.id),
         };
         g.state = d.state;
         g.last_seen = g.last_seen.max(now);
-        g.membership = Some(Arc::new(describe(g, now, d, member_ids)));
+        g.membership = Some(Arc::new(describe(g, next)));
     }
 }
 
 /// The group's new membership: counts a rebalance against the previous one, and keeps the
 /// previous owners through a rebalance (see the module comment).
-fn describe(g: &TrackedGroup, now: Secs, d: &GroupDescription, member_ids: bool) -> Membership {
-    let mut next = membership(now, d, member_ids);
+fn describe(g: &TrackedGroup, mut next: Membership) -> Membership {
     let Some(prev) = g.membership.as_deref() else {
         return next;
     };
@@ -214,16 +272,15 @@ fn describe(g: &TrackedGroup, now: Secs, d: &GroupDescription, member_ids: bool)
         next.topics = prev
             .topics
             .iter()
-            .map(|t| TopicOwners {
-                topic: t.topic.clone(),
-                owners: t
-                    .owners
-                    .iter()
-                    .map(|&o| match o {
-                        0 => 0,
-                        o => now_index.get(usize::from(o) - 1).copied().unwrap_or(0),
-                    })
-                    .collect(),
+            .map(|t| {
+                let mut owners = Owners::new(t.owners.len(), next.members.len());
+                for (p, o) in t.owners.owned() {
+                    owners.set(p, now_index.get(usize::from(o) - 1).copied().unwrap_or(0));
+                }
+                TopicOwners {
+                    topic: t.topic.clone(),
+                    owners,
+                }
             })
             .collect();
         next.assignments_known = prev.assignments_known;
@@ -295,12 +352,12 @@ mod tests {
         assert_eq!((m.owned_below("t", 3), m.owned_below("t", 1)), (2, 1));
         assert_eq!((m.owned_below("u", 5), m.owned_below("v", 5)), (1, 0));
         assert!(m.assignments_known);
-        let order: Vec<(&str, Vec<u16>)> = m
+        let order: Vec<(&str, Vec<(usize, u16)>)> = m
             .topics
             .iter()
-            .map(|t| (&*t.topic.raw, t.owners.to_vec()))
+            .map(|t| (&*t.topic.raw, t.owners.owned().collect()))
             .collect();
-        assert_eq!(order, [("t", vec![1, 1]), ("u", vec![2])]);
+        assert_eq!(order, [("t", vec![(0, 1), (1, 1)]), ("u", vec![(0, 2)])]);
         assert!(
             m.members[0].member_id.is_none(),
             "member ids only when shown"
@@ -350,6 +407,28 @@ mod tests {
         assert_eq!(rebalances(&s), 3);
         assert!(m.owner("t", 0).is_none());
         assert!(!m.assignments_known);
+    }
+
+    #[test]
+    fn owners_take_two_bytes_only_from_255_members_on() {
+        let big: Vec<GroupMember> = (0..300)
+            .map(|i| member(&format!("m{i}"), &[("t", i)]))
+            .collect();
+        let mut s = Store::new(3);
+        s.apply_group_description(0, &described(GroupState::Stable, big));
+        let m = s.group("g").unwrap().membership.clone().unwrap();
+        assert!(matches!(m.topics[0].owners, Owners::Wide(_)));
+        assert_eq!(&*m.owner("t", 299).unwrap().client_id.raw, "client-m299");
+        assert_eq!(m.owned_below("t", 300), 300);
+        let mut s = Store::new(3);
+        s.apply_group_description(
+            0,
+            &described(GroupState::Stable, vec![member("a", &[("t", 3)])]),
+        );
+        let m = s.group("g").unwrap().membership.clone().unwrap();
+        assert!(matches!(m.topics[0].owners, Owners::Narrow(_)));
+        assert_eq!(m.topics[0].owners.len(), 4);
+        assert_eq!(m.owned_below("t", 4), 1);
     }
 
     #[test]

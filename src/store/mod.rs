@@ -37,7 +37,7 @@ use std::time::Duration;
 use crate::model::GroupState;
 
 pub use head::{TopicState, ARCHIVE};
-pub use membership::{Member, Membership, TopicOwners};
+pub use membership::{Member, Membership, Owners, TopicOwners};
 use window::point_lag;
 pub use window::{Point, Windows};
 

@@ -108,11 +108,8 @@ fn owners(w: &mut Writer, c: &ClusterSnapshot, g: &GroupSnapshot, m: &Membership
         ] {
             prefix.extend_from_slice(part.as_bytes());
         }
-        for (p, &owner) in t.owners.iter().enumerate() {
-            let Some(suffix) = usize::from(owner)
-                .checked_sub(1)
-                .and_then(|i| suffixes.get(i))
-            else {
+        for (p, owner) in t.owners.owned() {
+            let Some(suffix) = suffixes.get(usize::from(owner) - 1) else {
                 continue;
             };
             w.out.extend_from_slice(&prefix);

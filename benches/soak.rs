@@ -50,18 +50,11 @@ fn main() {
 
 /// Resident and peak resident memory of `pid`, in MB, and its thread count.
 fn memory(pid: u32) -> (f64, f64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| -> f64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let mb = |field| common::proc_status(pid, field) as f64 / 1024.0;
     (
-        field("VmRSS:") / 1024.0,
-        field("VmHWM:") / 1024.0,
-        field("Threads:") as usize,
+        mb("VmRSS"),
+        mb("VmHWM"),
+        common::proc_status(pid, "Threads") as usize,
     )
 }
 

@@ -352,6 +352,12 @@ impl Warren {
     /// As [`Warren::start`], with extra keys for the `[http]` table. `http.listen` is
     /// `127.0.0.1:0`; the port warren bound is read from its `--address-file`.
     pub fn start_with_http(config: &str, http: &str) -> Warren {
+        Warren::start_limited(config, http, None)
+    }
+
+    /// As [`Warren::start_with_http`], under `ulimit -n descriptors` (soft and hard) when
+    /// given.
+    pub fn start_limited(config: &str, http: &str, descriptors: Option<u32>) -> Warren {
         let dir = temp_dir("warren");
         let path = dir.path().join("warren.toml");
         let address_file = dir.path().join("address");
@@ -359,7 +365,15 @@ impl Warren {
         let full = format!("{config}\n[http]\nlisten = \"127.0.0.1:0\"\n{http}\n");
         std::fs::write(&path, full).expect("config file");
         let log = std::fs::File::create(dir.path().join("warren.log")).expect("log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
+        let mut cmd = match descriptors {
+            None => Command::new(env!("CARGO_BIN_EXE_warren")),
+            Some(n) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", "ulimit -n \"$1\" || exit 1; shift; exec \"$@\""])
+                    .args(["sh", &n.to_string(), env!("CARGO_BIN_EXE_warren")]);
+                sh
+            }
+        };
         for (k, _) in std::env::vars() {
             if k.starts_with("WARREN_") {
                 cmd.env_remove(k);
@@ -459,6 +473,16 @@ impl Drop for Warren {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A field of `/proc/PID/status` (kB, or a plain count), e.g. `VmRSS`, `VmHWM` or `Threads`.
+pub fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {status}"))
 }
 
 /// Series lines of an exposition, keyed by everything before the value.

@@ -4,13 +4,10 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
-
-use crate::common::{self, wait_for, Broker, Warren};
+use crate::common::{self, proc_status, wait_for, Broker, Warren};
 use crate::tools;
 
 const TOKEN: &str = "reliability-admin-token-0123";
@@ -26,75 +23,6 @@ fn cluster(broker: &Broker) -> String {
          metadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\n",
         broker.bootstrap()
     )
-}
-
-/// warren run under `ulimit -n` (soft and hard), when given, with its pid known (the common
-/// harness's [`Warren`] has neither).
-struct Process {
-    child: Child,
-    port: u16,
-    dir: TempDir,
-}
-
-impl Process {
-    fn start(config: &str, http: &str, descriptors: Option<u32>) -> Process {
-        let dir = common::temp_dir("warren-http");
-        let path = dir.path().join("warren.toml");
-        let address = dir.path().join("address");
-        let full = format!("{config}\n[http]\nlisten = \"127.0.0.1:0\"\n{http}\n");
-        std::fs::write(&path, full).expect("config file");
-        let log = std::fs::File::create(dir.path().join("warren.log")).expect("log");
-        let limit = descriptors.map_or(String::new(), |n| n.to_string());
-        let mut cmd = Command::new("sh");
-        let script = "if [ -n \"$1\" ]; then ulimit -n \"$1\" || exit 1; fi; shift; exec \"$@\"";
-        cmd.args(["-c", script])
-            .args(["sh", &limit, env!("CARGO_BIN_EXE_warren"), "--address-file"])
-            .arg(&address)
-            .args(["run", "--config"])
-            .arg(&path);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("WARREN_") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start warren");
-        let log_path = dir.path().join("warren.log");
-        let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-        let port = common::wait_address_file(&mut child, &address, "warren", read_log).port();
-        let p = Process { child, port, dir };
-        wait_for(Duration::from_secs(30), "warren /readyz", || {
-            let r = common::http_get(p.port, "/readyz", &[]).ok()?;
-            (r.status == 200).then_some(())
-        });
-        p
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("warren.log")).unwrap_or_default()
-    }
-
-    /// A field of /proc/PID/status in kB (or a plain count), e.g. `VmRSS` or `Threads`.
-    fn status(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc/PID/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no {field} in {status}"))
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn connect(port: u16) -> TcpStream {
@@ -170,7 +98,7 @@ fn slow_readers_do_not_exhaust_memory() {
     for g in 0..GROUPS {
         broker.commit(&format!("group-with-a-realistic-name-{g}"), &offsets);
     }
-    let w = Process::start(
+    let w = Warren::start_limited(
         &cluster(&broker),
         &format!(
             "max_concurrent_scrapes = {CAP}\nidle_timeout = \"4s\"\nheader_read_timeout = \"2s\""
@@ -181,8 +109,8 @@ fn slow_readers_do_not_exhaust_memory() {
         let r = common::http_get(w.port, "/metrics", &[]).ok()?;
         (r.body.len() > 4_000_000).then_some(r.body.len())
     });
-    let rss_before = w.status("VmRSS");
-    let threads_before = w.status("Threads");
+    let rss_before = proc_status(w.pid(), "VmRSS");
+    let threads_before = proc_status(w.pid(), "Threads");
 
     let mut slow: Vec<TcpStream> = (0..SLOW_READERS).map(|_| connect(w.port)).collect();
     for (i, s) in slow.iter_mut().enumerate() {
@@ -199,9 +127,9 @@ fn slow_readers_do_not_exhaust_memory() {
     let heads: Vec<String> = slow.iter_mut().map(read_head).collect();
     let served = heads.iter().filter(|h| status_of(h) == 200).count();
     let refused: Vec<&String> = heads.iter().filter(|h| status_of(h) == 503).collect();
-    let threads_during = w.status("Threads");
-    let rss_during = w.status("VmRSS");
-    let peak = w.status("VmHWM");
+    let threads_during = proc_status(w.pid(), "Threads");
+    let rss_during = proc_status(w.pid(), "VmRSS");
+    let peak = proc_status(w.pid(), "VmHWM");
     eprintln!(
         "slow readers: exposition {size} B; {SLOW_READERS} slow readers ({served} served, {} \
          refused): VmRSS {rss_before} kB before, {rss_during} kB during, VmHWM {peak} kB; \
@@ -236,7 +164,7 @@ fn slow_readers_do_not_exhaust_memory() {
         text.contains("\nwarren_scrapes_total{format=\"text\"} "),
         "telemetry at the end"
     );
-    let peak = w.status("VmHWM");
+    let peak = proc_status(w.pid(), "VmHWM");
     eprintln!("slow readers: VmHWM {peak} kB after a normal scrape");
     // Before the fix each slow reader held its own rendered body and a blocked thread.
     assert!(
@@ -424,7 +352,7 @@ fn connection_limit_keeps_healthz_answering() {
     }
     const SOCKETS: usize = 200;
     let broker = Broker::start("rel-http-limit");
-    let w = Process::start(&cluster(&broker), "header_read_timeout = \"1s\"", Some(128));
+    let w = Warren::start_limited(&cluster(&broker), "header_read_timeout = \"1s\"", Some(128));
     // More idle sockets than warren has descriptors, all held open on this side.
     let mut idle: Vec<TcpStream> = (0..SOCKETS).map(|_| connect(w.port)).collect();
     let start = Instant::now();

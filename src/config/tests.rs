@@ -1112,6 +1112,16 @@ fn item5_durations_that_reach_librdkafka_or_a_timer_are_bounded() {
             "evaluator.min_distance",
             "at most 1day",
         ),
+        (
+            "groups = { describe_refresh = \"0s\" }",
+            "groups.describe_refresh",
+            "must be greater than 0 and at most 1day, got 0s",
+        ),
+        (
+            "groups = { describe_refresh = \"100years\" }",
+            "groups.describe_refresh",
+            "at most 1day",
+        ),
     ] {
         let errors = errs(
             &format!("retention = \"10years\"\n{}", cluster_with(line)),

@@ -297,7 +297,11 @@ fn check_durations(key: &str, c: &ClusterConfig, errors: &mut Errors) {
             MAX_REQUEST_TIMEOUT,
         ),
     ];
-    for (name, value, min, max) in bounded {
+    let describe_refresh = c
+        .groups
+        .describe_refresh
+        .map(|d| ("groups.describe_refresh", d, Duration::ZERO, MAX_INTERVAL));
+    for (name, value, min, max) in bounded.into_iter().chain(describe_refresh) {
         let lower = if min.is_zero() {
             "greater than 0".to_string()
         } else {

@@ -10,11 +10,11 @@
 //! movement is unknown (no point yet, no head when the point was taken, a rewind, or no time
 //! between) are left out of every sum, their lag included.
 //!
-//! The backlog is *shrinking* when the summed lag went down by at least one message: the time
-//! to catch up is then lag / −velocity, which is finite and at most lag × span (the velocity is
-//! at least one message per span). It is *falling behind* when the lag is above 0 and went up by
-//! at least one message: no estimate. Otherwise (no lag, or a lag that did not move) the time
-//! is 0 without lag and there is no estimate with a steady lag; neither is falling behind.
+//! The backlog is *shrinking* when the lag velocity is at most −1 message per longest span (at
+//! that rate at least one message a window): the time to catch up is then lag / −velocity,
+//! finite and at most lag × the longest span. It is *falling behind* when the lag is above 0
+//! and the velocity at least +1 message per longest span: no estimate. Otherwise the time is 0
+//! without lag, and there is no estimate for a lag that stands still; neither is falling behind.
 
 use crate::store::{Point, Secs};
 
@@ -29,8 +29,8 @@ pub struct Rates {
     pub consume: f64,
     /// Change of lag per second (negative: shrinking).
     pub velocity: f64,
-    /// Summed change of lag over the partitions' spans, in messages.
-    lag_change: i64,
+    /// The longest span of the partitions counted, in seconds.
+    max_span: u32,
 }
 
 /// Whether the backlog shrinks, grows or stands still (see the module comment).
@@ -55,12 +55,12 @@ impl Rates {
             return;
         }
         let change = (lag as i64).saturating_sub(lag_then as i64);
+        self.max_span = self.max_span.max(span);
         let span = span as f64;
         self.partitions += 1;
         self.lag = self.lag.saturating_add(lag);
         self.consume += consumed as f64 / span;
         self.velocity += change as f64 / span;
-        self.lag_change = self.lag_change.saturating_add(change);
     }
 
     /// Adds the sums of another group-topic.
@@ -69,7 +69,7 @@ impl Rates {
         self.lag = self.lag.saturating_add(other.lag);
         self.consume += other.consume;
         self.velocity += other.velocity;
-        self.lag_change = self.lag_change.saturating_add(other.lag_change);
+        self.max_span = self.max_span.max(other.max_span);
     }
 
     /// Messages produced per second to the partitions counted, over the same spans.
@@ -82,12 +82,14 @@ impl Rates {
         if self.partitions == 0 {
             return None;
         }
+        // At least one message per longest span, either way (span > 0 for every partition).
+        let threshold = 1.0 / f64::from(self.max_span.max(1));
         Some(if self.lag == 0 {
             Trend::CatchingUp(0.0)
-        } else if self.lag_change <= -1 && self.velocity < 0.0 {
-            // velocity ≤ −1 / longest span, so this is at most lag × span: finite.
+        } else if self.velocity <= -threshold {
+            // At most lag × the longest span: finite.
             Trend::CatchingUp(self.lag as f64 / -self.velocity)
-        } else if self.lag_change >= 1 {
+        } else if self.velocity >= threshold {
             Trend::FallingBehind
         } else {
             Trend::Steady
@@ -127,6 +129,22 @@ mod tests {
         idle.add_partition(Some(&point(7, 0, Some(0))), 7, 0, 10);
         assert_eq!(idle.trend(), Some(Trend::CatchingUp(0.0)));
         assert_eq!((idle.consume, idle.velocity), (0.0, 0.0));
+    }
+
+    /// The trend follows the velocity, whatever the spans: an old slow rise and a fast recent
+    /// drain are shrinking, and a near-zero velocity made of opposite rounding is steady.
+    #[test]
+    fn the_trend_follows_the_velocity_over_unequal_spans() {
+        let mut r = Rates::default();
+        r.add_partition(Some(&point(0, 0, Some(10))), 0, 12, 1000); // +2 in 1000 s
+        r.add_partition(Some(&point(0, 990, Some(10))), 1, 9, 1000); // −1 in 10 s
+        assert!(r.velocity < 0.0);
+        assert!(matches!(r.trend(), Some(Trend::CatchingUp(s)) if s <= 21.0 * 1000.0));
+        let mut r = Rates::default();
+        r.add_partition(Some(&point(0, 90, Some(0))), 0, 7, 100); // +7 in 10 s
+        r.add_partition(Some(&point(0, 90, Some(0))), 0, 1, 100); // +1 in 10 s
+        r.add_partition(Some(&point(0, 0, Some(80))), 80, 0, 100); // −80 in 100 s
+        assert_eq!(r.trend(), Some(Trend::Steady), "velocity {}", r.velocity);
     }
 
     #[test]

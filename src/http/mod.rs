@@ -166,7 +166,9 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
     if state.scrapes.streams(format, encoding) {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let streamer = state.clone();
+        let rendering = permit.clone();
         tokio::task::spawn_blocking(move || {
+            let _place = rendering;
             let s = &streamer;
             let size = scrape::render_streamed(
                 &s.snapshots.load(),
@@ -185,7 +187,7 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
     let loader = state.clone();
     let shared = state
         .scrapes
-        .shared_part(format, encoding, generation, move || {
+        .shared_part(format, encoding, generation, permit.clone(), move || {
             (loader.snapshots.load(), loader.build.clone())
         })
         .await;

@@ -442,6 +442,7 @@ fn state_described(member_ids: bool) -> Arc<AppState> {
         members,
     };
     let mut store = Store::new(3).with_member_ids(member_ids);
+    store.apply_metadata(1, &[("orders", 3)]);
     store.apply_group_description(1, &describe(GroupState::Empty, vec![]));
     let members = vec![
         member("m-1", "billing-1", "/10.0.0.5", 0),

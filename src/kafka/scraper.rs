@@ -266,8 +266,16 @@ impl Scraper {
     /// still unreachable fails those requests safely, so after any failure we start afresh.
     fn disconnect(&mut self) -> Option<tokio::sync::oneshot::Receiver<()>> {
         let admin = self.admin.take()?;
+        // The topic-configuration request holds the client too: cancelled and gone before
+        // the client is dropped, so that the drop here is the last one.
+        let configs = self.configs_task.take();
+        let runtime = tokio::runtime::Handle::current();
         let (done, closed) = tokio::sync::oneshot::channel();
         let close = move || {
+            if let Some(task) = configs {
+                task.abort();
+                let _ = runtime.block_on(task);
+            }
             drop(admin);
             let _ = done.send(());
         };

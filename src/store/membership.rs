@@ -162,13 +162,13 @@ fn member_key(id: &str) -> u64 {
     h.finish()
 }
 
-/// A [`Membership`] from a description read at `now` (no rebalances counted yet); `name`
-/// gives a topic's [`Name`] (the store's, when it knows the topic: no copy per group).
+/// A [`Membership`] from a description read at `now` (no rebalances counted yet); `topic`
+/// gives a watched topic's [`Name`] (the store's: no copy per group) and partition count.
 fn membership(
     now: Secs,
     d: &GroupDescription,
     member_ids: bool,
-    name: impl Fn(&str) -> Name,
+    topic: impl Fn(&str) -> Option<(Name, usize)>,
 ) -> Membership {
     let described = &d.members[..d.members.len().min(u16::MAX as usize - 1)];
     let members: Vec<Member> = described
@@ -180,39 +180,38 @@ fn membership(
             host: Name::new(&m.host),
         })
         .collect();
+    // Only watched topics, and only their partitions: an assignment is written by a client
+    // (the group's leader) and must not size anything here.
     let mut names: Vec<&str> = described
         .iter()
         .flat_map(|m| m.assignment.iter().map(|tp| &*tp.topic))
         .collect();
     names.sort_unstable();
     names.dedup();
-    let mut topics: Vec<TopicOwners> = names
-        .iter()
-        .map(|&topic| {
-            let count = described
-                .iter()
-                .flat_map(|m| &m.assignment)
-                .filter(|tp| &*tp.topic == topic && tp.partition >= 0)
-                .map(|tp| tp.partition as usize + 1)
-                .max()
-                .unwrap_or(0);
-            TopicOwners {
-                topic: name(topic),
-                owners: Owners::new(count, described.len()),
-            }
-        })
-        .collect();
+    let mut topics: Vec<TopicOwners> = Vec::new();
+    let mut kept: Vec<&str> = Vec::new();
+    for name in names {
+        if let Some((topic_name, partitions)) = topic(name) {
+            topics.push(TopicOwners {
+                topic: topic_name,
+                owners: Owners::new(partitions, described.len()),
+            });
+            kept.push(name);
+        }
+    }
     let mut known = false;
     for (i, m) in described.iter().enumerate() {
         for tp in &m.assignment {
             let (Ok(t), Ok(p)) = (
-                names.binary_search(&&*tp.topic),
+                kept.binary_search(&&*tp.topic),
                 usize::try_from(tp.partition),
             ) else {
                 continue;
             };
-            topics[t].owners.set(p, i as u16 + 1);
-            known = true;
+            if p < topics[t].owners.len() {
+                topics[t].owners.set(p, i as u16 + 1);
+                known = true;
+            }
         }
     }
     Membership {
@@ -234,11 +233,11 @@ impl Store {
         if self.forgotten.contains_key(d.id.as_str()) {
             return;
         }
-        let name = |topic: &str| match self.topic_id(topic).and_then(|id| self.topic(id)) {
-            Some(t) => t.name.clone(),
-            None => Name::new(topic),
+        let topic = |name: &str| {
+            let t = self.topic(self.topic_id(name)?)?;
+            Some((t.name.clone(), t.watermarks.len()))
         };
-        let next = membership(now, d, self.member_ids, name);
+        let next = membership(now, d, self.member_ids, topic);
         let g = match self.groups.get_mut(d.id.as_str()) {
             Some(g) => g,
             None => Self::insert_group(&mut self.groups, &d.id),
@@ -330,9 +329,16 @@ mod tests {
             .rebalances
     }
 
+    /// A store watching `t` (3 partitions) and `u` (1).
+    fn store() -> Store {
+        let mut s = Store::new(3);
+        s.apply_metadata(0, &[("t", 3), ("u", 1)]);
+        s
+    }
+
     #[test]
     fn owners_are_looked_up_by_topic_and_partition() {
-        let mut s = Store::new(3);
+        let mut s = store();
         let d = described(
             GroupState::Stable,
             vec![
@@ -366,7 +372,7 @@ mod tests {
 
     #[test]
     fn rebalances_are_counted_once_each_and_owners_survive_them() {
-        let mut s = Store::new(3);
+        let mut s = store();
         let a = || member("a", &[("t", 0), ("t", 1)]);
         s.apply_group_description(0, &described(GroupState::Empty, vec![]));
         assert_eq!(rebalances(&s), 0, "the first look counts nothing");
@@ -412,28 +418,43 @@ mod tests {
     #[test]
     fn owners_take_two_bytes_only_from_255_members_on() {
         let big: Vec<GroupMember> = (0..300)
-            .map(|i| member(&format!("m{i}"), &[("t", i)]))
+            .map(|i| member(&format!("m{i}"), &[("big", i)]))
             .collect();
         let mut s = Store::new(3);
+        s.apply_metadata(0, &[("big", 300)]);
         s.apply_group_description(0, &described(GroupState::Stable, big));
         let m = s.group("g").unwrap().membership.clone().unwrap();
         assert!(matches!(m.topics[0].owners, Owners::Wide(_)));
-        assert_eq!(&*m.owner("t", 299).unwrap().client_id.raw, "client-m299");
-        assert_eq!(m.owned_below("t", 300), 300);
-        let mut s = Store::new(3);
+        assert_eq!(&*m.owner("big", 299).unwrap().client_id.raw, "client-m299");
+        assert_eq!(m.owned_below("big", 300), 300);
+        let mut s = store();
         s.apply_group_description(
             0,
-            &described(GroupState::Stable, vec![member("a", &[("t", 3)])]),
+            &described(GroupState::Stable, vec![member("a", &[("t", 2)])]),
         );
         let m = s.group("g").unwrap().membership.clone().unwrap();
         assert!(matches!(m.topics[0].owners, Owners::Narrow(_)));
-        assert_eq!(m.topics[0].owners.len(), 4);
-        assert_eq!(m.owned_below("t", 4), 1);
+        assert_eq!(m.topics[0].owners.len(), 3, "the topic's partitions");
+        assert_eq!(m.owned_below("t", 3), 1);
+    }
+
+    /// Assignments are written by a client: a partition past the topic's, or a topic warren
+    /// does not watch, sizes nothing and is left out.
+    #[test]
+    fn assignments_outside_the_watched_partitions_are_ignored() {
+        let mut s = store();
+        let hostile = member("a", &[("t", i32::MAX - 1), ("t", 1), ("unwatched", 7)]);
+        s.apply_group_description(0, &described(GroupState::Stable, vec![hostile]));
+        let m = s.group("g").unwrap().membership.clone().unwrap();
+        assert_eq!(m.topics.len(), 1);
+        assert_eq!(m.topics[0].owners.len(), 3);
+        assert_eq!(m.topics[0].owners.owned().collect::<Vec<_>>(), [(1, 1)]);
+        assert!(m.owner("unwatched", 7).is_none());
     }
 
     #[test]
     fn a_broker_without_assignments_leaves_ownership_unknown() {
-        let mut s = Store::new(3);
+        let mut s = store();
         s.apply_group_description(0, &described(GroupState::Stable, vec![member("a", &[])]));
         let m = s.group("g").unwrap().membership.clone().unwrap();
         assert_eq!(m.members.len(), 1);

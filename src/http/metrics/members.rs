@@ -27,7 +27,7 @@ const PARTITION_OWNER: Family = info(
 );
 const UNASSIGNED: Family = gauge(
     "kafka_consumergroup_group_topic_unassigned_partitions",
-    "Partitions of a topic the group commits to that no member owns while the group is Stable (0 in any other state); absent where the broker does not report assignments.",
+    "Partitions of a topic the group commits to and is assigned that no member owns while the group is Stable (0 in any other state); absent where the broker does not report assignments, and for topics no member owns any partition of (no longer subscribed).",
 );
 
 pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
@@ -135,10 +135,15 @@ fn unassigned(w: &mut Writer, c: &ClusterSnapshot, g: &GroupSnapshot, m: &Member
         let Some(topic) = c.topic(run.topic) else {
             continue;
         };
+        let partitions = topic.watermarks.len();
+        let owned = m.owned_below(&topic.name.raw, partitions);
+        if owned == 0 {
+            // No member owns any of it: the group no longer subscribes to the topic, whose
+            // offsets outlive the subscription (for `offsets.retention.minutes`).
+            continue;
+        }
         let count = match m.state {
-            GroupState::Stable => {
-                topic.watermarks.len() - m.owned_below(&topic.name.raw, topic.watermarks.len())
-            }
+            GroupState::Stable => partitions - owned,
             _ => 0,
         };
         w.group(&UNASSIGNED, c, g);

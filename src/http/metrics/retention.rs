@@ -46,20 +46,22 @@ struct Retained {
 }
 
 impl Retained {
-    /// Lag over retained messages, in ten-thousandths (rounded); 0 with an empty log.
+    /// What a ratio divides by: the retained messages, an empty log counting as one, so that a
+    /// lag on an empty log (everything lost) reads as large, never as 0.
+    fn divisor(&self) -> u128 {
+        (self.log as u128).max(1)
+    }
+
+    /// Lag over retained messages, in ten-thousandths (rounded).
     fn ratio(&self) -> u64 {
-        let (lag, log) = (self.lag as u128, self.log as u128);
-        (lag * 10_000 + log / 2)
-            .checked_div(log)
-            .map_or(0, |r| r.min(u64::MAX as u128) as u64)
+        let d = self.divisor();
+        ((self.lag as u128 * 10_000 + d / 2) / d).min(u64::MAX as u128) as u64
     }
 
     /// Keeps the smallest margin and the largest ratio of `self` and `other`.
     fn worst(&mut self, other: &Retained) {
         self.margin = self.margin.min(other.margin);
-        if (other.lag as u128) * (self.log as u128) > (self.lag as u128) * (other.log as u128)
-            || self.log == 0
-        {
+        if other.lag as u128 * self.divisor() > self.lag as u128 * other.divisor() {
             (self.lag, self.log) = (other.lag, other.log);
         }
     }
@@ -195,6 +197,10 @@ mod tests {
             7500,
             "an empty log does not hide a real ratio"
         );
+        // Everything deleted past the commit: lag 260 on an empty log reads as 260, the worst.
+        let mut w = retained(&wm(500, 600), 510).unwrap();
+        w.worst(&retained(&wm(300, 300), 40).unwrap());
+        assert_eq!((w.margin, w.ratio()), (0, 2_600_000));
         assert!(retained(&wm(-1, 300), 40).is_none(), "log start unknown");
         assert!(retained(&wm(0, -1), 40).is_none(), "head unknown");
         assert!(retained(&wm(0, 10), -1).is_none(), "no commit");

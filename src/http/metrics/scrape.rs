@@ -88,10 +88,12 @@ fn slot_index(format: Format, encoding: Encoding) -> usize {
     usize::from(format == Format::OpenMetrics) * 2 + usize::from(encoding == Encoding::Gzip)
 }
 
-/// A scrape in flight: holds its place under the cap until dropped.
-#[derive(Debug)]
+/// A scrape in flight: holds its place under the cap until every clone is dropped. The reply
+/// body holds one and the render another, so a client that leaves early does not free the
+/// place while its render still runs.
+#[derive(Debug, Clone)]
 pub struct ScrapePermit {
-    _place: OwnedSemaphorePermit,
+    _place: Arc<OwnedSemaphorePermit>,
 }
 
 impl Scrapes {
@@ -125,24 +127,30 @@ impl Scrapes {
     /// A place under the cap, or `None` when `http.max_concurrent_scrapes` are in flight.
     pub fn permit(&self) -> Option<ScrapePermit> {
         let place = self.permits.clone().try_acquire_owned().ok()?;
-        Some(ScrapePermit { _place: place })
+        Some(ScrapePermit {
+            _place: Arc::new(place),
+        })
     }
 
     /// The shared part for snapshot `generation`, rendered by `render` on a blocking thread by
     /// the first scrape that asks for it (the others wait for that one). `generation` must be
-    /// read before the snapshots `render` loads, so the body is never older than its key.
+    /// read before the snapshots `render` loads, so the body is never older than its key. The
+    /// render holds `permit` until it ends, even when the scrape that started it is gone.
     pub async fn shared_part(
         &self,
         format: Format,
         encoding: Encoding,
         generation: u64,
+        permit: ScrapePermit,
         clusters: impl FnOnce() -> (Vec<Arc<ClusterSnapshot>>, BuildInfo) + Send + 'static,
     ) -> Result<Arc<SharedPart>, String> {
         let cell = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             let slot = &mut slots[slot_index(format, encoding)];
             match slot {
-                Some(s) if s.generation == generation => s.part.clone(),
+                // A slot of a newer generation serves an older request too: its body is never
+                // older than its key.
+                Some(s) if s.generation >= generation => s.part.clone(),
                 // A newer generation replaces the old body (scrapes still sending it keep it).
                 _ => {
                     let part = Arc::new(OnceCell::new());
@@ -157,6 +165,7 @@ impl Scrapes {
         let part = cell
             .get_or_try_init(|| async move {
                 tokio::task::spawn_blocking(move || {
+                    let _place = permit;
                     let (clusters, build) = clusters();
                     Arc::new(render_shared(&clusters, &build, format, encoding))
                 })
@@ -440,8 +449,9 @@ mod tests {
         let scrapes = Arc::new(Scrapes::sharing_up_to(2, small.bytes.len() - 1));
         for encoding in [Encoding::Identity, Encoding::Gzip] {
             let (c, b) = (clusters.clone(), build.clone());
+            let permit = scrapes.permit().expect("a place");
             let part = scrapes
-                .shared_part(Format::Text, encoding, 1, move || (c, b))
+                .shared_part(Format::Text, encoding, 1, permit, move || (c, b))
                 .await
                 .unwrap();
             let shared = reply_parts(&part, &telemetry, Format::Text, encoding);
@@ -484,14 +494,25 @@ mod tests {
         let part = |generation: u64| {
             let renders = renders.clone();
             let build = build.clone();
-            scrapes.shared_part(Format::Text, Encoding::Identity, generation, move || {
-                renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                (vec![Arc::new(ClusterSnapshot::empty("c", &[]))], build)
-            })
+            let permit = scrapes.permit().expect("a place");
+            scrapes.shared_part(
+                Format::Text,
+                Encoding::Identity,
+                generation,
+                permit,
+                move || {
+                    renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    (vec![Arc::new(ClusterSnapshot::empty("c", &[]))], build)
+                },
+            )
         };
         let (a, b) = tokio::join!(part(1), part(1));
         assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
-        part(2).await.unwrap();
+        let newer = part(2).await.unwrap();
+        assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A scrape that read an older generation gets the newer body, no new render.
+        let late = part(1).await.unwrap();
+        assert!(Arc::ptr_eq(&newer, &late));
         assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
 
         let first = scrapes.permit().expect("1 of 2");

@@ -188,8 +188,8 @@ fn membership(
         .collect();
     names.sort_unstable();
     names.dedup();
-    let mut topics: Vec<TopicOwners> = Vec::new();
-    let mut kept: Vec<&str> = Vec::new();
+    let mut topics: Vec<TopicOwners> = Vec::with_capacity(names.len());
+    let mut kept: Vec<&str> = Vec::with_capacity(names.len());
     for name in names {
         if let Some((topic_name, partitions)) = topic(name) {
             topics.push(TopicOwners {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::evaluate::{GroupEval, GroupStatus, Rates, Verdict};
+use crate::evaluate::{GroupStatus, Verdict};
 use crate::model::{GroupState, Watermarks};
 use crate::store::{Membership, Name, Point, Run, Store, Windows};
 
@@ -51,16 +51,9 @@ pub struct GroupSnapshot {
     pub runs: Arc<[Run]>,
     /// Committed offset per group-partition, indexed by the runs.
     pub offsets: Arc<[i64]>,
-    /// The group's evaluation from the poll that made this snapshot.
-    pub eval: GroupEval,
-    pub max_lag_seconds: Option<f64>,
-    /// Partitions per lag-in-seconds method, indexed like [`crate::evaluate::LagMethod::ALL`].
-    pub lag_methods: [u32; 4],
-    /// Verdict (status, lag in seconds) per group-partition, indexed like `offsets`.
-    pub verdicts: Arc<[Verdict]>,
-    /// Movement sums of the group and per topic (see [`crate::evaluate::rates`]).
-    pub rates: Rates,
-    pub topic_rates: Arc<[(u32, Rates)]>,
+    /// The group's evaluation from the poll that made this snapshot (verdicts indexed like
+    /// `offsets`).
+    pub status: GroupStatus,
     /// The windows, shared with the store (copied on write there).
     pub windows: Windows,
 }
@@ -86,7 +79,7 @@ impl GroupSnapshot {
                 (
                     r.topic,
                     p,
-                    self.verdicts.get(i).copied().unwrap_or_default(),
+                    self.status.verdicts.get(i).copied().unwrap_or_default(),
                 )
             })
         })
@@ -175,12 +168,7 @@ impl ClusterSnapshot {
                 membership: g.membership.clone(),
                 runs: g.runs.clone(),
                 offsets: g.offsets.clone(),
-                eval: e.eval,
-                max_lag_seconds: e.max_lag_seconds,
-                lag_methods: e.lag_methods,
-                verdicts: e.verdicts.clone(),
-                rates: e.rates,
-                topic_rates: e.topic_rates.clone(),
+                status: e.clone(),
                 windows: g.windows.clone(),
             })
             .collect();

@@ -113,10 +113,19 @@ pub struct GroupStatus {
     pub lag_methods: [u32; 4],
     /// Verdict per group-partition, in store order.
     pub verdicts: Arc<[Verdict]>,
-    /// Movement sums of the whole group (see [`super::rates`]).
-    pub rates: Rates,
-    /// Movement sums per topic (topic id), topics by name.
+    /// Movement sums per topic (topic id), topics by name (see [`super::rates`]).
     pub topic_rates: Arc<[(u32, Rates)]>,
+}
+
+impl GroupStatus {
+    /// Movement sums of the whole group: its topics' added up.
+    pub fn rates(&self) -> Rates {
+        let mut rates = Rates::default();
+        for (_, r) in self.topic_rates.iter() {
+            rates.add(r);
+        }
+        rates
+    }
 }
 
 /// Reusable buffers, so evaluating a million group-partitions allocates once per group.
@@ -303,16 +312,11 @@ pub fn evaluate_group(
         k = end;
     }
     let eval = fold.finish();
-    let mut rates = Rates::default();
-    for (_, r) in &topic_rates {
-        rates.add(r);
-    }
     GroupStatus {
         eval,
         max_lag_seconds,
         lag_methods,
         verdicts: verdicts.into(),
-        rates,
         topic_rates: topic_rates.into(),
     }
 }

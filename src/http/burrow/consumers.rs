@@ -254,7 +254,7 @@ impl GroupStatusBody {
     /// `all`: every partition (`/lag`), else only those not OK (`/status`).
     fn new(c: &ClusterSnapshot, g: &GroupSnapshot, all: bool) -> GroupStatusBody {
         let points = c.window_points;
-        let eval = g.eval;
+        let eval = g.status.eval;
         let mut partitions = Vec::new();
         let mut maxlag = None;
         for p in listed_partitions(c, g) {
@@ -264,7 +264,7 @@ impl GroupStatusBody {
             let (owner, client_id) = owner(g, &topic.name.raw, p.partition);
             let ps = match p.index {
                 Some(i) => {
-                    let verdict = g.verdicts.get(i).copied().unwrap_or_default();
+                    let verdict = g.status.verdicts.get(i).copied().unwrap_or_default();
                     let len = g.window(i, points).count();
                     PartitionStatus {
                         topic: topic.name.raw.clone(),

@@ -160,9 +160,9 @@ fn statuses(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut Line
             for g in &c.groups {
                 w.group(fam, c, g);
                 if complete {
-                    w.float(g.eval.complete as f64);
+                    w.float(g.status.eval.complete as f64);
                 } else {
-                    w.int(g.eval.status.code() as i64);
+                    w.int(g.status.eval.status.code() as i64);
                 }
             }
         }

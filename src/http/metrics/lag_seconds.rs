@@ -40,7 +40,7 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
     w.header(&GROUP_MAX_LAG_SECONDS);
     for c in clusters {
         for g in &c.groups {
-            if let Some(s) = g.max_lag_seconds {
+            if let Some(s) = g.status.max_lag_seconds {
                 w.group(&GROUP_MAX_LAG_SECONDS, c, g);
                 w.float(s);
             }
@@ -49,7 +49,7 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
     w.header(&LAG_SECONDS_METHODS);
     for c in clusters {
         for g in &c.groups {
-            for (method, n) in LagMethod::ALL.iter().zip(g.lag_methods) {
+            for (method, n) in LagMethod::ALL.iter().zip(g.status.lag_methods) {
                 if n > 0 {
                     w.group(&LAG_SECONDS_METHODS, c, g);
                     w.label(b",method=\"", method.as_str());

@@ -70,14 +70,14 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
     for (fams, value) in families {
         w.header(&fams[0]);
         each_group(clusters, |c, g| {
-            if let Some(v) = value_of(&g.rates, value) {
+            if let Some(v) = value_of(&g.status.rates(), value) {
                 w.group(&fams[0], c, g);
                 v.write(w);
             }
         });
         w.header(&fams[1]);
         each_group(clusters, |c, g| {
-            for (t, rates) in g.topic_rates.iter() {
+            for (t, rates) in g.status.topic_rates.iter() {
                 let (Some(topic), Some(v)) = (c.topic(*t), value_of(rates, value)) else {
                     continue;
                 };

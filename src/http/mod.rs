@@ -22,7 +22,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::config::Config;
 use crate::snapshot::Snapshots;
 use crate::telemetry::Telemetry;
-use metrics::scrape::{self, Encoding, ReplyBody, Scrapes};
+use metrics::scrape::{self, Content, Encoding, ReplyBody, ScrapePermit, Scrapes};
 use metrics::{BuildInfo, Format};
 
 /// What every handler reads.
@@ -180,8 +180,8 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
             );
             s.scrapes.streamed(format, encoding, size);
         });
-        let body = ReplyBody::streamed(rx, permit, state.telemetry.clone(), format, started);
-        return metrics_response(body, format, encoding);
+        let content = Content::Streamed(rx);
+        return metrics_response(&state, content, permit, format, encoding, started);
     }
     let generation = state.snapshots.generation();
     let loader = state.clone();
@@ -199,11 +199,19 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
         }
     };
     let parts = scrape::reply_parts(&shared, &state.telemetry, format, encoding);
-    let body = ReplyBody::new(parts, permit, state.telemetry.clone(), format, started);
-    metrics_response(body, format, encoding)
+    let content = Content::Shared(parts);
+    metrics_response(&state, content, permit, format, encoding, started)
 }
 
-fn metrics_response(body: ReplyBody, format: Format, encoding: Encoding) -> Response {
+fn metrics_response(
+    state: &AppState,
+    content: Content,
+    permit: ScrapePermit,
+    format: Format,
+    encoding: Encoding,
+    started: std::time::Instant,
+) -> Response {
+    let body = ReplyBody::new(content, permit, state.telemetry.clone(), format, started);
     let mut response = Response::new(Body::new(body));
     let h = response.headers_mut();
     h.insert(

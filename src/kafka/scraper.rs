@@ -311,6 +311,8 @@ impl Scraper {
             self.refresh_group_list(timeout).await;
             self.timed(Stage::GroupList, started);
         }
+        // The groups of this poll: described and read alike.
+        let watched = self.watched_groups();
         let groups = &self.settings.cluster.groups;
         if groups.describe
             && due(
@@ -319,7 +321,7 @@ impl Scraper {
             )
         {
             let started = Instant::now();
-            self.describe_groups(timeout).await;
+            self.describe_groups(&watched, timeout).await;
             self.timed(Stage::GroupDescribe, started);
         }
         // Topic configurations are read in a task of their own, applied by the first poll
@@ -328,7 +330,7 @@ impl Scraper {
         if full_scan && self.configs_task.is_none() {
             self.configs_task = Some(tokio::spawn(self.topic_configs_request(timeout)));
         }
-        let data = self.read(timeout, full_scan).await?;
+        let data = self.read(watched, timeout, full_scan).await?;
         if let Some(task) = self.configs_task.take_if(|t| t.is_finished()) {
             if let Ok((topics, answers, took)) = task.await {
                 self.telemetry
@@ -478,13 +480,12 @@ impl Scraper {
 
     /// Describes every watched group. Failures are counted and logged once, and leave those
     /// groups' members and owners as they were: the poll goes on without them.
-    async fn describe_groups(&mut self, timeout: Duration) {
+    async fn describe_groups(&mut self, groups: &[String], timeout: Duration) {
         let admin = self.admin.clone().expect("admin connected");
         self.described_at = Some(Instant::now());
         self.described.clear(); // from a poll that failed after describing
-        let groups = self.watched_groups();
         let mut failed = Vec::new();
-        for r in admin.describe_groups(&groups, timeout).await {
+        for r in admin.describe_groups(groups, timeout).await {
             match r {
                 Ok(d) => self.described.push(d),
                 // A group known only from committed offsets (the test broker says so for
@@ -589,11 +590,11 @@ impl Scraper {
 
     async fn read(
         &mut self,
+        groups: Vec<String>,
         timeout: Duration,
         full_scan: bool,
     ) -> Result<PollData, (Stage, AdminError)> {
         let admin = self.admin.clone().expect("admin connected");
-        let groups = self.watched_groups();
         let list = self.partitions.list.clone();
         // Committed offsets first, then watermarks: lag is never negative.
         let mut offsets: Vec<Result<Commits, AdminError>> =

@@ -4,10 +4,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 
 use crate::common::{wait_for, workload, Broker, Warren};
@@ -198,16 +197,14 @@ fn catch_up_estimate_is_within_ten_percent_and_a_slow_consumer_falls_behind() {
     let b = broker.bootstrap();
     // Rates on a fixed schedule (not a sleep per message), so that they hold on a loaded
     // machine: the estimate is only as good as the rates are steady.
-    let _threads = Stopper(
-        stop.clone(),
-        vec![
-            paced_producer(b.clone(), 40.0, stop.clone()),
-            // Drains the backlog at 120 − 40 = 80/s.
-            paced_consumer(b.clone(), "drains", 120.0, stop.clone()),
-            // Slower than the producer.
-            paced_consumer(b, "too-slow", 10.0, stop.clone()),
-        ],
-    );
+    let threads = vec![
+        workload::paced_producer(b.clone(), 40.0, stop.clone()),
+        // Drains the backlog at 120 − 40 = 80/s.
+        workload::paced_consumer(b.clone(), "drains", 120.0, stop.clone()),
+        // Slower than the producer.
+        workload::paced_consumer(b, "too-slow", 10.0, stop.clone()),
+    ];
+    let _threads = workload::Threads::new(stop, threads);
     let series = |name: &str, group: &str| format!("{name}{{cluster=\"main\",group=\"{group}\"}}");
     let complete = series("kafka_consumergroup_group_complete", "drains");
     let catchup = series("kafka_consumergroup_group_catchup_seconds", "drains");
@@ -259,85 +256,4 @@ fn catch_up_estimate_is_within_ten_percent_and_a_slow_consumer_falls_behind() {
     let velocity = series("kafka_consumergroup_group_lag_velocity", "too-slow");
     let v = m[&velocity];
     assert!((20.0..=40.0).contains(&v), "lag grows by ~30/s: {v}");
-}
-
-/// Stops and joins workload threads when the test ends, also on a panic.
-struct Stopper(Arc<AtomicBool>, Vec<JoinHandle<()>>);
-
-impl Drop for Stopper {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-        for t in self.1.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Waits until `start + n / per_second`: a schedule that does not drift when a step is late.
-fn wait_turn(start: Instant, n: u64, per_second: f64) {
-    let due = start + Duration::from_secs_f64(n as f64 / per_second);
-    if let Some(left) = due.checked_duration_since(Instant::now()) {
-        // Pacing to the schedule, not waiting for a condition.
-        std::thread::sleep(left);
-    }
-}
-
-/// Produces to the workload topic at `per_second` until `stop`.
-fn paced_producer(bootstrap: String, per_second: f64, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let p: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("linger.ms", "0")
-            .set("batch.num.messages", "1")
-            .set("log_level", "3")
-            .create()
-            .expect("producer");
-        let start = Instant::now();
-        let mut n = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            wait_turn(start, n, per_second);
-            let payload = n.to_string();
-            let record = BaseRecord::<(), str>::to(workload::TOPIC)
-                .partition(0)
-                .payload(&payload);
-            if p.send(record).is_ok() {
-                n += 1;
-            }
-        }
-        let _ = p.flush(Duration::from_secs(5));
-    })
-}
-
-/// A consumer in `group` reading the workload topic from the start at `per_second`,
-/// committing each message (asynchronously, so a slow commit does not slow it down).
-fn paced_consumer(
-    bootstrap: String,
-    group: &'static str,
-    per_second: f64,
-    stop: Arc<AtomicBool>,
-) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("log_level", "3")
-            .create()
-            .expect("consumer");
-        c.subscribe(&[workload::TOPIC]).expect("subscribe");
-        let mut start: Option<Instant> = None;
-        let mut n = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            if let Some(start) = start {
-                wait_turn(start, n, per_second);
-            }
-            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-                // The schedule starts with the first message (after joining the group).
-                start.get_or_insert_with(Instant::now);
-                let _ = c.commit_message(&m, CommitMode::Async);
-                n += 1;
-            }
-        }
-    })
 }

@@ -307,35 +307,28 @@ pub struct ReplyBody {
     started: Instant,
 }
 
+/// What a `/metrics` reply sends: the shared part and the telemetry, or the chunks of a
+/// render made for this scrape ([`render_streamed`]).
+pub enum Content {
+    Shared([Bytes; 2]),
+    Streamed(mpsc::Receiver<Bytes>),
+}
+
 impl ReplyBody {
     pub fn new(
-        parts: [Bytes; 2],
+        content: Content,
         permit: ScrapePermit,
         telemetry: Arc<Telemetry>,
         format: Format,
         started: Instant,
     ) -> ReplyBody {
+        let (parts, stream) = match content {
+            Content::Shared(parts) => (parts.map(Some), None),
+            Content::Streamed(chunks) => ([None, None], Some(chunks)),
+        };
         ReplyBody {
-            parts: parts.map(Some),
-            stream: None,
-            _permit: permit,
-            telemetry,
-            format,
-            started,
-        }
-    }
-
-    /// A reply whose chunks come from [`render_streamed`].
-    pub fn streamed(
-        chunks: mpsc::Receiver<Bytes>,
-        permit: ScrapePermit,
-        telemetry: Arc<Telemetry>,
-        format: Format,
-        started: Instant,
-    ) -> ReplyBody {
-        ReplyBody {
-            parts: [None, None],
-            stream: Some(chunks),
+            parts,
+            stream,
             _permit: permit,
             telemetry,
             format,

@@ -45,9 +45,10 @@ const PARTITION_STATUS: Family = gauge(
 );
 
 pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
-    offsets_and_lags(w, clusters, prefix);
-    topic_sums(w, clusters);
-    sum_and_max(w, clusters);
+    offsets(w, clusters, prefix);
+    let totals = lags(w, clusters, prefix);
+    topic_sums(w, clusters, &totals);
+    sum_and_max(w, clusters, &totals);
     statuses(w, clusters, prefix);
     states(w, clusters);
 }
@@ -67,87 +68,128 @@ fn states(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
     }
 }
 
-/// One line per group-partition: the committed offset, then (where the head is known) the lag.
-fn offsets_and_lags(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
-    for (fam, is_lag) in [(&GROUP_OFFSET, false), (&GROUP_LAG, true)] {
-        w.header(fam);
-        for c in clusters {
-            for g in &c.groups {
-                prefix.reset();
-                for (t, p, off) in g.partitions() {
-                    let v = if is_lag {
-                        match c.lag(t, p, off) {
-                            Some(l) => l as i64,
-                            None => continue,
-                        }
-                    } else {
-                        off
-                    };
-                    let Some(line) = prefix.get(fam, c, g, t) else {
-                        continue;
-                    };
-                    w.prefixed(line, p);
-                    w.int_value(v);
-                }
-            }
-        }
-    }
-}
-
-/// Per group-topic lag sums, in the group's run order: `(topic, sum)` for topics with at least
-/// one known lag.
-fn each_topic_sum(c: &ClusterSnapshot, g: &GroupSnapshot, mut f: impl FnMut(u32, u64)) {
-    let mut current: Option<(u32, Option<u64>)> = None;
-    for (t, p, off) in g.partitions() {
-        let l = c.lag(t, p, off);
-        match &mut current {
-            Some((topic, sum)) if *topic == t => {
-                if let Some(l) = l {
-                    *sum = Some(sum.unwrap_or(0).saturating_add(l));
-                }
-            }
-            _ => {
-                if let Some((topic, Some(sum))) = current {
-                    f(topic, sum);
-                }
-                current = Some((t, l));
-            }
-        }
-    }
-    if let Some((topic, Some(sum))) = current {
-        f(topic, sum);
-    }
-}
-
-fn topic_sums(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
-    w.header(&GROUP_TOPIC_SUM_LAG);
+/// One line per group-partition: the committed offset.
+fn offsets(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
+    w.header(&GROUP_OFFSET);
     for c in clusters {
         for g in &c.groups {
-            each_topic_sum(c, g, |t, sum| {
-                let Some(topic) = c.topic(t) else { return };
-                w.group(&GROUP_TOPIC_SUM_LAG, c, g);
-                w.label(b",topic=\"", &topic.name.escaped);
-                w.uint(sum);
-            });
+            prefix.reset();
+            for (t, p, off) in g.partitions() {
+                if let Some(line) = prefix.get(&GROUP_OFFSET, c, g, t) {
+                    w.prefixed(line, p);
+                    w.int_value(off);
+                }
+            }
         }
     }
 }
 
-fn sum_and_max(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
+/// The lag sums and maxima of every group, gathered while its lag lines are written: each
+/// lag is looked up once per render, not once per family that adds it up.
+#[derive(Default)]
+struct LagTotals {
+    /// Per group-topic in each group's run order (consecutive runs of a topic summed), for
+    /// topics with at least one known lag.
+    topic_sums: Vec<(u32, u64)>,
+    /// Where each group's topic sums end in `topic_sums`.
+    topic_ends: Vec<usize>,
+    /// Per group: the sum and the largest of its known lags.
+    sum_max: Vec<Option<(u64, u64)>>,
+}
+
+impl LagTotals {
+    /// Each group with its topic sums and its sum and maximum, in snapshot order.
+    fn groups<'a>(
+        &'a self,
+        clusters: &'a [Arc<ClusterSnapshot>],
+    ) -> impl Iterator<Item = (&'a ClusterSnapshot, &'a GroupSnapshot, GroupLag<'a>)> {
+        let starts = std::iter::once(0).chain(self.topic_ends.iter().copied());
+        let all = clusters
+            .iter()
+            .flat_map(|c| c.groups.iter().map(move |g| (&**c, g)));
+        all.zip(starts.zip(&self.topic_ends).zip(&self.sum_max))
+            .map(|((c, g), ((start, &end), &sum_max))| {
+                let topic_sums = &self.topic_sums[start..end];
+                (
+                    c,
+                    g,
+                    GroupLag {
+                        topic_sums,
+                        sum_max,
+                    },
+                )
+            })
+    }
+}
+
+struct GroupLag<'a> {
+    topic_sums: &'a [(u32, u64)],
+    sum_max: Option<(u64, u64)>,
+}
+
+/// One line per group-partition whose latest offset is known: the lag.
+fn lags(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) -> LagTotals {
+    let mut totals = LagTotals::default();
+    w.header(&GROUP_LAG);
+    for c in clusters {
+        for g in &c.groups {
+            prefix.reset();
+            let mut topic: Option<(u32, Option<u64>)> = None;
+            let mut sum_max: Option<(u64, u64)> = None;
+            for (t, p, off) in g.partitions() {
+                let lag = c.lag(t, p, off);
+                match &mut topic {
+                    Some((current, sum)) if *current == t => {
+                        if let Some(l) = lag {
+                            *sum = Some(sum.unwrap_or(0).saturating_add(l));
+                        }
+                    }
+                    _ => {
+                        if let Some((done, Some(sum))) = topic {
+                            totals.topic_sums.push((done, sum));
+                        }
+                        topic = Some((t, lag));
+                    }
+                }
+                let Some(l) = lag else { continue };
+                sum_max = Some(match sum_max {
+                    Some((sum, max)) => (sum.saturating_add(l), max.max(l)),
+                    None => (l, l),
+                });
+                if let Some(line) = prefix.get(&GROUP_LAG, c, g, t) {
+                    w.prefixed(line, p);
+                    w.int_value(l as i64);
+                }
+            }
+            if let Some((done, Some(sum))) = topic {
+                totals.topic_sums.push((done, sum));
+            }
+            totals.topic_ends.push(totals.topic_sums.len());
+            totals.sum_max.push(sum_max);
+        }
+    }
+    totals
+}
+
+fn topic_sums(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], totals: &LagTotals) {
+    w.header(&GROUP_TOPIC_SUM_LAG);
+    for (c, g, lag) in totals.groups(clusters) {
+        for &(t, sum) in lag.topic_sums {
+            let Some(topic) = c.topic(t) else { continue };
+            w.group(&GROUP_TOPIC_SUM_LAG, c, g);
+            w.label(b",topic=\"", &topic.name.escaped);
+            w.uint(sum);
+        }
+    }
+}
+
+fn sum_and_max(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], totals: &LagTotals) {
     for (fam, is_max) in [(&GROUP_SUM_LAG, false), (&GROUP_MAX_LAG, true)] {
         w.header(fam);
-        for c in clusters {
-            for g in &c.groups {
-                let lags = g.partitions().filter_map(|(t, p, o)| c.lag(t, p, o));
-                let v = if is_max {
-                    lags.max()
-                } else {
-                    lags.reduce(|a, b| a.saturating_add(b))
-                };
-                if let Some(v) = v {
-                    w.group(fam, c, g);
-                    w.uint(v);
-                }
+        for (c, g, lag) in totals.groups(clusters) {
+            if let Some((sum, max)) = lag.sum_max {
+                w.group(fam, c, g);
+                w.uint(if is_max { max } else { sum });
             }
         }
     }

@@ -68,7 +68,7 @@ pub async fn serve(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            ClusterSnapshot::empty(&c.name, &labels)
+            ClusterSnapshot::empty(&c.name, &labels).with_granularity(c.granularity)
         })
         .collect();
     let snapshots = Arc::new(Snapshots::new(initial));

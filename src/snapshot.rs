@@ -8,10 +8,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use serde::{Deserialize, Serialize};
 
 use crate::evaluate::{GroupStatus, Verdict};
 use crate::model::{GroupState, Watermarks};
 use crate::store::{Membership, Name, Point, Run, Store, Windows};
+
+/// How finely a cluster's consumer groups are exposed on `/metrics` (config key
+/// `clusters[].granularity`). Evaluation is per partition in every mode; group-level series are
+/// the same in all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// Every series: per group-partition, per group-topic and per group.
+    #[default]
+    Partition,
+    /// Per group-topic and per group: no line per partition.
+    Topic,
+    /// Per group only.
+    Group,
+}
+
+impl Granularity {
+    /// Whether per-partition series are written.
+    pub fn partitions(self) -> bool {
+        self == Granularity::Partition
+    }
+
+    /// Whether per group-topic series are written.
+    pub fn topics(self) -> bool {
+        self != Granularity::Group
+    }
+}
 
 /// How the cluster's scraper is doing.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -84,6 +112,26 @@ impl GroupSnapshot {
             })
         })
     }
+
+    /// `(topic index, verdicts)` per topic: the runs are sorted by topic, so a topic's
+    /// group-partitions are one range of the store's order.
+    pub fn topic_verdicts(&self) -> impl Iterator<Item = (u32, &[Verdict])> + '_ {
+        let mut next = 0;
+        std::iter::from_fn(move || {
+            let first = self.runs.get(next)?;
+            let start = first.start as usize;
+            let mut end = start + first.len as usize;
+            next += 1;
+            while let Some(r) = self.runs.get(next).filter(|r| r.topic == first.topic) {
+                end = r.start as usize + r.len as usize;
+                next += 1;
+            }
+            Some((
+                first.topic,
+                self.status.verdicts.get(start..end).unwrap_or(&[]),
+            ))
+        })
+    }
 }
 
 /// Everything the HTTP side shows about one cluster.
@@ -103,6 +151,8 @@ pub struct ClusterSnapshot {
     pub groups: Vec<GroupSnapshot>,
     /// Window size (`window.points`).
     pub window_points: usize,
+    /// Which series `/metrics` writes for this cluster.
+    pub granularity: Granularity,
 }
 
 impl ClusterSnapshot {
@@ -126,6 +176,15 @@ impl ClusterSnapshot {
             topic_order: Vec::new(),
             groups: Vec::new(),
             window_points: 0,
+            granularity: Granularity::Partition,
+        }
+    }
+
+    /// The same snapshot exposed at `granularity`.
+    pub fn with_granularity(self, granularity: Granularity) -> ClusterSnapshot {
+        ClusterSnapshot {
+            granularity,
+            ..self
         }
     }
 
@@ -181,6 +240,7 @@ impl ClusterSnapshot {
             topic_order,
             groups,
             window_points: store.points(),
+            granularity: self.granularity,
         }
     }
 

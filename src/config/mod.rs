@@ -53,6 +53,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::snapshot::Granularity;
 use figment::providers::{Format, Toml};
 use figment::value::{Dict, Value};
 use serde::{Deserialize, Serialize};
@@ -158,6 +159,10 @@ pub struct ClusterConfig {
     /// How group-partitions are judged (Burrow's evaluator knobs).
     #[serde(default)]
     pub evaluator: EvaluatorConfig,
+    /// Which consumer-group series `/metrics` writes: per partition (default), per topic or
+    /// per group.
+    #[serde(default)]
+    pub granularity: Granularity,
     /// The `groups` and `topics` filters, compiled by validation (the only place they are
     /// compiled; `None` before it). Read them with [`ClusterConfig::group_filter`] and
     /// [`ClusterConfig::topic_filter`].
@@ -229,6 +234,7 @@ impl ClusterConfig {
             topics: FilterConfig::default(),
             labels: BTreeMap::new(),
             evaluator: EvaluatorConfig::default(),
+            granularity: Granularity::default(),
             filters: None,
         }
     }

@@ -16,6 +16,7 @@ mod dashboards;
 mod demo;
 mod deploy;
 mod evaluate;
+mod granularity;
 mod groups;
 mod kafka;
 mod kubernetes;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::exposition::{gauge, Family, LinePrefix, Writer};
+use crate::evaluate::Status;
 use crate::model::GroupState;
 use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
 
@@ -18,6 +19,14 @@ const GROUP_LAG: Family = gauge(
 const GROUP_TOPIC_SUM_LAG: Family = gauge(
     "kafka_consumergroup_group_topic_sum_lag",
     "Sum of a consumer group's lag over the partitions of a topic.",
+);
+const GROUP_TOPIC_MAX_LAG: Family = gauge(
+    "kafka_consumergroup_group_topic_max_lag",
+    "Largest lag of a consumer group over the partitions of a topic.",
+);
+const GROUP_TOPIC_STATUS: Family = gauge(
+    "kafka_consumergroup_group_topic_status",
+    "Burrow status of a consumer group on a topic, its partitions' folded as Burrow folds a group's: 1 OK, 2 WARN, 3 ERR.",
 );
 const GROUP_SUM_LAG: Family = gauge(
     "kafka_consumergroup_group_sum_lag",
@@ -47,9 +56,10 @@ const PARTITION_STATUS: Family = gauge(
 pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
     offsets(w, clusters, prefix);
     let totals = lags(w, clusters, prefix);
-    topic_sums(w, clusters, &totals);
+    topic_sums_and_maxima(w, clusters, &totals);
     sum_and_max(w, clusters, &totals);
     statuses(w, clusters, prefix);
+    topic_statuses(w, clusters);
     states(w, clusters);
 }
 
@@ -71,7 +81,7 @@ fn states(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
 /// One line per group-partition: the committed offset.
 fn offsets(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
     w.header(&GROUP_OFFSET);
-    for c in clusters {
+    for c in clusters.iter().filter(|c| c.granularity.partitions()) {
         for g in &c.groups {
             prefix.reset();
             for (t, p, off) in g.partitions() {
@@ -88,9 +98,9 @@ fn offsets(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LineP
 /// lag is looked up once per render, not once per family that adds it up.
 #[derive(Default)]
 struct LagTotals {
-    /// Per group-topic in each group's run order (consecutive runs of a topic summed), for
+    /// Per group-topic in each group's run order (consecutive runs of a topic added up), for
     /// topics with at least one known lag.
-    topic_sums: Vec<(u32, u64)>,
+    topic_sums: Vec<TopicLag>,
     /// Where each group's topic sums end in `topic_sums`.
     topic_ends: Vec<usize>,
     /// Per group: the sum and the largest of its known lags.
@@ -123,8 +133,33 @@ impl LagTotals {
 }
 
 struct GroupLag<'a> {
-    topic_sums: &'a [(u32, u64)],
+    topic_sums: &'a [TopicLag],
     sum_max: Option<(u64, u64)>,
+}
+
+/// A group's known lags on one topic: their sum and the largest.
+#[derive(Clone, Copy)]
+struct TopicLag {
+    topic: u32,
+    sum: u64,
+    max: u64,
+}
+
+impl TopicLag {
+    fn add(this: &mut Option<TopicLag>, topic: u32, lag: u64) {
+        *this = Some(match *this {
+            Some(t) => TopicLag {
+                topic,
+                sum: t.sum.saturating_add(lag),
+                max: t.max.max(lag),
+            },
+            None => TopicLag {
+                topic,
+                sum: lag,
+                max: lag,
+            },
+        });
+    }
 }
 
 /// One line per group-partition whose latest offset is known: the lag.
@@ -132,37 +167,37 @@ fn lags(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePref
     let mut totals = LagTotals::default();
     w.header(&GROUP_LAG);
     for c in clusters {
+        let lines = c.granularity.partitions();
         for g in &c.groups {
             prefix.reset();
-            let mut topic: Option<(u32, Option<u64>)> = None;
+            // The topic being added up, and its lags so far (none known yet: `None`).
+            let mut topic: Option<(u32, Option<TopicLag>)> = None;
             let mut sum_max: Option<(u64, u64)> = None;
             for (t, p, off) in g.partitions() {
-                let lag = c.lag(t, p, off);
-                match &mut topic {
-                    Some((current, sum)) if *current == t => {
-                        if let Some(l) = lag {
-                            *sum = Some(sum.unwrap_or(0).saturating_add(l));
-                        }
+                if topic.is_none_or(|(current, _)| current != t) {
+                    if let Some((_, Some(done))) = topic {
+                        totals.topic_sums.push(done);
                     }
-                    _ => {
-                        if let Some((done, Some(sum))) = topic {
-                            totals.topic_sums.push((done, sum));
-                        }
-                        topic = Some((t, lag));
-                    }
+                    topic = Some((t, None));
                 }
-                let Some(l) = lag else { continue };
+                let Some(l) = c.lag(t, p, off) else { continue };
+                if let Some((_, lags)) = &mut topic {
+                    TopicLag::add(lags, t, l);
+                }
                 sum_max = Some(match sum_max {
                     Some((sum, max)) => (sum.saturating_add(l), max.max(l)),
                     None => (l, l),
                 });
+                if !lines {
+                    continue;
+                }
                 if let Some(line) = prefix.get(&GROUP_LAG, c, g, t) {
                     w.prefixed(line, p);
                     w.int_value(l as i64);
                 }
             }
-            if let Some((done, Some(sum))) = topic {
-                totals.topic_sums.push((done, sum));
+            if let Some((_, Some(done))) = topic {
+                totals.topic_sums.push(done);
             }
             totals.topic_ends.push(totals.topic_sums.len());
             totals.sum_max.push(sum_max);
@@ -171,14 +206,21 @@ fn lags(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePref
     totals
 }
 
-fn topic_sums(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], totals: &LagTotals) {
-    w.header(&GROUP_TOPIC_SUM_LAG);
-    for (c, g, lag) in totals.groups(clusters) {
-        for &(t, sum) in lag.topic_sums {
-            let Some(topic) = c.topic(t) else { continue };
-            w.group(&GROUP_TOPIC_SUM_LAG, c, g);
-            w.label(b",topic=\"", &topic.name.escaped);
-            w.uint(sum);
+fn topic_sums_and_maxima(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], totals: &LagTotals) {
+    for (fam, is_max) in [(&GROUP_TOPIC_SUM_LAG, false), (&GROUP_TOPIC_MAX_LAG, true)] {
+        w.header(fam);
+        for (c, g, lag) in totals.groups(clusters) {
+            if !c.granularity.topics() {
+                continue;
+            }
+            for t in lag.topic_sums {
+                let Some(topic) = c.topic(t.topic) else {
+                    continue;
+                };
+                w.group(fam, c, g);
+                w.label(b",topic=\"", &topic.name.escaped);
+                w.uint(if is_max { t.max } else { t.sum });
+            }
         }
     }
 }
@@ -210,7 +252,7 @@ fn statuses(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut Line
         }
     }
     w.header(&PARTITION_STATUS);
-    for c in clusters {
+    for c in clusters.iter().filter(|c| c.granularity.partitions()) {
         for g in &c.groups {
             prefix.reset();
             for (t, p, verdict) in g.verdicts() {
@@ -219,6 +261,25 @@ fn statuses(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut Line
                 };
                 w.prefixed(line, p);
                 w.int_value(verdict.status().code() as i64);
+            }
+        }
+    }
+}
+
+/// Per group-topic, the worst of its partitions' statuses as they count for a group.
+fn topic_statuses(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
+    w.header(&GROUP_TOPIC_STATUS);
+    for c in clusters.iter().filter(|c| c.granularity.topics()) {
+        for g in &c.groups {
+            for (t, verdicts) in g.topic_verdicts() {
+                let Some(topic) = c.topic(t) else { continue };
+                let worst = verdicts
+                    .iter()
+                    .map(|v| v.status().for_group())
+                    .fold(Status::Ok, Status::max);
+                w.group(&GROUP_TOPIC_STATUS, c, g);
+                w.label(b",topic=\"", &topic.name.escaped);
+                w.int(worst.code() as i64);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Lag in seconds: per group-partition, the largest per group, and how each partition's value
+//! Lag in seconds: per group-partition, the largest per group-topic and per group, and how each partition's value
 //! was obtained (`warren_lag_seconds_partitions`).
 
 use std::sync::Arc;
@@ -15,6 +15,10 @@ const GROUP_MAX_LAG_SECONDS: Family = seconds(
     "kafka_consumergroup_group_max_lag_seconds",
     "Largest lag in seconds of a consumer group over its partitions.",
 );
+const GROUP_TOPIC_MAX_LAG_SECONDS: Family = seconds(
+    "kafka_consumergroup_group_topic_max_lag_seconds",
+    "Largest lag in seconds of a consumer group over the partitions of a topic.",
+);
 const LAG_SECONDS_METHODS: Family = gauge(
     "warren_lag_seconds_partitions",
     "Partitions of a consumer group by how their lag in seconds was obtained: caught_up (0), interpolated, lower_bound (behind the whole history), unknown (no series).",
@@ -22,7 +26,7 @@ const LAG_SECONDS_METHODS: Family = gauge(
 
 pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
     w.header(&GROUP_LAG_SECONDS);
-    for c in clusters {
+    for c in clusters.iter().filter(|c| c.granularity.partitions()) {
         for g in &c.groups {
             prefix.reset();
             for (t, p, verdict) in g.verdicts() {
@@ -33,6 +37,21 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
                     continue;
                 };
                 w.prefixed(line, p);
+                w.tenths_value(tenths);
+            }
+        }
+    }
+    w.header(&GROUP_TOPIC_MAX_LAG_SECONDS);
+    for c in clusters.iter().filter(|c| c.granularity.topics()) {
+        for g in &c.groups {
+            for (t, verdicts) in g.topic_verdicts() {
+                let max = verdicts.iter().filter_map(|v| v.lag_tenths()).max();
+                let (Some(topic), Some(tenths)) = (c.topic(t), max) else {
+                    continue;
+                };
+                w.group(&GROUP_TOPIC_MAX_LAG_SECONDS, c, g);
+                w.label(b",topic=\"", &topic.name.escaped);
+                w.out.extend_from_slice(b"} ");
                 w.tenths_value(tenths);
             }
         }

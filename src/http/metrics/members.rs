@@ -50,9 +50,17 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
         w.int(1);
     });
     w.header(&PARTITION_OWNER);
-    each_described(clusters, |c, g, m| owners(w, c, g, m));
+    each_described(clusters, |c, g, m| {
+        if c.granularity.partitions() {
+            owners(w, c, g, m);
+        }
+    });
     w.header(&UNASSIGNED);
-    each_described(clusters, |c, g, m| unassigned(w, c, g, m));
+    each_described(clusters, |c, g, m| {
+        if c.granularity.topics() {
+            unassigned(w, c, g, m);
+        }
+    });
 }
 
 /// Calls `f` for every described group of every cluster.

@@ -17,7 +17,7 @@ const EARLIEST_OFFSET: Family = gauge(
 pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
     for (fam, earliest) in [(&LATEST_OFFSET, false), (&EARLIEST_OFFSET, true)] {
         w.header(fam);
-        for c in clusters {
+        for c in clusters.iter().filter(|c| c.granularity.partitions()) {
             for t in c.topics_sorted() {
                 for (p, wm) in t.watermarks.iter().enumerate() {
                     let v = if earliest { wm.earliest } else { wm.latest };

@@ -77,6 +77,9 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
         });
         w.header(&fams[1]);
         each_group(clusters, |c, g| {
+            if !c.granularity.topics() {
+                return;
+            }
             for (t, rates) in g.status.topic_rates.iter() {
                 let (Some(topic), Some(v)) = (c.topic(*t), value_of(rates, value)) else {
                     continue;
@@ -125,7 +128,7 @@ fn each_group(
 
 fn produce_rates(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>]) {
     w.header(&PRODUCE_RATE);
-    for c in clusters {
+    for c in clusters.iter().filter(|c| c.granularity.partitions()) {
         for t in c.topics_sorted() {
             for (p, rate) in t.produce_rates.iter().enumerate() {
                 let Some(rate) = rate else { continue };

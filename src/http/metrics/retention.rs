@@ -112,7 +112,7 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
                         Some((t, w)) if in_group && *t == run.topic => w.worst(&r),
                         _ => worst.push((run.topic, r)),
                     }
-                    if r.lost > 0 {
+                    if r.lost > 0 && c.granularity.partitions() {
                         sum = sum.saturating_add(r.lost);
                         if let Some(line) = prefix.get(&LOST, c, g, run.topic) {
                             w.prefixed(line, p);
@@ -142,7 +142,12 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
         for c in clusters {
             for g in &c.groups {
                 let end = ends.next().copied().unwrap_or(k);
-                for (t, r) in &worst[k..end] {
+                let worst = if c.granularity.topics() {
+                    &worst[k..end]
+                } else {
+                    &[]
+                };
+                for (t, r) in worst {
                     let Some(topic) = c.topic(*t) else { continue };
                     w.group(fam, c, g);
                     w.label(b",topic=\"", &topic.name.escaped);

@@ -78,6 +78,7 @@ fn renders_exact_text() {
         format!("kafka_consumergroup_group_lag{{{p},{g},topic=\"orders\",partition=\"0\"}} 60"),
         format!("kafka_consumergroup_group_lag{{{p},{g},topic=\"orders\",partition=\"1\"}} 0"),
         format!("kafka_consumergroup_group_topic_sum_lag{{{p},{g},topic=\"orders\"}} 60"),
+        format!("kafka_consumergroup_group_topic_max_lag{{{p},{g},topic=\"orders\"}} 60"),
         format!("kafka_consumergroup_group_sum_lag{{{p},{g}}} 60"),
         format!("kafka_consumergroup_group_max_lag{{{p},{g}}} 60"),
         // One point in a 3-point window: STALL under Burrow's rules (vacuous loop), and no
@@ -93,6 +94,8 @@ fn renders_exact_text() {
         format!(
             "kafka_consumergroup_partition_status{{{p},{g},topic=\"orders\",partition=\"2\"}} 1"
         ),
+        // STALL counts as ERR for the topic, as for the group.
+        format!("kafka_consumergroup_group_topic_status{{{p},{g},topic=\"orders\"}} 3"),
         // Never listed: Unknown.
         format!("kafka_consumergroup_group_state{{{p},{g},state=\"Unknown\"}} 1"),
         format!("kafka_consumergroup_group_state{{{p},{g},state=\"PreparingRebalance\"}} 0"),
@@ -107,6 +110,7 @@ fn renders_exact_text() {
         format!(
             "kafka_consumergroup_group_lag_seconds{{{p},{g},topic=\"orders\",partition=\"1\"}} 0.0"
         ),
+        format!("kafka_consumergroup_group_topic_max_lag_seconds{{{p},{g},topic=\"orders\"}} 0.0"),
         format!("kafka_consumergroup_group_max_lag_seconds{{{p},{g}}} 0.0"),
         format!("warren_lag_seconds_partitions{{{p},{g},method=\"unknown\"}} 2"),
         format!("warren_lag_seconds_partitions{{{p},{g},method=\"caught_up\"}} 1"),
@@ -190,4 +194,31 @@ fn chunks_reassemble() {
         render_to_vec(&[snapshot()], &build(), &t, Format::Text)
     );
     assert_eq!(n, 1);
+}
+
+/// `topic` granularity is `partition`'s output without a line per partition, `group` also
+/// without a line per topic; what is left is unchanged (`renders_exact_text` pins it).
+#[test]
+fn granularity_leaves_out_partition_then_topic_series() {
+    use crate::snapshot::Granularity;
+    let series = |granularity| {
+        let snapshot = Arc::new((*snapshot()).clone().with_granularity(granularity));
+        let out = render_to_vec(&[snapshot], &build(), &telemetry(), Format::Text);
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("warren_poll_errors_total"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let per_partition = |l: &&String| l.contains(",partition=\"");
+    let per_topic = |l: &&String| l.contains(",topic=\"");
+    let all = series(Granularity::Partition);
+    let topic: Vec<String> = all.iter().filter(|l| !per_partition(l)).cloned().collect();
+    let group: Vec<String> = topic.iter().filter(|l| !per_topic(l)).cloned().collect();
+    assert_eq!(series(Granularity::Topic), topic);
+    assert_eq!(series(Granularity::Group), group);
+    assert_eq!((all.len(), topic.len(), group.len()), (41, 27, 21));
+    let max = r#"kafka_consumergroup_group_topic_max_lag{cluster="prod",env="eu",group="app\"1",topic="orders"} 60"#;
+    assert!(topic.iter().any(|l| l == max));
 }

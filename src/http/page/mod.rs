@@ -122,7 +122,13 @@ async fn overview_page(State(state): State<Arc<AppState>>, Query(p): Query<Param
         page,
     };
     let clusters = state.snapshots.load();
-    let body = render_overview(&clusters, &query, now_unix(), refresh_seconds(&state), p.fragment());
+    let body = render_overview(
+        &clusters,
+        &query,
+        now_unix(),
+        refresh_seconds(&state),
+        p.fragment(),
+    );
     reply(StatusCode::OK, body)
 }
 
@@ -254,7 +260,14 @@ fn error_page(state: &AppState, code: StatusCode, message: &str, fragment: bool)
         html::text(out, message);
         out.push_str("</p><p><a href=\"/\">All clusters and groups</a></p>");
     };
-    document(&mut out, &title, refresh_seconds(state), fragment, |_| {}, main);
+    document(
+        &mut out,
+        &title,
+        refresh_seconds(state),
+        fragment,
+        |_| {},
+        main,
+    );
     reply(code, out)
 }
 

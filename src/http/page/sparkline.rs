@@ -34,11 +34,7 @@ pub fn write(out: &mut String, points: &[(Secs, Option<u64>)]) {
         }
     };
     let y = |l: u64| {
-        let share = if max == 0 {
-            0.0
-        } else {
-            l as f64 / max as f64
-        };
+        let share = if max == 0 { 0.0 } else { l as f64 / max as f64 };
         HEIGHT - PAD - share * (HEIGHT - 2.0 * PAD)
     };
     let _ = write!(
@@ -57,24 +53,16 @@ pub fn write(out: &mut String, points: &[(Secs, Option<u64>)]) {
     out.push_str(", largest ");
     html::uint(out, max);
     out.push_str("</title>");
-    // One polyline per run of known lags.
-    let mut run = 0;
-    for (i, &(t, lag)) in points.iter().enumerate() {
-        match lag {
-            Some(l) => {
-                if run == 0 {
-                    out.push_str("<polyline points=\"");
-                } else {
-                    out.push(' ');
-                }
-                let _ = write!(out, "{:.1},{:.1}", x(t), y(l));
-                run += 1;
+    // One polyline per run of at least two known lags (the dot marks a lone newest point).
+    for run in points.split(|p| p.1.is_none()).filter(|r| r.len() >= 2) {
+        out.push_str("<polyline points=\"");
+        for (k, &(t, lag)) in run.iter().enumerate() {
+            if k > 0 {
+                out.push(' ');
             }
-            None => end_run(out, &mut run),
+            let _ = write!(out, "{:.1},{:.1}", x(t), y(lag.unwrap_or(0)));
         }
-        if i + 1 == points.len() {
-            end_run(out, &mut run);
-        }
+        out.push_str("\"/>");
     }
     let _ = write!(
         out,
@@ -82,11 +70,4 @@ pub fn write(out: &mut String, points: &[(Secs, Option<u64>)]) {
         x(last_time),
         y(last_lag)
     );
-}
-
-fn end_run(out: &mut String, run: &mut usize) {
-    if *run > 0 {
-        out.push_str("\"/>");
-    }
-    *run = 0;
 }

@@ -2,6 +2,7 @@
 //! topic (by name) and partition: status, committed offset against the head, lag, lag in
 //! seconds, owner where known, and the window's lag as a sparkline.
 
+use super::figures::{self, Layout};
 use super::html::{self, DASH};
 use super::sparkline;
 use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
@@ -16,50 +17,19 @@ pub(super) fn main(out: &mut String, c: &ClusterSnapshot, g: &GroupSnapshot, now
     html::text(out, &c.cluster.raw);
     out.push_str(" › <span class=\"group-name\">");
     html::text(out, &g.name.raw);
-    out.push_str("</span></h2><dl class=\"summary\"><dt>Status</dt><dd class=\"status\">");
-    html::status(out, eval.status);
-    out.push_str("</dd><dt>State</dt><dd class=\"state\">");
-    out.push_str(g.state.as_str());
-    out.push_str("</dd><dt>Partitions</dt><dd class=\"partitions\">");
-    html::uint(out, u64::from(eval.partition_count));
-    out.push_str(" <span class=\"muted\">(");
+    out.push_str("</span></h2><dl class=\"summary\">");
+    figures::write(out, c, g, Layout::List);
+    out.push_str("<dt>Full windows</dt><dd>");
     html::uint(out, (eval.complete * 100.0).round() as u64);
-    out.push_str("% with a full window)</span></dd>");
-    let known = g.partitions().any(|(t, p, o)| c.lag(t, p, o).is_some());
-    out.push_str("<dt>Lag</dt><dd class=\"lag\">");
-    match known {
-        true => html::uint(out, eval.total_lag),
-        false => out.push_str(DASH),
-    }
-    out.push_str("</dd><dt>Max lag</dt><dd class=\"max-lag\">");
-    match eval.max_lag.filter(|_| known) {
-        Some(m) => {
-            html::uint(out, m.lag);
-            out.push_str(" <span class=\"muted\">(");
-            if let Some(t) = c.topic(m.topic) {
-                html::text(out, &t.name.raw);
-            }
-            out.push_str(" partition ");
-            html::int(out, i64::from(m.partition));
-            out.push_str(")</span>");
-        }
-        None => out.push_str(DASH),
-    }
-    out.push_str("</dd><dt>Lag (time)</dt><dd class=\"lag-seconds\">");
-    match g.status.max_lag_seconds {
-        Some(s) => html::duration(out, s),
-        None => out.push_str(DASH),
-    }
+    out.push_str("% of the partitions</dd>");
     let rates = g.status.rates();
-    out.push_str("</dd><dt>Consuming</dt><dd>");
+    out.push_str("<dt>Consuming</dt><dd>");
     if rates.partitions > 0 {
         html::decimal(out, rates.consume);
         out.push_str(" messages/s");
     } else {
         out.push_str(DASH);
     }
-    out.push_str("</dd><dt>Trend</dt><dd class=\"trend\">");
-    html::trend(out, rates.trend());
     out.push_str("</dd><dt>Members</dt><dd class=\"members\">");
     match &g.membership {
         Some(m) => {

@@ -127,7 +127,7 @@ pub fn status(out: &mut String, status: Status) {
 /// movement is known.
 pub fn trend(out: &mut String, trend: Option<Trend>) {
     match trend {
-        Some(Trend::CatchingUp(s)) if s == 0.0 => out.push_str("caught up"),
+        Some(Trend::CatchingUp(0.0)) => out.push_str("caught up"),
         Some(Trend::CatchingUp(s)) => {
             out.push_str("catches up in ");
             duration(out, s);

@@ -8,10 +8,12 @@
 //! refreshes the page without a full reload: every few seconds it fetches the same URL with
 //! `?fragment=1`, which answers only the inner HTML of `<main>`, and swaps it in.
 //!
-//! [`overview`] and [`group`] write the pages' content, [`sparkline`] the window charts,
+//! [`overview`] and [`group`] write the pages' content, [`figures`] a group's figures for
+//! both, [`sparkline`] the window charts,
 //! [`html`] the escaping every Kafka name goes through; this module routes, lays out the
 //! document and sets the headers.
 
+mod figures;
 mod group;
 pub mod html;
 mod overview;

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::figures::{self, Layout};
 use super::html::{self, DASH};
 use crate::evaluate::Status;
 use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
@@ -189,74 +190,21 @@ fn groups_table<'a>(
     out: &mut String,
     groups: impl Iterator<Item = (&'a ClusterSnapshot, &'a GroupSnapshot)>,
 ) {
-    out.push_str(
-        "<table class=\"groups\"><thead><tr><th>Cluster</th><th>Group</th><th>Status</th>\
-         <th>State</th><th class=\"num\">Partitions</th><th class=\"num\">Lag</th>\
-         <th class=\"num\">Max lag</th><th class=\"num\">Lag (time)</th><th>Trend</th>\
-         </tr></thead><tbody>",
-    );
+    out.push_str("<table class=\"groups\"><thead><tr><th>Cluster</th><th>Group</th>");
+    out.push_str(figures::ROW_HEADINGS);
+    out.push_str("</tr></thead><tbody>");
     for (c, g) in groups {
-        group_row(out, c, g);
+        out.push_str("<tr class=\"group\"><td class=\"cluster\">");
+        html::text(out, &c.cluster.raw);
+        out.push_str("</td><td><a class=\"group\" href=\"");
+        html::group_href(out, &c.cluster.raw, &g.name.raw);
+        out.push_str("\">");
+        html::text(out, &g.name.raw);
+        out.push_str("</a></td>");
+        figures::write(out, c, g, Layout::Row);
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
-}
-
-/// One group's row: its figures as in `/metrics` (status, lag sum, largest lag and where it is,
-/// largest lag in seconds) and where its lag is heading.
-fn group_row(out: &mut String, c: &ClusterSnapshot, g: &GroupSnapshot) {
-    let eval = &g.status.eval;
-    out.push_str("<tr class=\"group\"><td class=\"cluster\">");
-    html::text(out, &c.cluster.raw);
-    out.push_str("</td><td><a class=\"group\" href=\"");
-    html::group_href(out, &c.cluster.raw, &g.name.raw);
-    out.push_str("\">");
-    html::text(out, &g.name.raw);
-    out.push_str("</a></td><td class=\"status\">");
-    html::status(out, eval.status);
-    out.push_str("</td><td class=\"state\">");
-    out.push_str(g.state.as_str());
-    out.push_str("</td><td class=\"num partitions\">");
-    html::uint(out, u64::from(eval.partition_count));
-    // Without any known head, lag is unknown (`/metrics` has no series then), not 0.
-    let known = g.partitions().any(|(t, p, o)| c.lag(t, p, o).is_some());
-    out.push_str("</td><td class=\"num lag\">");
-    match known {
-        true => html::uint(out, eval.total_lag),
-        false => out.push_str(DASH),
-    }
-    out.push_str("</td><td class=\"num max-lag\"");
-    match eval.max_lag.filter(|_| known) {
-        Some(m) => {
-            out.push_str(" title=\"");
-            if let Some(t) = c.topic(m.topic) {
-                html::text(out, &t.name.raw);
-            }
-            out.push_str(" partition ");
-            html::int(out, i64::from(m.partition));
-            out.push_str("\">");
-            html::uint(out, m.lag);
-        }
-        None => {
-            out.push('>');
-            out.push_str(DASH);
-        }
-    }
-    out.push_str("</td><td class=\"num lag-seconds\"");
-    match g.status.max_lag_seconds {
-        Some(s) => {
-            out.push_str(" data-seconds=\"");
-            html::decimal(out, s);
-            out.push_str("\">");
-            html::duration(out, s);
-        }
-        None => {
-            out.push('>');
-            out.push_str(DASH);
-        }
-    }
-    out.push_str("</td><td class=\"trend\">");
-    html::trend(out, g.status.rates().trend());
-    out.push_str("</td></tr>");
 }
 
 fn pager(out: &mut String, query: &OverviewQuery, page: usize, pages: usize) {

@@ -22,7 +22,7 @@ pub fn write(out: &mut String, points: &[(Secs, Option<u64>)]) {
         out.push_str(DASH);
         return;
     };
-    let (last_time, last_lag) = known().last().unwrap_or((first_time, first_lag));
+    let (last_time, last_lag) = known().next_back().unwrap_or((first_time, first_lag));
     let max = known().map(|(_, l)| l).max().unwrap_or(0);
     let start = points.first().map_or(first_time, |p| p.0);
     let span = points.last().map_or(0, |p| p.0).saturating_sub(start);

@@ -24,13 +24,13 @@ mod tests;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use base64::Engine as _;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 pub use overview::{OverviewQuery, PAGE_SIZE};
@@ -72,8 +72,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/clusters/{cluster}/groups/{group}", get(group_page))
 }
 
-/// The query parameters the pages understand; others are ignored.
-#[derive(Debug, Default, Deserialize)]
+/// The query parameters the pages understand; others are ignored, and a repeated one counts
+/// once (the last), so no query string is an error.
+#[derive(Debug, Default)]
 struct Params {
     /// Filter (overview): groups whose name contains it, case-insensitively.
     q: Option<String>,
@@ -86,6 +87,21 @@ struct Params {
 }
 
 impl Params {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Params {
+        let mut p = Params::default();
+        for (k, v) in pairs {
+            let slot = match k.as_str() {
+                "q" => &mut p.q,
+                "page" => &mut p.page,
+                "fragment" => &mut p.fragment,
+                "name" => &mut p.name,
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        p
+    }
+
     fn fragment(&self) -> bool {
         self.fragment.is_some()
     }
@@ -110,7 +126,11 @@ fn refresh_seconds(state: &AppState) -> u64 {
         .clamp(2, 60)
 }
 
-async fn overview_page(State(state): State<Arc<AppState>>, Query(p): Query<Params>) -> Response {
+async fn overview_page(
+    State(state): State<Arc<AppState>>,
+    Query(p): Query<Vec<(String, String)>>,
+) -> Response {
+    let p = Params::from_pairs(p);
     let page = match p.page.as_deref().map(str::parse::<usize>) {
         None => 1,
         Some(Ok(n)) if n >= 1 => n,
@@ -136,17 +156,25 @@ async fn overview_page(State(state): State<Arc<AppState>>, Query(p): Query<Param
 
 async fn group_page(
     State(state): State<Arc<AppState>>,
-    Path((cluster, group)): Path<(String, String)>,
-    Query(p): Query<Params>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    Query(p): Query<Vec<(String, String)>>,
 ) -> Response {
-    show_group(&state, &cluster, &group, p.fragment())
+    let p = Params::from_pairs(p);
+    match path {
+        Ok(Path((cluster, group))) => show_group(&state, &cluster, &group, p.fragment()),
+        Err(_) => bad_path(&state, p.fragment()),
+    }
 }
 
 async fn group_page_by_query(
     State(state): State<Arc<AppState>>,
-    Path(cluster): Path<String>,
-    Query(p): Query<Params>,
+    path: Result<Path<String>, PathRejection>,
+    Query(p): Query<Vec<(String, String)>>,
 ) -> Response {
+    let p = Params::from_pairs(p);
+    let Ok(Path(cluster)) = path else {
+        return bad_path(&state, p.fragment());
+    };
     match p.name.as_deref() {
         Some(group) => show_group(&state, &cluster, group, p.fragment()),
         None => {
@@ -154,6 +182,13 @@ async fn group_page_by_query(
             error_page(&state, StatusCode::BAD_REQUEST, message, p.fragment())
         }
     }
+}
+
+/// A name in the path that is not UTF-8 once percent-decoded (axum's own reply would echo it
+/// without the page's headers).
+fn bad_path(state: &AppState, fragment: bool) -> Response {
+    let message = "the cluster and group names must be UTF-8 once percent-decoded";
+    error_page(state, StatusCode::BAD_REQUEST, message, fragment)
 }
 
 fn show_group(state: &AppState, cluster: &str, group: &str, fragment: bool) -> Response {
@@ -196,7 +231,8 @@ pub fn render_group(
     fragment: bool,
 ) -> Option<String> {
     let g = cluster.group(group)?;
-    let mut out = String::with_capacity(16 * 1024 + 1024 * g.offsets.len());
+    // About 700 bytes a partition; a huge group grows the buffer as it goes.
+    let mut out = String::with_capacity(16 * 1024 + 700 * g.offsets.len().min(4096));
     let mut title = String::from("warren · ");
     html::text(&mut title, group);
     let header = |out: &mut String| group::header(out, cluster, g);

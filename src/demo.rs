@@ -160,6 +160,8 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_err(|e| format!("listener address: {e}"))?;
+    // The page first: it is what a newcomer wants to open.
+    println!("warren demo: status page at http://{addr}/  (Ctrl-C to stop)");
     let shutdown = crate::app::shutdown_on_signals();
 
     let stop = Arc::new(Stop::default());
@@ -202,7 +204,7 @@ pub async fn run(
     for g in GROUPS {
         println!("  {:<15} {}", g.name, g.description);
     }
-    println!("Open http://{addr}/metrics  (Ctrl-C to stop)");
+    println!("Metrics at http://{addr}/metrics, Burrow's API at http://{addr}/v3/kafka");
     println!("(The mock cannot list or describe consumer groups, nor read topic configurations: warren watches the groups via groups.static, leaves describing off, and logs one warning about each of the others.)");
 
     let served = crate::app::serve(demo_config(&bootstrap, addr), listener, shutdown).await;

@@ -3,6 +3,7 @@
 
 pub mod burrow;
 pub mod metrics;
+pub mod page;
 pub mod server;
 
 use std::net::SocketAddr;
@@ -73,7 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         });
     Router::new()
-        .route("/", get(index))
+        .merge(page::routes())
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -109,17 +110,6 @@ async fn count_requests(
         .telemetry
         .http_request(route, response.status().as_u16());
     response
-}
-
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        "<html><head><title>warren</title></head><body><h1>warren</h1>\
-         <p>Kafka consumer-lag exporter.</p><ul>\
-         <li><a href=\"/metrics\">/metrics</a></li>\
-         <li><a href=\"/healthz\">/healthz</a></li>\
-         <li><a href=\"/readyz\">/readyz</a></li></ul></body></html>\n",
-    )
 }
 
 /// 503 until every cluster has completed (or failed) its first poll.

@@ -21,5 +21,6 @@ mod groups;
 mod kafka;
 mod kubernetes;
 mod openapi;
+mod page;
 mod reliability;
 mod topic_configs;

@@ -1,5 +1,5 @@
 //! The external tools the suites run (the test broker, promtool, prometheus, schemathesis,
-//! systemd-analyze, podman, helm, kubectl, node, ...), where each is found, and the rule for a
+//! systemd-analyze, podman, helm, kubectl, node, chromium, ...), where each is found, and the rule for a
 //! missing one: the suite is skipped with one line on stderr, or fails when
 //! `WARREN_REQUIRE_TOOLS=1` (`.ci/run` sets it, so CI never skips). Also repository paths and
 //! running a program for its output.
@@ -130,6 +130,18 @@ pub fn runc() -> Lookup {
 /// `mmdebstrap` on PATH (makes the local base images).
 pub fn mmdebstrap() -> Lookup {
     on_path("mmdebstrap", APT_PODMAN)
+}
+
+const APT_CHROMIUM: &str = "apt-get install chromium chromium-driver; .ci/run does";
+
+/// `chromium` on PATH (Debian package `chromium`): opens the status page (tests/it/page.rs).
+pub fn chromium() -> Lookup {
+    on_path("chromium", APT_CHROMIUM)
+}
+
+/// `chromedriver` on PATH (Debian package `chromium-driver`): drives chromium over WebDriver.
+pub fn chromedriver() -> Lookup {
+    on_path("chromedriver", APT_CHROMIUM)
 }
 
 /// `node` on PATH (runs tests/k8s/validate-crds.mjs).

@@ -27,13 +27,15 @@ pub enum Stage {
     TopicConfigs,
     GroupOffsets,
     Watermarks,
+    /// Reading the records at committed offsets (`time_lag = "record"`).
+    RecordReads,
     /// Evaluating the store and building the snapshot (no Kafka request; never fails).
     Evaluate,
 }
 
 impl Stage {
     /// The stages that send Kafka requests, which can fail.
-    pub const REQUESTS: [Stage; 7] = [
+    pub const REQUESTS: [Stage; 8] = [
         Stage::Connect,
         Stage::Metadata,
         Stage::TopicConfigs,
@@ -41,6 +43,7 @@ impl Stage {
         Stage::GroupDescribe,
         Stage::GroupOffsets,
         Stage::Watermarks,
+        Stage::RecordReads,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Stage {
             Stage::TopicConfigs => "topic_configs",
             Stage::GroupOffsets => "group_offsets",
             Stage::Watermarks => "watermarks",
+            Stage::RecordReads => "record_reads",
             Stage::Evaluate => "evaluate",
         }
     }
@@ -226,7 +230,7 @@ mod tests {
         ] {
             assert!(om.lines().any(|l| l == line), "missing {line}\n{om}");
         }
-        // 14 error series: 7 stages × 2 clusters, all there from the start.
-        assert_eq!(om.matches("warren_poll_errors_total{").count(), 14);
+        // 16 error series: 8 stages × 2 clusters, all there from the start.
+        assert_eq!(om.matches("warren_poll_errors_total{").count(), 16);
     }
 }

@@ -163,6 +163,17 @@ pub struct ClusterConfig {
     /// per group.
     #[serde(default)]
     pub granularity: Granularity,
+    /// How lag in seconds is found: interpolated from the head history, or read from the
+    /// timestamp of the record at the committed offset.
+    #[serde(default)]
+    pub time_lag: TimeLag,
+    /// With `time_lag = "record"`: records read at most per poll (the largest lags first;
+    /// the others are interpolated until a later poll reads them).
+    #[serde(default = "default_time_lag_max_reads")]
+    pub time_lag_max_reads: usize,
+    /// With `time_lag = "record"`: how long a poll may spend reading records.
+    #[serde(default = "default_time_lag_max_read_time", with = "humantime_serde")]
+    pub time_lag_max_read_time: Duration,
     /// The `groups` and `topics` filters, compiled by validation (the only place they are
     /// compiled; `None` before it). Read them with [`ClusterConfig::group_filter`] and
     /// [`ClusterConfig::topic_filter`].
@@ -218,6 +229,26 @@ fn default_request_timeout() -> Duration {
     Duration::from_secs(10)
 }
 
+fn default_time_lag_max_reads() -> usize {
+    1000
+}
+
+fn default_time_lag_max_read_time() -> Duration {
+    Duration::from_secs(2)
+}
+
+/// How a cluster's lag in seconds is found (`clusters[].time_lag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeLag {
+    /// From the partition's head history (no extra Kafka request): an estimate.
+    #[default]
+    Interpolate,
+    /// From the timestamp of the record at the committed offset, read with a consumer that
+    /// never joins a group; interpolated where no record was read.
+    Record,
+}
+
 impl ClusterConfig {
     /// A cluster with the given name and bootstrap servers and every other key at its default,
     /// not yet validated: put it in a [`Config`] and call [`Config::validate`] before use.
@@ -235,6 +266,9 @@ impl ClusterConfig {
             labels: BTreeMap::new(),
             evaluator: EvaluatorConfig::default(),
             granularity: Granularity::default(),
+            time_lag: TimeLag::default(),
+            time_lag_max_reads: default_time_lag_max_reads(),
+            time_lag_max_read_time: default_time_lag_max_read_time(),
             filters: None,
         }
     }

@@ -265,6 +265,11 @@ fn is_valid_label_name(name: &str) -> bool {
 /// `evaluator.min_distance`: far beyond any use, and far from overflowing the timer arithmetic
 /// (backoff multiplies the poll interval) and the store's u32 seconds.
 const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// The most records a poll may read (`time_lag_max_reads`): one assignment of this many
+/// partitions is already a large one.
+const MAX_RECORD_READS: usize = 100_000;
+/// The longest `time_lag_max_read_time`: a poll (and a shutdown) waits for the reads.
+const MAX_RECORD_READ_TIME: Duration = Duration::from_secs(60);
 /// The shortest `poll_interval` and `request_timeout`.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// librdkafka's limit for an admin request's timeout (beyond it, its `int` milliseconds of
@@ -296,7 +301,22 @@ fn check_durations(key: &str, c: &ClusterConfig, errors: &mut Errors) {
             MIN_INTERVAL,
             MAX_REQUEST_TIMEOUT,
         ),
+        (
+            "time_lag_max_read_time",
+            c.time_lag_max_read_time,
+            Duration::ZERO,
+            MAX_RECORD_READ_TIME,
+        ),
     ];
+    if !(1..=MAX_RECORD_READS).contains(&c.time_lag_max_reads) {
+        errors.push(ConfigError::new(
+            format!("{key}.time_lag_max_reads"),
+            format!(
+                "must be between 1 and {MAX_RECORD_READS}, got {}",
+                c.time_lag_max_reads
+            ),
+        ));
+    }
     let describe_refresh = c
         .groups
         .describe_refresh

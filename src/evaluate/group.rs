@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    evaluate_partition, lag_seconds, reads_high_watermarks, EvaluatorConfig, PartitionEval,
-    PartitionInput, Rates, Status, Verdict,
+    evaluate_partition, lag_seconds, reads_high_watermarks, record_age, EvaluatorConfig, LagMethod,
+    PartitionEval, PartitionInput, Rates, Status, Verdict,
 };
 use crate::store::{Point, Secs, Store, TrackedGroup};
 
@@ -110,7 +110,7 @@ pub struct GroupStatus {
     /// Largest known lag in seconds over the group's partitions.
     pub max_lag_seconds: Option<f64>,
     /// How many partitions' lag in seconds came from each [`LagMethod`](super::LagMethod).
-    pub lag_methods: [u32; 4],
+    pub lag_methods: [u32; LagMethod::ALL.len()],
     /// Verdict per group-partition, in store order.
     pub verdicts: Arc<[Verdict]>,
     /// Movement sums per topic (topic id), topics by name (see [`super::rates`]).
@@ -223,7 +223,7 @@ pub fn evaluate_group(
     let points = store.points();
     let mut verdicts = vec![Verdict::default(); g.len()];
     let mut max_lag_seconds: Option<f64> = None;
-    let mut lag_methods = [0u32; 4];
+    let mut lag_methods = [0u32; LagMethod::ALL.len()];
     let mut fold = GroupFold::default();
     let mut topic_rates: Vec<(u32, Rates)> = Vec::new();
     scratch.runs.clear();
@@ -294,8 +294,15 @@ pub fn evaluate_group(
                 };
                 let eval = evaluate_partition(&input, now, knobs);
                 rates.add_partition(scratch.points.first(), offset, current_lag, now);
-                let (method, seconds) =
-                    lag_seconds(offset, store.head_history(topic, partition), now);
+                // A record read at the committed offset answers exactly; without one (record
+                // mode off, not read yet, over the read budget) the head history estimates.
+                let record = (current_lag > 0)
+                    .then(|| store.record_time(topic, partition, offset))
+                    .flatten();
+                let (method, seconds) = match record {
+                    Some(r) => (r.method(), record_age(r.timestamp_ms, now)),
+                    None => lag_seconds(offset, store.head_history(topic, partition), now),
+                };
                 let verdict = Verdict::new(eval.status, method, seconds);
                 if let Some(s) = verdict.lag_seconds() {
                     max_lag_seconds = Some(max_lag_seconds.map_or(s, |m| m.max(s)));

@@ -17,14 +17,21 @@ pub enum LagMethod {
     Interpolated = 2,
     /// The consumer is behind the whole history: the age of its oldest sample, a lower bound.
     LowerBound = 3,
+    /// The timestamp of the record at the committed offset (`time_lag = "record"`): exact.
+    Record = 4,
+    /// The record at the committed offset is gone (retention, compaction) or is a
+    /// transaction marker: the timestamp of the next record there is.
+    NextRecord = 5,
 }
 
 impl LagMethod {
-    pub const ALL: [LagMethod; 4] = [
+    pub const ALL: [LagMethod; 6] = [
         LagMethod::Unknown,
         LagMethod::CaughtUp,
         LagMethod::Interpolated,
         LagMethod::LowerBound,
+        LagMethod::Record,
+        LagMethod::NextRecord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +40,8 @@ impl LagMethod {
             LagMethod::CaughtUp => "caught_up",
             LagMethod::Interpolated => "interpolated",
             LagMethod::LowerBound => "lower_bound",
+            LagMethod::Record => "record",
+            LagMethod::NextRecord => "next_record",
         }
     }
 }
@@ -73,13 +82,19 @@ pub fn lag_seconds(
     }
 }
 
-/// A group-partition's verdict packed in 32 bits: status (3 bits), [`LagMethod`] (2 bits) and
-/// lag in tenths of a second (27 bits, up to ~155 days; beyond, saturated as a lower bound).
+/// How long ago a record stamped `timestamp_ms` was produced, at `now`: never negative (a
+/// producer's clock ahead of ours reads as 0).
+pub fn record_age(timestamp_ms: i64, now: Secs) -> f64 {
+    (i64::from(now) * 1000).saturating_sub(timestamp_ms).max(0) as f64 / 1000.0
+}
+
+/// A group-partition's verdict packed in 32 bits: status (3 bits), [`LagMethod`] (3 bits) and
+/// lag in tenths of a second (26 bits, up to ~77 days; beyond, saturated as a lower bound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Verdict(u32);
 
 impl Verdict {
-    const MAX_TENTHS: u32 = (1 << 27) - 1;
+    const MAX_TENTHS: u32 = (1 << 26) - 1;
 
     #[inline]
     pub fn new(status: Status, method: LagMethod, seconds: f64) -> Verdict {
@@ -91,7 +106,7 @@ impl Verdict {
         } else {
             (method, tenths as u32)
         };
-        Verdict(status as u32 | (method as u32) << 3 | tenths << 5)
+        Verdict(status as u32 | (method as u32) << 3 | tenths << 6)
     }
 
     #[inline]
@@ -101,13 +116,16 @@ impl Verdict {
 
     #[inline]
     pub fn method(self) -> LagMethod {
-        LagMethod::ALL[((self.0 >> 3) & 3) as usize]
+        LagMethod::ALL
+            .get(((self.0 >> 3) & 7) as usize)
+            .copied()
+            .unwrap_or(LagMethod::Unknown)
     }
 
     /// Lag in tenths of a second as stored, `None` when unknown.
     #[inline]
     pub fn lag_tenths(self) -> Option<u32> {
-        (self.method() != LagMethod::Unknown).then_some(self.0 >> 5)
+        (self.method() != LagMethod::Unknown).then_some(self.0 >> 6)
     }
 
     /// Lag in seconds, `None` when unknown.

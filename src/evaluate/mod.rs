@@ -29,7 +29,7 @@ pub use group::{
     evaluate_group, evaluate_store, evaluate_store_on, GroupEval, GroupFold, GroupStatus, MaxLag,
     Scratch,
 };
-pub use lag_seconds::{lag_seconds, LagMethod, Verdict};
+pub use lag_seconds::{lag_seconds, record_age, LagMethod, Verdict};
 pub use rates::{Rates, Trend};
 
 /// Burrow's status codes (the numbers are Burrow's too).

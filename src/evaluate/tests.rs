@@ -777,7 +777,15 @@ fn verdict_packing() {
         LagMethod::LowerBound,
         "saturated values are lower bounds"
     );
-    assert_eq!(v.lag_seconds(), Some(((1u32 << 27) - 1) as f64 / 10.0));
+    assert_eq!(v.lag_seconds(), Some(((1u32 << 26) - 1) as f64 / 10.0));
+    // Every method survives the packing, with the largest lag that is not saturated.
+    for method in LagMethod::ALL.into_iter().skip(1) {
+        let v = Verdict::new(Status::Stall, method, 6_710_886.2);
+        assert_eq!(
+            (v.status(), v.method(), v.lag_tenths()),
+            (Status::Stall, method, Some(67_108_862))
+        );
+    }
     // Rounded to the nearest tenth.
     let v = Verdict::new(Status::Ok, LagMethod::Interpolated, 7.96);
     assert_eq!(v.lag_seconds(), Some(8.0));

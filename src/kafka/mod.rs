@@ -2,4 +2,5 @@
 //! module is the only unsafe code) and the per-cluster poll loop ([`scraper`]).
 
 pub mod admin;
+pub mod record;
 pub mod scraper;

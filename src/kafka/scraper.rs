@@ -8,19 +8,20 @@
 //! lag is never negative. Nothing from a failed poll is applied: the last good data stays, the
 //! cluster is marked down, and the next attempt backs off.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
-use crate::config::{ClusterConfig, NameFilter};
+use crate::config::{ClusterConfig, NameFilter, TimeLag};
 use crate::evaluate::evaluate_store;
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
+use crate::kafka::record::{RecordReader, RecordWant};
 use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Forget, Health, Snapshots};
-use crate::store::{Commit, Secs, Store, WatermarkSample};
+use crate::store::{Commit, RecordTime, RecordWanted, Secs, Store, WatermarkSample};
 use crate::telemetry::{Stage, Telemetry};
 
 /// Committed-offset requests in flight at once per call, and calls at once per poll.
@@ -100,6 +101,11 @@ pub struct Scraper {
     configs_task: Option<tokio::task::JoinHandle<TopicConfigsRead>>,
     /// Some request timed out in a poll that otherwise succeeded: reconnect (see `disconnect`).
     reconnect_after_poll: bool,
+    /// The consumer reading record timestamps (`time_lag = "record"`), made at the first
+    /// poll that needs it.
+    records: Option<Arc<RecordReader>>,
+    /// The record consumer could not be made at the last try (logged once per change).
+    records_failing: bool,
     /// When the last poll's watermarks were read: the `now` of its evaluation.
     polled_at: Secs,
 }
@@ -157,6 +163,8 @@ impl Scraper {
             configs_failing: false,
             configs_task: None,
             reconnect_after_poll: false,
+            records: None,
+            records_failing: false,
             polled_at: 0,
         }
     }
@@ -266,6 +274,7 @@ impl Scraper {
     /// still unreachable fails those requests safely, so after any failure we start afresh.
     fn disconnect(&mut self) -> Option<tokio::sync::oneshot::Receiver<()>> {
         let admin = self.admin.take()?;
+        let records = self.records.take();
         // The topic-configuration request holds the client too: cancelled and gone before
         // the client is dropped, so that the drop here is the last one.
         let configs = self.configs_task.take();
@@ -277,6 +286,7 @@ impl Scraper {
                 let _ = runtime.block_on(task);
             }
             drop(admin);
+            drop(records);
             let _ = done.send(());
         };
         // When no thread can be started, `close` is dropped unrun, and the client with it.
@@ -355,10 +365,81 @@ impl Scraper {
             }
         }
         self.apply(now, data);
+        if self.settings.cluster.time_lag == TimeLag::Record {
+            let started = Instant::now();
+            self.read_record_times().await;
+            self.timed(Stage::RecordReads, started);
+        }
         if std::mem::take(&mut self.reconnect_after_poll) {
             self.disconnect();
         }
         Ok(())
+    }
+
+    /// Reads the records at the committed offsets of lagging group-partitions that have no
+    /// record time yet: the largest lags first, at most `time_lag_max_reads` (one offset per
+    /// partition) within `time_lag_max_read_time`. What is not read is interpolated.
+    async fn read_record_times(&mut self) {
+        let wanted = self.store.records_wanted();
+        if wanted.is_empty() {
+            return;
+        }
+        let reader = match &self.records {
+            Some(r) => r.clone(),
+            None => match RecordReader::new(&self.settings.cluster) {
+                Ok(r) => {
+                    self.records_failing = false;
+                    self.records.insert(Arc::new(r)).clone()
+                }
+                Err(e) => {
+                    self.telemetry
+                        .poll_errors(self.index, Stage::RecordReads, 1);
+                    if !std::mem::replace(&mut self.records_failing, true) {
+                        tracing::warn!(cluster = self.name(), error = %e, "cannot make the consumer that reads record timestamps; lag in seconds is interpolated");
+                    }
+                    return;
+                }
+            },
+        };
+        let c = &self.settings.cluster;
+        let mut partitions = HashSet::new();
+        let (picked, wants): (Vec<RecordWanted>, Vec<RecordWant>) = wanted
+            .into_iter()
+            .filter(|w| partitions.insert((w.topic, w.partition)))
+            .filter_map(|w| {
+                let topic = self.store.topic(w.topic)?.name.raw.to_string();
+                let want = RecordWant {
+                    topic,
+                    partition: w.partition,
+                    offset: w.offset,
+                };
+                Some((w, want))
+            })
+            .take(c.time_lag_max_reads)
+            .unzip();
+        let budget = c.time_lag_max_read_time;
+        let asked = wants.len();
+        let read = tokio::task::spawn_blocking(move || reader.read(&wants, budget))
+            .await
+            .unwrap_or_default();
+        let answered = read.len();
+        for (i, r) in read {
+            let Some(w) = picked.get(i) else { continue };
+            let time = RecordTime {
+                timestamp_ms: r.timestamp_ms,
+                next: r.offset > w.offset,
+            };
+            self.store
+                .apply_record_time(w.topic, w.partition, w.offset, time);
+        }
+        if answered < asked {
+            tracing::debug!(
+                cluster = self.name(),
+                asked,
+                answered,
+                "records not read within time_lag_max_read_time; interpolated meanwhile"
+            );
+        }
     }
 
     async fn refresh_metadata(

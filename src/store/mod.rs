@@ -26,6 +26,7 @@
 
 mod head;
 mod membership;
+mod record_time;
 #[cfg(test)]
 mod tests;
 mod window;
@@ -38,6 +39,7 @@ use crate::model::GroupState;
 
 pub use head::{TopicState, ARCHIVE};
 pub use membership::{Member, Membership, Owners, TopicOwners};
+pub use record_time::{RecordTime, RecordWanted};
 use window::point_lag;
 pub use window::{Point, Windows};
 
@@ -275,6 +277,8 @@ pub struct Store {
     /// group's offsets on it then): they stay away until the group commits something else on
     /// them.
     forgotten_topics: HashMap<Arc<str>, Vec<(Arc<str>, u64)>>,
+    /// Record timestamps at committed offsets (`time_lag = "record"`; empty otherwise).
+    record_times: record_time::RecordTimes,
 }
 
 impl Store {
@@ -291,6 +295,7 @@ impl Store {
             member_ids: false,
             forgotten: HashMap::new(),
             forgotten_topics: HashMap::new(),
+            record_times: HashMap::new(),
         }
     }
 

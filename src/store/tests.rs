@@ -745,3 +745,49 @@ fn forgotten_groups_that_are_not_seen_again_are_dropped_after_retention() {
     s.apply_group_offsets(260, "g", &mut [Commit::new(a, 0, 3)]);
     assert!(s.group("g").is_some());
 }
+
+/// Record times are wanted where a group lags and none was read at that offset, largest lag
+/// first; a time nobody sits at any more is dropped, one still needed is kept.
+#[test]
+fn record_times_follow_the_lagging_offsets() {
+    let mut store = Store::new(3);
+    let t = store.apply_metadata(1, &[("orders", 2)])[0];
+    let samples = [(0, 100), (1, 50)].map(|(p, latest)| WatermarkSample {
+        topic: t,
+        partition: p,
+        earliest: Some(0),
+        latest: Some(latest),
+    });
+    store.apply_watermarks(1, &samples);
+    store.apply_group_offsets(1, "a", &mut [Commit::new(t, 0, 40), Commit::new(t, 1, 50)]);
+    store.apply_group_offsets(1, "b", &mut [Commit::new(t, 0, 90), Commit::new(t, 1, 20)]);
+    let wanted: Vec<(i32, i64, u64)> = store
+        .records_wanted()
+        .iter()
+        .map(|w| (w.partition, w.offset, w.lag))
+        .collect();
+    // Group a is caught up on partition 1: nothing to read there.
+    assert_eq!(wanted, [(0, 40, 60), (1, 20, 30), (0, 90, 10)]);
+    let time = RecordTime {
+        timestamp_ms: 1_000,
+        next: false,
+    };
+    store.apply_record_time(t, 0, 40, time);
+    store.apply_record_time(t, 0, 90, time);
+    assert_eq!(store.record_time(t, 0, 40), Some(time));
+    assert_eq!(
+        store.records_wanted().len(),
+        1,
+        "only partition 1 at 20 is left"
+    );
+    // Group b moves on partition 0: its old offset's time goes, a's stays.
+    store.apply_group_offsets(2, "b", &mut [Commit::new(t, 0, 95), Commit::new(t, 1, 20)]);
+    let wanted: Vec<(i32, i64)> = store
+        .records_wanted()
+        .iter()
+        .map(|w| (w.partition, w.offset))
+        .collect();
+    assert_eq!(wanted, [(1, 20), (0, 95)]);
+    assert_eq!(store.record_time(t, 0, 90), None);
+    assert_eq!(store.record_time(t, 0, 40), Some(time));
+}

@@ -22,5 +22,6 @@ mod kafka;
 mod kubernetes;
 mod openapi;
 mod page;
+mod record_lag;
 mod reliability;
 mod topic_configs;

@@ -135,6 +135,7 @@ fn renders_exact_text() {
         format!("warren_poll_errors_total{{{p},stage=\"group_list\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"group_offsets\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"metadata\"}} 1"),
+        format!("warren_poll_errors_total{{{p},stage=\"record_reads\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"topic_configs\"}} 0"),
         format!("warren_poll_errors_total{{{p},stage=\"watermarks\"}} 2"),
     ];

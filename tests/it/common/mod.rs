@@ -243,6 +243,20 @@ impl Broker {
 
     /// Produces `counts[p]` messages to partition `p`, one record per request (exact offsets).
     pub fn produce(&self, topic: &str, counts: &[usize]) {
+        let records = counts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, &n)| (0..n).map(move |_| (p as i32, None)));
+        self.send(topic, records);
+    }
+
+    /// Produces one record per timestamp (CreateTime, milliseconds) to `partition`, in order.
+    pub fn produce_at(&self, topic: &str, partition: i32, timestamps_ms: &[i64]) {
+        self.send(topic, timestamps_ms.iter().map(|&t| (partition, Some(t))));
+    }
+
+    /// Sends `(partition, timestamp)` records, one per request, and waits for all.
+    fn send(&self, topic: &str, records: impl Iterator<Item = (i32, Option<i64>)>) {
         let producer: ThreadedProducer<DefaultProducerContext> = self
             .client_config()
             .set("linger.ms", "0")
@@ -250,20 +264,21 @@ impl Broker {
             .set("acks", "all")
             .create()
             .expect("producer");
-        for (p, &n) in counts.iter().enumerate() {
-            for i in 0..n {
-                let payload = format!("m{i}");
-                let mut record = BaseRecord::<(), str>::to(topic)
-                    .partition(p as i32)
-                    .payload(&payload);
-                loop {
-                    match producer.send(record) {
-                        Ok(()) => break,
-                        Err((_, r)) => {
-                            // Queue full: wait for it to drain, then send again.
-                            record = r;
-                            let _ = producer.flush(Duration::from_secs(1));
-                        }
+        for (i, (p, timestamp)) in records.enumerate() {
+            let payload = format!("m{i}");
+            let mut record = BaseRecord::<(), str>::to(topic)
+                .partition(p)
+                .payload(&payload);
+            if let Some(t) = timestamp {
+                record = record.timestamp(t);
+            }
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((_, r)) => {
+                        // Queue full: wait for it to drain, then send again.
+                        record = r;
+                        let _ = producer.flush(Duration::from_secs(1));
                     }
                 }
             }

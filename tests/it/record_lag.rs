@@ -1,0 +1,141 @@
+//! `time_lag = "record"` on the real test broker: lag in seconds from the timestamp of the
+//! record at the committed offset, against records produced with known timestamps, next to a
+//! cluster of the same broker that interpolates.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::common::{wait_for, Broker, Warren};
+use crate::tools;
+
+/// Now, in whole seconds since the Unix epoch.
+fn unix_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+fn series(cluster: &str, group: &str, rest: &str) -> String {
+    format!("{{cluster=\"{cluster}\",group=\"{group}\"{rest}}}")
+}
+
+fn lag_seconds(cluster: &str, group: &str, topic: &str, partition: i32) -> String {
+    let rest = format!(",topic=\"{topic}\",partition=\"{partition}\"");
+    format!(
+        "kafka_consumergroup_group_lag_seconds{}",
+        series(cluster, group, &rest)
+    )
+}
+
+fn methods(cluster: &str, group: &str, method: &str) -> String {
+    let rest = format!(",method=\"{method}\"");
+    format!(
+        "warren_lag_seconds_partitions{}",
+        series(cluster, group, &rest)
+    )
+}
+
+#[test]
+fn record_mode_reads_the_timestamp_at_the_committed_offset() {
+    if !tools::suite("record_lag", &[tools::broker]) {
+        return;
+    }
+    let broker = Broker::start("record-lag");
+    // Whole seconds, so a lag read at a whole-second poll time is a whole number.
+    let start = unix_secs();
+    let ago = |s: i64| (start - s) * 1000;
+    broker.create_topic("stamped", 3);
+    broker.produce_at("stamped", 0, &[ago(3600), ago(1800), ago(600)]);
+    broker.produce_at("stamped", 1, &[ago(100)]);
+    broker.produce_at("stamped", 2, &[ago(7200), ago(60)]);
+    broker.commit(
+        "reader",
+        &[("stamped", 0, 1), ("stamped", 1, 1), ("stamped", 2, 0)],
+    );
+    // The record at the committed offset is deleted: the next one answers, flagged.
+    broker.create_topic("trimmed", 1);
+    broker.produce_at("trimmed", 0, &[ago(5000), ago(4000), ago(300)]);
+    broker.commit("lost", &[("trimmed", 0, 0)]);
+    broker.delete_records("trimmed", 0, 2);
+    // The broker stamps records of a LogAppendTime topic itself: the producer's time is not
+    // what the record carries.
+    broker.create_topic_with(
+        "appended",
+        1,
+        &[("message.timestamp.type", "LogAppendTime")],
+    );
+    broker.produce_at("appended", 0, &[ago(9999), ago(9999)]);
+    broker.commit("appender", &[("appended", 0, 0)]);
+
+    let cluster = |name: &str, time_lag: &str| {
+        format!(
+            "[[clusters]]\nname = \"{name}\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\n\
+             metadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\ntime_lag = \"{time_lag}\"\n",
+            broker.bootstrap()
+        )
+    };
+    let w = Warren::start(&format!(
+        "{}{}",
+        cluster("rec", "record"),
+        cluster("int", "interpolate")
+    ));
+    let want_methods = [
+        (methods("rec", "reader", "record"), 2.0),
+        (methods("rec", "reader", "caught_up"), 1.0),
+        (methods("rec", "lost", "next_record"), 1.0),
+        (methods("rec", "appender", "record"), 1.0),
+    ];
+    let m: BTreeMap<String, f64> = wait_for(
+        Duration::from_secs(60),
+        "record times for every lagging partition",
+        || {
+            let m = w.metrics();
+            want_methods
+                .iter()
+                .all(|(k, v)| m.get(k) == Some(v))
+                .then_some(m)
+        },
+    );
+    // A poll's time is the middle of its watermark reads rounded to the second, so at most
+    // the second after the scrape.
+    let scraped = unix_secs() + 1;
+    // Each value is the poll time (a whole second between the start and the scrape) minus
+    // the record's timestamp: exact to the second.
+    for (key, age) in [
+        (lag_seconds("rec", "reader", "stamped", 0), 1800),
+        (lag_seconds("rec", "reader", "stamped", 2), 7200),
+        (lag_seconds("rec", "lost", "trimmed", 0), 300),
+    ] {
+        let v = m[&key];
+        assert_eq!(v.fract(), 0.0, "{key} = {v}: not a whole second");
+        let polled = v as i64 - age + start;
+        assert!(
+            (start..=scraped).contains(&polled),
+            "{key} = {v}: the poll would be at {polled}, not within {start}..={scraped}"
+        );
+    }
+    assert_eq!(m[&lag_seconds("rec", "reader", "stamped", 1)], 0.0);
+    // Appended after `start`: at most the time until the scrape, far from 9999 s.
+    let appended = m[&lag_seconds("rec", "appender", "appended", 0)];
+    assert!(
+        (0.0..=(scraped - start) as f64 + 1.0).contains(&appended),
+        "LogAppendTime record read as {appended} s old"
+    );
+    assert_eq!(m.get(&methods("rec", "reader", "interpolated")), None);
+    // The interpolating cluster of the same broker never reads a record: its history began
+    // after every record was written, so its answers are lower bounds.
+    for method in ["record", "next_record"] {
+        assert_eq!(m.get(&methods("int", "reader", method)), None, "{m:?}");
+    }
+    let lower = m
+        .get(&methods("int", "reader", "lower_bound"))
+        .copied()
+        .unwrap_or(0.0)
+        + m.get(&methods("int", "reader", "unknown"))
+            .copied()
+            .unwrap_or(0.0);
+    assert_eq!(lower, 2.0, "{m:?}");
+    let errors = "warren_poll_errors_total{cluster=\"rec\",stage=\"record_reads\"}";
+    assert_eq!(m.get(errors), Some(&0.0));
+}

@@ -3,9 +3,11 @@
 //! cluster of the same broker that interpolates.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::{wait_for, Broker, Warren};
+use crate::common::{wait_for, workload, Broker, Warren};
 use crate::tools;
 
 /// Now, in whole seconds since the Unix epoch.
@@ -138,4 +140,58 @@ fn record_mode_reads_the_timestamp_at_the_committed_offset() {
     assert_eq!(lower, 2.0, "{m:?}");
     let errors = "warren_poll_errors_total{cluster=\"rec\",stage=\"record_reads\"}";
     assert_eq!(m.get(errors), Some(&0.0));
+}
+
+/// On a steady producer the two methods answer alike: the head history interpolates when the
+/// record at the committed offset was written, the record says it. Within 5%.
+#[test]
+fn record_and_interpolation_agree_on_a_steady_producer() {
+    if !tools::suite("record_lag", &[tools::broker]) {
+        return;
+    }
+    let broker = Broker::start("record-agree");
+    broker.create_topic(workload::TOPIC, 1);
+    let cluster = |name: &str, time_lag: &str| {
+        format!(
+            "[[clusters]]\nname = \"{name}\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\n\
+             metadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\ntime_lag = \"{time_lag}\"\n",
+            broker.bootstrap()
+        )
+    };
+    // warren first, so its head history covers every record produced.
+    let w = Warren::start(&format!(
+        "{}{}",
+        cluster("rec", "record"),
+        cluster("int", "interpolate")
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let _producer = workload::Threads::new(
+        stop.clone(),
+        vec![workload::paced_producer(broker.bootstrap(), 40.0, stop)],
+    );
+    let latest = "kafka_partition_latest_offset{cluster=\"int\",topic=\"steady\",partition=\"0\"}";
+    let head = wait_for(Duration::from_secs(30), "3 s of production", || {
+        w.metrics().get(latest).copied().filter(|&h| h >= 120.0)
+    });
+    // A record written about a second before the head read: inside the history.
+    broker.commit("frozen", &[(workload::TOPIC, 0, head as i64 - 40)]);
+    let (rec, int) = (
+        lag_seconds("rec", "frozen", workload::TOPIC, 0),
+        lag_seconds("int", "frozen", workload::TOPIC, 0),
+    );
+    let methods_known = [
+        methods("rec", "frozen", "record"),
+        methods("int", "frozen", "interpolated"),
+    ];
+    let (r, i) = wait_for(Duration::from_secs(90), "a lag of 40 s", || {
+        let m = w.metrics();
+        let known = methods_known.iter().all(|k| m.get(k) == Some(&1.0));
+        let (r, i) = (*m.get(&rec)?, *m.get(&int)?);
+        (known && r >= 40.0).then_some((r, i))
+    });
+    eprintln!("steady producer: record {r} s, interpolation {i} s");
+    assert!(
+        (r - i).abs() <= 0.05 * r,
+        "record says {r} s, interpolation {i} s: more than 5% apart"
+    );
 }

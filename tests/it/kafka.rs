@@ -183,6 +183,16 @@ fn exact_values_for_watermarks_offsets_lags_and_sums() {
             ratio,
         );
     }
+    for (g, t, max) in [
+        ("app-a", "orders", 23.0),
+        ("app-b", "audit.log", 3.0),
+        ("app-b", "orders", 0.0),
+    ] {
+        put(
+            format!("kafka_consumergroup_group_topic_max_lag{{{c},group=\"{g}\",topic=\"{t}\"}}"),
+            max,
+        );
+    }
 
     // Evaluator families, rates and topic configurations depend on poll timing, group states
     // and the coordinator's id on the broker; checked below.

@@ -50,7 +50,8 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use figment::providers::{Format, Toml};
@@ -65,6 +66,7 @@ mod mask;
 mod validate;
 
 pub use crate::evaluate::{EvaluatorConfig, RuleSet};
+use crate::http::web_config::WebConfig;
 pub use filter::NameFilter;
 pub use kafka::{kafka_properties, DEFAULT_ADMIN_GROUP_ID};
 pub use mask::is_secret_key;
@@ -114,6 +116,16 @@ pub struct HttpConfig {
     pub max_concurrent_scrapes: usize,
     /// Largest request body, in bytes; larger ones get 413 before anything else is checked.
     pub max_request_body: usize,
+    /// A web-config file in the format of Prometheus's exporters (HTTPS, client certificates,
+    /// basic auth, response headers); `--web.config.file` wins over it. Unset: plain HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_config_file: Option<PathBuf>,
+    /// `/healthz` and `/readyz` answer without basic auth (for probes that cannot send
+    /// credentials, like kubelet's); every other route still needs it.
+    pub probes_without_auth: bool,
+    /// The web-config file, loaded by validation (the one place it is loaded).
+    #[serde(skip)]
+    pub web_config: Option<Arc<WebConfig>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -245,6 +257,9 @@ impl Default for HttpConfig {
             max_connections: 1024,
             max_concurrent_scrapes: 8,
             max_request_body: 64 * 1024,
+            web_config_file: None,
+            probes_without_auth: false,
+            web_config: None,
         }
     }
 }
@@ -306,7 +321,16 @@ impl std::error::Error for ConfigError {}
 /// `file` is the `--config` path (the CLI also reads it from `WARREN_CONFIG`); `None` means
 /// defaults plus environment only. Returns every error found, each naming its key.
 pub fn load(file: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
-    load_from(file, &process_env())
+    load_overriding(file, &process_env(), None)
+}
+
+/// As [`load`], with `web_config_file` (the `--web.config.file` flag) in place of
+/// `http.web_config_file` when given.
+pub fn load_with_web_config(
+    file: Option<&Path>,
+    web_config_file: Option<&Path>,
+) -> Result<Config, Vec<ConfigError>> {
+    load_overriding(file, &process_env(), web_config_file)
 }
 
 /// The process's `WARREN_*` variables.
@@ -342,6 +366,14 @@ pub fn load_from(
     file: Option<&Path>,
     env: &[(String, String)],
 ) -> Result<Config, Vec<ConfigError>> {
+    load_overriding(file, env, None)
+}
+
+fn load_overriding(
+    file: Option<&Path>,
+    env: &[(String, String)],
+    web_config_file: Option<&Path>,
+) -> Result<Config, Vec<ConfigError>> {
     let mut errors = Errors::default();
     let mut root = match file {
         Some(path) => read_file(path).map_err(|e| vec![e])?,
@@ -350,7 +382,10 @@ pub fn load_from(
     let origins = apply_env(&mut root, env, &mut errors);
 
     let raw_clusters = root.remove("clusters");
-    let base = extract_collect::<Config>(&root, "", &mut errors);
+    let mut base = extract_collect::<Config>(&root, "", &mut errors);
+    if let (Some(base), Some(path)) = (base.as_mut(), web_config_file) {
+        base.http.web_config_file = Some(path.to_path_buf());
+    }
     let mut clusters = Vec::new();
     // Whether the file or environment gave any cluster (even an unusable one).
     let mut clusters_given = false;

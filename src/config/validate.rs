@@ -1,12 +1,14 @@
 //! Validation of a deserialized configuration: ranges, names, labels, regexes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::diagnose::{render_path, Errors};
 use super::env::env_selector_form;
 use super::kafka::{check_bootstrap_servers, check_client_properties};
-use super::{ClusterConfig, Config, ConfigError, Filters};
+use super::{ClusterConfig, Config, ConfigError, Filters, HttpConfig};
+use crate::http::web_config::WebConfig;
 
 /// Label names warren sets itself.
 const RESERVED_LABELS: &[&str] = &[
@@ -37,8 +39,10 @@ pub(super) fn validate(
     if let Some(base) = &base {
         validate_retention(base.retention, &clusters, errors);
     }
+    let web_config = base.as_ref().and_then(|b| load_web_config(&b.http, errors));
     match base {
         Some(mut config) if errors.is_empty() => {
+            config.http.web_config = web_config;
             config.clusters = clusters.into_iter().map(|(_, c)| c).collect();
             Some(config)
         }
@@ -57,6 +61,22 @@ impl Config {
             .enumerate()
             .collect();
         validate(Some(self), clusters, &mut errors).ok_or_else(|| errors.finish(&[]))
+    }
+}
+
+/// Loads `http.web_config_file` (every file it names is read and checked): an error names the
+/// key inside the web-config file.
+fn load_web_config(http: &HttpConfig, errors: &mut Errors) -> Option<Arc<WebConfig>> {
+    let path = http.web_config_file.as_deref()?;
+    match WebConfig::load(path) {
+        Ok(web) => Some(Arc::new(web)),
+        Err(e) => {
+            errors.push(ConfigError::new(
+                "http.web_config_file",
+                format!("{}: {e}", path.display()),
+            ));
+            None
+        }
     }
 }
 

@@ -1,0 +1,335 @@
+//! Protection of warren's own endpoint, configured by a web-config file in the format of
+//! Prometheus's exporter-toolkit (the `--web.config.file` of node_exporter and friends), so an
+//! operator reuses the file they already have: HTTPS with rustls (`tls_server_config`, client
+//! certificates included), response headers (`http_server_config.headers`) and basic
+//! authentication (`basic_auth_users`, bcrypt hashes).
+//!
+//! The file, and every certificate and key file it names, is checked for changes (size, mtime,
+//! inode) on each new connection and each request, as exporter-toolkit reads the file on every
+//! request: a rotated certificate is served from the next connection on, a changed password
+//! from the next request, with no restart. A new version that does not load (a half-written
+//! key, a typo) keeps the previous one in force and is logged once, naming the key.
+//!
+//! Basic authentication covers every route, as exporter-toolkit's does; `http.probes_without_auth`
+//! opens `/healthz` and `/readyz` for probes that cannot send credentials (kubelet's httpGet).
+
+pub mod basic_auth;
+mod tls;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use axum::http::{HeaderName, HeaderValue};
+use serde::Deserialize;
+use tokio_rustls::TlsAcceptor;
+
+pub use basic_auth::protect;
+
+/// What is wrong with a web-config file: the key inside it (`tls_server_config.cert_file`) and
+/// the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl WebConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> WebConfigError {
+        WebConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for WebConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "key `{}`: {}", self.key, self.message)
+        }
+    }
+}
+
+/// The file as written (exporter-toolkit's schema; unknown keys are errors).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSchema {
+    tls_server_config: Option<tls::TlsServerSchema>,
+    http_server_config: Option<HttpServerSchema>,
+    basic_auth_users: Option<BTreeMap<String, String>>,
+    /// exporter-toolkit's token bucket: refused by name rather than silently ignored.
+    rate_limit: Option<serde_norway::Value>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpServerSchema {
+    /// Accepted for compatibility and ignored: warren serves HTTP/1.1 (it offers no ALPN, so
+    /// clients fall back to HTTP/1.1).
+    #[allow(dead_code)]
+    http2: Option<bool>,
+    headers: Option<BTreeMap<String, String>>,
+}
+
+/// The response headers exporter-toolkit lets a web-config file set (any other is an error
+/// there, and here).
+const SETTABLE_HEADERS: &[&str] = &[
+    "Content-Security-Policy",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "X-XSS-Protection",
+    "Strict-Transport-Security",
+];
+
+/// A loaded web-config file, ready to use.
+pub struct WebSettings {
+    /// `None`: plain HTTP.
+    pub tls: Option<TlsAcceptor>,
+    /// `None`: no basic authentication.
+    pub users: Option<basic_auth::Users>,
+    /// Added to every response.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The end-entity certificate served (DER), for `warren healthcheck` to pin.
+    pub server_certificate: Option<Vec<u8>>,
+    /// Every file this was read from (the web-config file first), to notice changes.
+    files: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for WebSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSettings")
+            .field("tls", &self.tls.is_some())
+            .field("users", &self.users.as_ref().map(basic_auth::Users::len))
+            .field("headers", &self.headers.len())
+            .field("files", &self.files)
+            .finish()
+    }
+}
+
+/// The largest file read (a web-config file, a certificate, a key): far beyond any real one,
+/// and a bound on memory when a path names something endless.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a file named by `key`: a regular file of at most [`MAX_FILE_BYTES`].
+fn read_file(path: &Path, key: &str) -> Result<Vec<u8>, WebConfigError> {
+    use std::io::Read;
+    let shown = path.display();
+    let fail = |e: std::io::Error| WebConfigError::new(key, format!("cannot read {shown}: {e}"));
+    // Checked before opening: opening a FIFO blocks until a writer appears.
+    let meta = std::fs::metadata(path).map_err(fail)?;
+    if !meta.is_file() {
+        return Err(WebConfigError::new(
+            key,
+            format!("{shown} is not a regular file"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(fail)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(WebConfigError::new(
+            key,
+            format!("{shown} is larger than {MAX_FILE_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+impl WebSettings {
+    /// Reads and checks the web-config file at `path` and every file it names (relative paths
+    /// are relative to the web-config file's directory, as in exporter-toolkit).
+    pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
+        let text = read_file(path, "")?;
+        let schema: FileSchema = if text.iter().all(u8::is_ascii_whitespace) {
+            FileSchema::default()
+        } else {
+            serde_norway::from_slice(&text)
+                .map_err(|e| WebConfigError::new(yaml_error_key(&e), e.to_string()))?
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut files = vec![path.to_path_buf()];
+        if schema.rate_limit.is_some() {
+            return Err(WebConfigError::new(
+                "rate_limit",
+                "not supported by warren (limit scrapes with http.max_concurrent_scrapes)",
+            ));
+        }
+        let (tls, server_certificate) = match schema.tls_server_config {
+            Some(t) => {
+                let built = tls::build(&t, dir, &mut files)?;
+                (Some(built.acceptor), Some(built.leaf))
+            }
+            None => (None, None),
+        };
+        let headers = schema
+            .http_server_config
+            .and_then(|h| h.headers)
+            .map(|h| response_headers(&h))
+            .transpose()?
+            .unwrap_or_default();
+        let users = match schema.basic_auth_users {
+            Some(users) if !users.is_empty() => Some(basic_auth::Users::new(users)?),
+            _ => None,
+        };
+        Ok(WebSettings {
+            tls,
+            users,
+            headers,
+            server_certificate,
+            files,
+        })
+    }
+}
+
+/// The dotted key a YAML error is about (serde_norway starts its message with it).
+fn yaml_error_key(e: &serde_norway::Error) -> String {
+    let text = e.to_string();
+    match text.split_once(": ") {
+        Some((key, _)) if !key.contains(' ') => key.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn response_headers(
+    given: &BTreeMap<String, String>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, WebConfigError> {
+    let mut headers = Vec::new();
+    for (name, value) in given {
+        let key = format!("http_server_config.headers.{name}");
+        let Some(known) = SETTABLE_HEADERS
+            .iter()
+            .find(|h| h.eq_ignore_ascii_case(name))
+        else {
+            let message = format!("cannot be set (settable: {})", SETTABLE_HEADERS.join(", "));
+            return Err(WebConfigError::new(key, message));
+        };
+        // Blank means unset, as in exporter-toolkit.
+        if value.trim().is_empty() {
+            continue;
+        }
+        let allowed: &[&str] = match *known {
+            "X-Frame-Options" => &["deny", "sameorigin"],
+            "X-Content-Type-Options" => &["nosniff"],
+            _ => &[],
+        };
+        if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
+            let message = format!("must be one of {}, got {value:?}", allowed.join(", "));
+            return Err(WebConfigError::new(key, message));
+        }
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| WebConfigError::new(&key, "is not a valid header value"))?;
+        let name = HeaderName::from_bytes(known.as_bytes()).expect("a settable header's name");
+        headers.push((name, value));
+    }
+    Ok(headers)
+}
+
+/// What identifies a version of a file without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    // Follows symbolic links: a Kubernetes Secret volume swaps a link to a new directory.
+    let meta = std::fs::metadata(path).ok()?;
+    Some(FileStamp {
+        modified: meta.modified().ok(),
+        len: meta.len(),
+        inode: meta.ino(),
+    })
+}
+
+fn stamps(files: &[PathBuf]) -> Vec<Option<FileStamp>> {
+    files.iter().map(|f| stamp(f)).collect()
+}
+
+/// The web-config file and its current settings, reloaded when a file changes.
+pub struct WebConfig {
+    path: PathBuf,
+    current: ArcSwap<WebSettings>,
+    /// The stamps of the files last tried: those of the settings in force, or of a version
+    /// that failed (so a broken version is reported once, not on every request).
+    tried: Mutex<Vec<Option<FileStamp>>>,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("path", &self.path)
+            .field("current", &self.current.load())
+            .finish()
+    }
+}
+
+impl WebConfig {
+    /// Loads the file (an error here is a configuration error: warren does not start).
+    pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
+        // Stamped before reading: a change during the read is seen at the next check.
+        let settings = WebSettings::load(path)?;
+        let seen = stamps(&settings.files);
+        Ok(WebConfig {
+            path: path.to_path_buf(),
+            current: ArcSwap::from_pointee(settings),
+            tried: Mutex::new(seen),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The settings in force, reloaded first if a file changed since the last check. A new
+    /// version that fails to load leaves the previous settings in force and is logged once.
+    pub fn current(&self) -> Arc<WebSettings> {
+        let current = self.current.load_full();
+        let now = stamps(&current.files);
+        {
+            let tried = self.tried.lock().unwrap_or_else(|e| e.into_inner());
+            if *tried == now {
+                return current;
+            }
+        }
+        // Another request may be reloading: it will swap the new settings in; this one goes
+        // on with the settings in force.
+        let Ok(mut tried) = self.tried.try_lock() else {
+            return current;
+        };
+        if *tried == now {
+            return self.current.load_full();
+        }
+        *tried = now;
+        match WebSettings::load(&self.path) {
+            Ok(settings) => {
+                // The new version may name other files: stamp those.
+                *tried = stamps(&settings.files);
+                let settings = Arc::new(settings);
+                self.current.store(settings.clone());
+                tracing::info!(file = %self.path.display(), "web config reloaded");
+                settings
+            }
+            Err(e) => {
+                tracing::error!(
+                    file = %self.path.display(),
+                    error = %e,
+                    "web config not reloaded: the previous version stays in force"
+                );
+                current
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -28,7 +28,8 @@
 //! | `WARREN_CLUSTERS__PROD__CLIENT__SASL_PASSWORD=…` | `clusters[i].client."sasl.password"` |
 //! | `WARREN_CLUSTERS__PROD__GROUPS__STATIC=billing,audit` | `clusters[i].groups.static` |
 //!
-//! * `WARREN_CONFIG` is not a key: it is the CLI's variable naming the file, and is ignored here.
+//! * `WARREN_CONFIG` is not a key: it is the CLI's variable naming the file, and is ignored here;
+//!   so are `WARREN_HEALTHCHECK_*`, the credentials of `warren healthcheck`.
 //! * Values are strings; numbers (`window.points`) and durations (`"5s"`, `"1m 30s"`) are parsed
 //!   from them. Leading and trailing whitespace is trimmed, except in `client` values, which are
 //!   passed to librdkafka verbatim.
@@ -348,16 +349,27 @@ fn process_env() -> Vec<(String, String)> {
 /// error (the default where the file, the variable or the value is unusable). For `warren
 /// healthcheck`, which must find a running server even where the rest does not load here.
 pub fn listen_address(file: Option<&Path>) -> SocketAddr {
-    listen_address_from(file, &process_env())
+    probe_settings(file).listen
 }
 
+/// The `[http]` table as `file` and the process environment give it, read as leniently as
+/// [`listen_address`] (the defaults where unusable), without loading the web-config file.
+pub fn probe_settings(file: Option<&Path>) -> HttpConfig {
+    probe_settings_from(file, &process_env())
+}
+
+#[cfg(test)]
 fn listen_address_from(file: Option<&Path>, env: &[(String, String)]) -> SocketAddr {
+    probe_settings_from(file, env).listen
+}
+
+fn probe_settings_from(file: Option<&Path>, env: &[(String, String)]) -> HttpConfig {
     let mut errors = Errors::default();
     let mut root = file.and_then(|p| read_file(p).ok()).unwrap_or_default();
     apply_env(&mut root, env, &mut errors);
     root.get("http")
         .and_then(|http| extract::<HttpConfig>(http.as_dict()?.clone()).ok())
-        .map_or_else(|| HttpConfig::default().listen, |http| http.listen)
+        .unwrap_or_default()
 }
 
 /// As [`load`], with the environment given explicitly as `(name, value)` pairs (variables not

@@ -22,3 +22,4 @@ mod kubernetes;
 mod openapi;
 mod reliability;
 mod topic_configs;
+mod web_config;

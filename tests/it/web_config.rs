@@ -669,7 +669,7 @@ fn bad_web_config_files_exit_2_naming_the_key() {
     let cases: Vec<(String, &str, &str)> = vec![
         (
             good.replace("cert_file:", "cert_fil:"),
-            "tls_server_config",
+            "tls_server_config.cert_fil",
             "unknown field `cert_fil`",
         ),
         ("tls_server_config:\n  key_file: server.key\n".into(), "tls_server_config.cert_file", "required"),

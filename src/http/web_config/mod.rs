@@ -151,8 +151,7 @@ impl WebSettings {
         let schema: FileSchema = if text.iter().all(u8::is_ascii_whitespace) {
             FileSchema::default()
         } else {
-            serde_norway::from_slice(&text)
-                .map_err(|e| WebConfigError::new(yaml_error_key(&e), e.to_string()))?
+            serde_norway::from_slice(&text).map_err(|e| yaml_error(&e))?
         };
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut files = vec![path.to_path_buf()];
@@ -189,13 +188,24 @@ impl WebSettings {
     }
 }
 
-/// The dotted key a YAML error is about (serde_norway starts its message with it).
-fn yaml_error_key(e: &serde_norway::Error) -> String {
+/// A YAML error with the dotted key it is about: serde_norway starts its message with the
+/// path (`tls_server_config: unknown field `cert_fil`, ...`); an unknown field is named in full.
+fn yaml_error(e: &serde_norway::Error) -> WebConfigError {
     let text = e.to_string();
-    match text.split_once(": ") {
-        Some((key, _)) if !key.contains(' ') => key.to_string(),
-        _ => String::new(),
-    }
+    let (path, message) = match text.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => (path, rest),
+        _ => ("", text.as_str()),
+    };
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(field, _)| field);
+    let key = match (path, unknown) {
+        ("", Some(field)) => field.to_string(),
+        (path, Some(field)) => format!("{path}.{field}"),
+        (path, None) => path.to_string(),
+    };
+    WebConfigError::new(key, message)
 }
 
 fn response_headers(

@@ -114,7 +114,7 @@ fn suite_name(go: &str) -> String {
 
 /// The provider's cipher suites: TLS 1.3's always (as in Go, where `cipher_suites` governs
 /// TLS 1.2 only), then the named TLS 1.2 suites in the order given.
-fn cipher_suites(
+pub(super) fn cipher_suites(
     provider: &CryptoProvider,
     names: &[String],
 ) -> Result<Vec<SupportedCipherSuite>, WebConfigError> {

@@ -110,8 +110,7 @@ pub fn main() -> ExitCode {
                 cert_file,
                 key_file,
             };
-            let probe =
-                crate::healthcheck::Probe::new(addr, web_config.as_deref(), &credentials);
+            let probe = crate::healthcheck::Probe::new(addr, web_config.as_deref(), &credentials);
             match probe.and_then(|p| crate::healthcheck::check_with(&p, &path)) {
                 Ok(status) => {
                     println!("{status}");

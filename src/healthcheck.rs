@@ -131,9 +131,11 @@ fn client_config(pinned: Vec<u8>, credentials: &Credentials) -> Result<Arc<Clien
         }
         (None, None) => builder.with_no_client_auth(),
         _ => {
-            return Err("WARREN_HEALTHCHECK_CERT_FILE and WARREN_HEALTHCHECK_KEY_FILE go \
+            return Err(
+                "WARREN_HEALTHCHECK_CERT_FILE and WARREN_HEALTHCHECK_KEY_FILE go \
                         together"
-                .into())
+                    .into(),
+            )
         }
     };
     Ok(Arc::new(config))
@@ -232,7 +234,11 @@ pub fn check_with(probe: &Probe, path: &str) -> Result<String, String> {
 }
 
 /// Sends `request` and reads the reply's first line (replies of these paths are a few bytes).
-fn exchange(mut stream: impl Read + Write, request: &str, addr: SocketAddr) -> Result<Vec<u8>, String> {
+fn exchange(
+    mut stream: impl Read + Write,
+    request: &str,
+    addr: SocketAddr,
+) -> Result<Vec<u8>, String> {
     stream
         .write_all(request.as_bytes())
         .map_err(|e| format!("sending to {addr}: {e}"))?;

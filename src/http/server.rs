@@ -178,7 +178,11 @@ pub async fn serve(
         let tls = web.as_ref().and_then(|w| w.current().tls.clone());
         tokio::spawn(async move {
             let served = match tls {
-                None => watcher.watch(http.serve_connection(TokioIo::new(io), service)).await,
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(io), service))
+                        .await
+                }
                 Some(acceptor) => match handshake(&acceptor, io, limits).await {
                     Some(tls) => {
                         watcher

@@ -78,9 +78,25 @@ impl Pki {
             format!("/CN={name}"),
         );
         self.openssl(&[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", &key, "-out", &crt, "-days", "2", "-subj", &subject, "-addext",
-            "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-subj",
+            &subject,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
         ]);
     }
 
@@ -102,13 +118,38 @@ impl Pki {
         );
         let subject = format!("/CN={name}");
         self.openssl(&[
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-            &key, "-out", &csr, "-subj", &subject,
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &subject,
         ]);
-        let (ca_crt, ca_key, serial) = (format!("{ca}.crt"), format!("{ca}.key"), serial.to_string());
+        let (ca_crt, ca_key, serial) =
+            (format!("{ca}.crt"), format!("{ca}.key"), serial.to_string());
         self.openssl(&[
-            "x509", "-req", "-in", &csr, "-CA", &ca_crt, "-CAkey", &ca_key, "-set_serial",
-            &serial, "-days", "2", "-out", &crt, "-extfile", &ext,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_crt,
+            "-CAkey",
+            &ca_key,
+            "-set_serial",
+            &serial,
+            "-days",
+            "2",
+            "-out",
+            &crt,
+            "-extfile",
+            &ext,
         ]);
     }
 
@@ -150,10 +191,7 @@ fn tls_section(client_auth: &str) -> String {
 }
 
 fn users_section() -> String {
-    format!(
-        "basic_auth_users:\n  {USER}: '{}'\n",
-        bcrypt_hash(PASSWORD)
-    )
+    format!("basic_auth_users:\n  {USER}: '{}'\n", bcrypt_hash(PASSWORD))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +219,10 @@ impl Server {
         let address = dir.path().join("address");
         let log = std::fs::File::create(dir.path().join("warren.log")).expect("log");
         let mut cmd = warren();
-        cmd.arg("--address-file").arg(&address).args(["run", "--config"]).arg(&config);
+        cmd.arg("--address-file")
+            .arg(&address)
+            .args(["run", "--config"])
+            .arg(&config);
         if let Some(web) = web_config {
             cmd.arg("--web.config.file").arg(web);
         }
@@ -265,14 +306,18 @@ struct Reply {
 /// A client trusting `ca.crt`, presenting `identity` (`name.crt`/`name.key`) when given.
 fn client(pki: &Pki, identity: Option<&str>) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
-    roots.add(CertificateDer::from(pki.der("ca.crt"))).expect("CA");
+    roots
+        .add(CertificateDer::from(pki.der("ca.crt")))
+        .expect("CA");
     let builder = ClientConfig::builder().with_root_certificates(roots);
     let config = match identity {
         None => builder.with_no_client_auth(),
         Some(name) => {
             let chain = vec![CertificateDer::from(pki.der(&format!("{name}.crt")))];
             let key = PrivateKeyDer::from_pem_file(pki.path(&format!("{name}.key"))).expect("key");
-            builder.with_client_auth_cert(chain, key).expect("client certificate")
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client certificate")
         }
     };
     Arc::new(config)
@@ -289,7 +334,8 @@ fn https_get(
     let tcp = TcpStream::connect(("127.0.0.1", port))?;
     tcp.set_read_timeout(Some(Duration::from_secs(20)))?;
     let name = ServerName::try_from("localhost").expect("name");
-    let conn = rustls::ClientConnection::new(config.clone(), name).map_err(std::io::Error::other)?;
+    let conn =
+        rustls::ClientConnection::new(config.clone(), name).map_err(std::io::Error::other)?;
     let mut tls = rustls::StreamOwned::new(conn, tcp);
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     if let Some((user, password)) = auth {
@@ -368,7 +414,11 @@ fn https_with_basic_auth_protects_every_route() {
     let (status, text) = curl(&pki, port, "/metrics", &["-u", &good]);
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("\nwarren_build_info{"), "{text}");
-    assert!(text.to_ascii_lowercase().contains("\nx-frame-options: deny\r\n"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\nx-frame-options: deny\r\n"),
+        "{text}"
+    );
     // A wrong password, or none: 401 with the challenge, and no metrics.
     let bad = user_pass("wrong");
     for args in [&["-u", bad.as_str()][..], &[]] {
@@ -379,7 +429,11 @@ fn https_with_basic_auth_protects_every_route() {
             text.contains("www-authenticate: Basic realm=\"warren\", charset=\"UTF-8\"\r\n"),
             "{text}"
         );
-        assert!(text.to_ascii_lowercase().contains("\nx-frame-options: deny\r\n"), "{text}");
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("\nx-frame-options: deny\r\n"),
+            "{text}"
+        );
     }
     // Every route, as exporter-toolkit protects everything: probes, the index, the Burrow API.
     for path in ["/healthz", "/readyz", "/", "/v3/kafka", "/no/such/route"] {
@@ -420,7 +474,11 @@ fn https_with_basic_auth_protects_every_route() {
     assert_eq!(tools::text(&out).trim(), "HTTP/1.1 200 OK");
     let out = healthcheck(port, &["--web.config.file", web_arg], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", tools::text(&out));
-    assert!(tools::text(&out).contains("401 Unauthorized"), "{}", tools::text(&out));
+    assert!(
+        tools::text(&out).contains("401 Unauthorized"),
+        "{}",
+        tools::text(&out)
+    );
 
     // The password appears in no log line.
     assert!(!w.log().contains(PASSWORD), "{}", w.log());
@@ -451,7 +509,10 @@ fn probes_can_stay_open_and_the_admin_token_still_works() {
         w.port,
         "POST",
         "/v3/admin/loglevel",
-        &[("Authorization", &bearer), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
         "{\"level\": \"info\"}",
     )
     .unwrap();
@@ -485,7 +546,12 @@ fn client_certificates_required_and_verified() {
     let (status, text) = curl(&pki, w.port, "/metrics", &[]);
     assert_eq!(status, 0, "{text}");
     let (s_crt, s_key) = (pki.path("stranger.crt"), pki.path("stranger.key"));
-    let stranger = ["--cert", s_crt.to_str().unwrap(), "--key", s_key.to_str().unwrap()];
+    let stranger = [
+        "--cert",
+        s_crt.to_str().unwrap(),
+        "--key",
+        s_key.to_str().unwrap(),
+    ];
     let (status, text) = curl(&pki, w.port, "/metrics", &stranger);
     assert_eq!(status, 0, "{text}");
     // The own client: the same.
@@ -554,8 +620,14 @@ fn certificates_and_passwords_reload_without_restart() {
 
     // Rotation: new key and certificate (serial 9) written over the old files.
     pki.issue("rotated", "ca", "serverAuth", 9);
-    replace(&pki.path("server.key"), &std::fs::read(pki.path("rotated.key")).unwrap());
-    replace(&pki.path("server.crt"), &std::fs::read(pki.path("rotated.crt")).unwrap());
+    replace(
+        &pki.path("server.key"),
+        &std::fs::read(pki.path("rotated.key")).unwrap(),
+    );
+    replace(
+        &pki.path("server.crt"),
+        &std::fs::read(pki.path("rotated.crt")).unwrap(),
+    );
     let rotated = pki.der("rotated.crt");
     assert_ne!(rotated, first);
     wait_for(Duration::from_secs(30), "the rotated certificate", || {
@@ -574,26 +646,43 @@ fn certificates_and_passwords_reload_without_restart() {
     // A broken key: the previous settings stay in force, and one error says so.
     let errors = |log: &str| log.matches("web config not reloaded").count();
     let before = errors(&w.log());
-    replace(&pki.path("server.key"), b"-----BEGIN PRIVATE KEY-----\nbroken\n");
+    replace(
+        &pki.path("server.key"),
+        b"-----BEGIN PRIVATE KEY-----\nbroken\n",
+    );
     let r = get(new_password).expect("GET with the broken key file");
     assert_eq!((r.status, &r.served), (200, &rotated));
-    wait_for(Duration::from_secs(10), "the reload error in the log", || {
-        (errors(&w.log()) == before + 1).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(10),
+        "the reload error in the log",
+        || (errors(&w.log()) == before + 1).then_some(()),
+    );
     for _ in 0..5 {
         assert_eq!(get(new_password).expect("GET").served, rotated);
     }
     let log = w.log();
     assert_eq!(errors(&log), before + 1, "{log}");
-    let line = log.lines().rfind(|l| l.contains("web config not reloaded")).unwrap();
+    let line = log
+        .lines()
+        .rfind(|l| l.contains("web config not reloaded"))
+        .unwrap();
     assert!(line.contains("tls_server_config.key_file"), "{line}");
     assert!(line.contains("ERROR"), "{line}");
-    assert!(!log.contains(new_password) && !log.contains(PASSWORD), "{log}");
+    assert!(
+        !log.contains(new_password) && !log.contains(PASSWORD),
+        "{log}"
+    );
 
     // Fixed: served at the next connection.
     pki.issue("fixed", "ca", "serverAuth", 10);
-    replace(&pki.path("server.key"), &std::fs::read(pki.path("fixed.key")).unwrap());
-    replace(&pki.path("server.crt"), &std::fs::read(pki.path("fixed.crt")).unwrap());
+    replace(
+        &pki.path("server.key"),
+        &std::fs::read(pki.path("fixed.key")).unwrap(),
+    );
+    replace(
+        &pki.path("server.crt"),
+        &std::fs::read(pki.path("fixed.crt")).unwrap(),
+    );
     let fixed = pki.der("fixed.crt");
     wait_for(Duration::from_secs(30), "the fixed certificate", || {
         (get(new_password).ok()?.served == fixed).then_some(())
@@ -639,7 +728,9 @@ fn a_stalled_handshake_is_closed_after_the_header_timeout() {
     );
     // The server still serves.
     assert_eq!(
-        https_get(&client(&pki, None), w.port, "/healthz", None).expect("GET").status,
+        https_get(&client(&pki, None), w.port, "/healthz", None)
+            .expect("GET")
+            .status,
         200
     );
 }
@@ -672,17 +763,41 @@ fn bad_web_config_files_exit_2_naming_the_key() {
             "tls_server_config.cert_fil",
             "unknown field `cert_fil`",
         ),
-        ("tls_server_config:\n  key_file: server.key\n".into(), "tls_server_config.cert_file", "required"),
-        (good.replace("server.crt", "missing.crt"), "tls_server_config.cert_file", "missing.crt"),
-        (good.replace("server.crt", "garbage.pem"), "tls_server_config.cert_file", "no PEM certificate"),
-        (good.replace("server.key", "client.key"), "tls_server_config.key_file", "does not go with"),
-        (good.replace("ca.crt", "garbage.pem"), "tls_server_config.client_ca_file", "no PEM certificate"),
+        (
+            "tls_server_config:\n  key_file: server.key\n".into(),
+            "tls_server_config.cert_file",
+            "required",
+        ),
+        (
+            good.replace("server.crt", "missing.crt"),
+            "tls_server_config.cert_file",
+            "missing.crt",
+        ),
+        (
+            good.replace("server.crt", "garbage.pem"),
+            "tls_server_config.cert_file",
+            "no PEM certificate",
+        ),
+        (
+            good.replace("server.key", "client.key"),
+            "tls_server_config.key_file",
+            "does not go with",
+        ),
+        (
+            good.replace("ca.crt", "garbage.pem"),
+            "tls_server_config.client_ca_file",
+            "no PEM certificate",
+        ),
         (
             good.replace("RequireAndVerifyClientCert", "Sometimes"),
             "tls_server_config.client_auth_type",
             "unknown value \"Sometimes\"",
         ),
-        (format!("{good}  min_version: TLS11\n"), "tls_server_config.min_version", "TLS11 is not supported"),
+        (
+            format!("{good}  min_version: TLS11\n"),
+            "tls_server_config.min_version",
+            "TLS11 is not supported",
+        ),
         (
             format!("{good}  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n"),
             "tls_server_config.cipher_suites",
@@ -698,7 +813,11 @@ fn bad_web_config_files_exit_2_naming_the_key() {
             "http_server_config.headers.Server",
             "cannot be set",
         ),
-        ("rate_limit:\n  interval: 1s\n".into(), "rate_limit", "not supported"),
+        (
+            "rate_limit:\n  interval: 1s\n".into(),
+            "rate_limit",
+            "not supported",
+        ),
     ];
     for (body, key, message) in &cases {
         let web = pki.web_config("bad.yml", body);
@@ -753,7 +872,10 @@ impl Prometheus {
             let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
             let child = Command::new(tools::path(tools::prometheus))
                 .arg(format!("--config.file={}", path.display()))
-                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("log"))
@@ -807,7 +929,11 @@ fn prometheus_scrapes_over_https_with_basic_auth_and_a_client_certificate() {
     let pki = Pki::new();
     let web = pki.web_config(
         "web.yml",
-        &format!("{}{}", tls_section("RequireAndVerifyClientCert"), users_section()),
+        &format!(
+            "{}{}",
+            tls_section("RequireAndVerifyClientCert"),
+            users_section()
+        ),
     );
     let w = Server::start(Some(&web), "");
     let job = |name: &str, password: &str, with_cert: bool| {
@@ -852,15 +978,25 @@ fn prometheus_scrapes_over_https_with_basic_auth_and_a_client_certificate() {
     assert_eq!(good["health"], "up", "{good}");
     let wrong = target("wrong_password");
     assert_eq!(wrong["health"], "down", "{wrong}");
-    assert!(wrong["lastError"].as_str().unwrap().contains("401"), "{wrong}");
+    assert!(
+        wrong["lastError"].as_str().unwrap().contains("401"),
+        "{wrong}"
+    );
     let no_cert = target("no_certificate");
     assert_eq!(no_cert["health"], "down", "{no_cert}");
-    assert!(!no_cert["lastError"].as_str().unwrap().contains("401"), "{no_cert}");
+    assert!(
+        !no_cert["lastError"].as_str().unwrap().contains("401"),
+        "{no_cert}"
+    );
     // The data arrived: warren's build info, from the good job only.
-    let v = wait_for(Duration::from_secs(30), "warren_build_info in Prometheus", || {
-        let v = p.get_json("/api/v1/query?query=count%20by%20(job)%20(warren_build_info)");
-        (v["data"]["result"].as_array()?.len() == 1).then_some(v)
-    });
+    let v = wait_for(
+        Duration::from_secs(30),
+        "warren_build_info in Prometheus",
+        || {
+            let v = p.get_json("/api/v1/query?query=count%20by%20(job)%20(warren_build_info)");
+            (v["data"]["result"].as_array()?.len() == 1).then_some(v)
+        },
+    );
     assert_eq!(v["data"]["result"][0]["metric"]["job"], "good", "{v}");
     assert_eq!(v["data"]["result"][0]["value"][1], "1", "{v}");
     // The jobs that failed got no sample but `up` 0.

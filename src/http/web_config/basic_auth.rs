@@ -164,10 +164,7 @@ pub async fn protect(State(state): State<Arc<AppState>>, request: Request, next:
     with_headers(next.run(request).await, &settings.headers)
 }
 
-fn with_headers(
-    mut response: Response,
-    headers: &[(header::HeaderName, HeaderValue)],
-) -> Response {
+fn with_headers(mut response: Response, headers: &[(header::HeaderName, HeaderValue)]) -> Response {
     for (name, value) in headers {
         response.headers_mut().insert(name.clone(), value.clone());
     }

@@ -9,7 +9,7 @@ fn load(yaml: &str) -> Result<WebSettings, WebConfigError> {
 }
 
 fn key_of(yaml: &str) -> String {
-    load(yaml).err().expect("an error").key
+    load(yaml).expect_err("an error").key
 }
 
 #[test]
@@ -22,7 +22,10 @@ fn an_empty_file_protects_nothing() {
 
 #[test]
 fn yaml_errors_name_the_key() {
-    assert_eq!(key_of("tls_server_config:\n  cert_fil: x\n"), "tls_server_config.cert_fil");
+    assert_eq!(
+        key_of("tls_server_config:\n  cert_fil: x\n"),
+        "tls_server_config.cert_fil"
+    );
     assert_eq!(key_of("basic_auth_user:\n  a: b\n"), "basic_auth_user");
     assert_eq!(key_of("basic_auth_users: [a]\n"), "basic_auth_users");
     assert_eq!(
@@ -47,7 +50,10 @@ fn only_exporter_toolkit_headers_with_their_values() {
     assert_eq!(
         headers,
         [
-            ("strict-transport-security".into(), "max-age=31536000".into()),
+            (
+                "strict-transport-security".into(),
+                "max-age=31536000".into()
+            ),
             ("x-frame-options".into(), "SAMEORIGIN".into()),
         ]
     );

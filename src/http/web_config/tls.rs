@@ -320,7 +320,10 @@ pub(super) fn build(
     dir: &Path,
     files: &mut Vec<PathBuf>,
 ) -> Result<Built, WebConfigError> {
-    if t.client_allowed_sans.as_ref().is_some_and(|s| !s.is_empty()) {
+    if t.client_allowed_sans
+        .as_ref()
+        .is_some_and(|s| !s.is_empty())
+    {
         return Err(error(
             "client_allowed_sans",
             "not supported by warren; verify clients with client_ca_file and \
@@ -366,14 +369,12 @@ pub(super) fn build(
             format!("TLS1{min} is above max_version TLS1{max}"),
         ));
     }
-    let versions: Vec<&'static SupportedProtocolVersion> = [
-        (12, &rustls::version::TLS12),
-        (13, &rustls::version::TLS13),
-    ]
-    .into_iter()
-    .filter(|(v, _)| (min..=max).contains(v))
-    .map(|(_, v)| v)
-    .collect();
+    let versions: Vec<&'static SupportedProtocolVersion> =
+        [(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
+            .into_iter()
+            .filter(|(v, _)| (min..=max).contains(v))
+            .map(|(_, v)| v)
+            .collect();
 
     // ring rather than aws-lc-rs: it builds in seconds without cmake. Its lack of post-quantum
     // key exchange (why rustls 0.23.48 deprecates it) matters little for a metrics endpoint.

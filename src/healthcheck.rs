@@ -15,12 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::ClientConfig;
 
+use crate::http::web_config::tls::{self, handshake_signatures_checked_by_provider};
 use crate::http::web_config::WebSettings;
 
 /// The variable holding the basic-auth password.
@@ -102,13 +103,8 @@ impl Probe {
     }
 }
 
-#[allow(deprecated)] // ring, as the server (see `web_config::tls`)
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 fn client_config(pinned: Vec<u8>, credentials: &Credentials) -> Result<Arc<ClientConfig>, String> {
-    let provider = provider();
+    let provider = Arc::new(tls::provider());
     let verifier = Arc::new(PinnedCertificate {
         certificate: pinned,
         algorithms: provider.signature_verification_algorithms,
@@ -166,27 +162,7 @@ impl ServerCertVerifier for PinnedCertificate {
         }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
+    handshake_signatures_checked_by_provider!();
 }
 
 /// GETs `path` over plain HTTP from `addr` (see [`check_with`]).

@@ -14,7 +14,7 @@
 //! opens `/healthz` and `/readyz` for probes that cannot send credentials (kubelet's httpGet).
 
 pub mod basic_auth;
-mod tls;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

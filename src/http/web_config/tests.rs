@@ -87,8 +87,7 @@ fn tls_keys_rustls_cannot_honour_are_refused_by_name() {
 
 #[test]
 fn go_cipher_suite_names_map_to_rustls() {
-    #[allow(deprecated)]
-    let provider = rustls::crypto::ring::default_provider();
+    let provider = tls::provider();
     let names = [
         "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305".to_string(),
         "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".to_string(),

@@ -5,15 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, SupportedKxGroup, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{
-    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
-    SupportedCipherSuite, SupportedProtocolVersion,
+    DistinguishedName, RootCertStore, ServerConfig, SupportedCipherSuite, SupportedProtocolVersion,
 };
 use serde::Deserialize;
 use tokio_rustls::TlsAcceptor;
@@ -79,10 +77,27 @@ fn pem_source(
     }
 }
 
+/// A PEM error in words (rustls shows markers and lines as byte lists).
+fn pem_error(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => format!(
+            "bad PEM: no \"-----END {}-----\" line",
+            String::from_utf8_lossy(end_marker)
+        ),
+        Error::IllegalSectionStart { line } => format!(
+            "bad PEM: unreadable BEGIN line \"{}\"",
+            String::from_utf8_lossy(line)
+        ),
+        Error::NoItemsFound => "bad PEM: no item of the expected kind".to_string(),
+        other => format!("bad PEM: {other}"),
+    }
+}
+
 fn certificates(pem: &[u8], name: &str) -> Result<Vec<CertificateDer<'static>>, WebConfigError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| error(name, format!("bad PEM: {e}")))?;
+        .map_err(|e| error(name, pem_error(&e)))?;
     if certs.is_empty() {
         return Err(error(name, "holds no PEM certificate"));
     }
@@ -208,6 +223,44 @@ impl ClientAuth {
     }
 }
 
+/// The crypto provider of warren's TLS, server and `warren healthcheck` alike: ring rather than
+/// aws-lc-rs, as it builds in seconds without cmake. Its lack of post-quantum key exchange (why
+/// rustls 0.23.48 deprecates it) matters little for a metrics endpoint.
+pub(crate) fn provider() -> CryptoProvider {
+    #[allow(deprecated)]
+    rustls::crypto::ring::default_provider()
+}
+
+/// The handshake-signature methods of a certificate verifier (rustls's client and server
+/// verifier traits share them), checked with the provider's algorithms in `self.algorithms`:
+/// warren's own verifiers differ only in how they judge the certificate itself.
+macro_rules! handshake_signatures_checked_by_provider {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.algorithms.supported_schemes()
+        }
+    };
+}
+pub(crate) use handshake_signatures_checked_by_provider;
+
 /// `RequestClientCert` and `RequireAnyClientCert`: a certificate is asked for (and, for the
 /// second, required) but not checked against any CA, as Go does; its signature over the
 /// handshake is still checked, so the client holds the key.
@@ -235,27 +288,7 @@ impl ClientCertVerifier for AnyClientCert {
         Ok(ClientCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
+    handshake_signatures_checked_by_provider!();
 }
 
 fn client_verifier(
@@ -358,8 +391,12 @@ pub(super) fn build(
         return Err(error("key_file", "required (or `key`) for HTTPS"));
     };
     let chain = certificates(&cert_pem, cert_name)?;
-    let private_key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| error(key_name, format!("no usable PEM private key: {e}")))?;
+    let private_key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+        error(
+            key_name,
+            format!("no usable private key: {}", pem_error(&e)),
+        )
+    })?;
 
     let min = version("min_version", t.min_version.as_deref())?.unwrap_or(12);
     let max = version("max_version", t.max_version.as_deref())?.unwrap_or(13);
@@ -376,10 +413,7 @@ pub(super) fn build(
             .map(|(_, v)| v)
             .collect();
 
-    // ring rather than aws-lc-rs: it builds in seconds without cmake. Its lack of post-quantum
-    // key exchange (why rustls 0.23.48 deprecates it) matters little for a metrics endpoint.
-    #[allow(deprecated)]
-    let mut provider = rustls::crypto::ring::default_provider();
+    let mut provider = provider();
     if let Some(names) = t.cipher_suites.as_deref().filter(|n| !n.is_empty()) {
         provider.cipher_suites = cipher_suites(&provider, names)?;
     }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
+use serde::Deserialize;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -1028,4 +1029,143 @@ fn prometheus_scrapes_over_https_with_basic_auth_and_a_client_certificate() {
         let want = if job == "good" { "1" } else { "0" };
         assert_eq!(up, want, "{job}: {ups:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Helm chart's probes: rendered with a web-config Secret, and run against a real warren.
+
+/// The chart's mount point of the web-config Secret.
+const CHART_WEB_DIR: &str = "/etc/warren-web/";
+
+#[test]
+fn the_chart_probes_pass_against_a_protected_endpoint() {
+    if !tools::suite("web_config_chart", &[tools::openssl, tools::helm]) {
+        return;
+    }
+    let pki = Pki::new();
+    let values = pki.path("values.yaml");
+    std::fs::write(
+        &values,
+        "webConfig:\n  existingSecret: warren-web\n  probeEnv:\n\
+         \x20   - name: WARREN_HEALTHCHECK_USERNAME\n      value: prometheus\n\
+         \x20   - name: WARREN_HEALTHCHECK_PASSWORD\n      valueFrom:\n        secretKeyRef:\n\
+         \x20         name: warren-probe\n          key: password\n\
+         \x20   - name: WARREN_HEALTHCHECK_CERT_FILE\n      value: /etc/warren-web/client.crt\n\
+         \x20   - name: WARREN_HEALTHCHECK_KEY_FILE\n      value: /etc/warren-web/client.key\n",
+    )
+    .unwrap();
+    let home = temp_dir("helm-home");
+    let mut helm = Command::new(tools::path(tools::helm));
+    helm.args(["template", "w", "deploy/helm/warren", "-f"])
+        .arg(&values)
+        .current_dir(tools::repo_path(""))
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"));
+    let rendered = tools::run_ok(&mut helm, "run .ci/install-deploy-tools", "helm template");
+    let deployment = serde_norway::Deserializer::from_str(&rendered)
+        .filter_map(|doc| serde_norway::Value::deserialize(doc).ok())
+        .find(|doc| doc["kind"] == "Deployment")
+        .expect("a Deployment");
+    let spec = &deployment["spec"]["template"]["spec"];
+    let container = &spec["containers"][0];
+    let strings = |v: &serde_norway::Value| -> Vec<String> {
+        v.as_sequence()
+            .expect("a list")
+            .iter()
+            .map(|s| s.as_str().expect("a string").to_string())
+            .collect()
+    };
+    let web_file = format!("{CHART_WEB_DIR}web.yml");
+    assert_eq!(
+        strings(&container["args"]),
+        [
+            "run",
+            "--config",
+            "/etc/warren/warren.toml",
+            "--web.config.file",
+            &web_file
+        ]
+    );
+    let mount = container["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "web-config")
+        .expect("the web-config mount");
+    assert_eq!(mount["mountPath"], CHART_WEB_DIR.trim_end_matches('/'));
+    let volume = spec["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "web-config")
+        .expect("the web-config volume");
+    assert_eq!(volume["secret"]["secretName"], "warren-web");
+
+    // The Secret's files, in the pki directory: TLS, a required client certificate, basic auth.
+    pki.web_config(
+        "web.yml",
+        &format!(
+            "{}{}",
+            tls_section("RequireAndVerifyClientCert"),
+            users_section()
+        ),
+    );
+    let w = Server::start(Some(&pki.path("web.yml")), "");
+    // What the pod's /etc/warren/warren.toml gives `warren healthcheck`: the listen address.
+    let probe_config = pki.path("probe.toml");
+    std::fs::write(
+        &probe_config,
+        format!("[http]\nlisten = \"0.0.0.0:{}\"\n", w.port),
+    )
+    .unwrap();
+    let in_pod = |s: &str| -> String {
+        if s == "/etc/warren/warren.toml" {
+            return probe_config.to_str().unwrap().to_string();
+        }
+        match s.strip_prefix(CHART_WEB_DIR) {
+            Some(file) => pki.path(file).to_str().unwrap().to_string(),
+            None => s.to_string(),
+        }
+    };
+    let mut env = Vec::new();
+    for var in container["env"].as_sequence().expect("env") {
+        let name = var["name"].as_str().unwrap().to_string();
+        let value = match var["value"].as_str() {
+            Some(v) => in_pod(v),
+            // The Secret's value.
+            None => PASSWORD.to_string(),
+        };
+        env.push((name, value));
+    }
+    let run_probe = |probe: &str, env: &[(String, String)]| {
+        let command = strings(&container[probe]["exec"]["command"]);
+        assert_eq!(
+            command[..2],
+            ["/usr/local/bin/warren", "healthcheck"],
+            "{probe}"
+        );
+        let mut cmd = warren();
+        cmd.args(command[1..].iter().map(|a| in_pod(a)));
+        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.output().expect("run the probe")
+    };
+    let out = run_probe("livenessProbe", &env);
+    assert!(out.status.success(), "{}", tools::text(&out));
+    assert_eq!(tools::text(&out).trim(), "HTTP/1.1 200 OK");
+    // Ready once the (absent) cluster's first poll has failed.
+    wait_for(
+        Duration::from_secs(60),
+        "the readiness probe to pass",
+        || {
+            run_probe("readinessProbe", &env)
+                .status
+                .success()
+                .then_some(())
+        },
+    );
+    // Without the environment's credentials the same probe fails.
+    env.retain(|(k, _)| k != "WARREN_HEALTHCHECK_PASSWORD");
+    let out = run_probe("livenessProbe", &env);
+    assert_eq!(out.status.code(), Some(1), "{}", tools::text(&out));
 }

@@ -1032,51 +1032,36 @@ fn prometheus_scrapes_over_https_with_basic_auth_and_a_client_certificate() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The Helm chart's probes: rendered with a web-config Secret, and run against a real warren.
+// The Helm chart and the plain manifests: rendered with a web-config Secret, their probes run
+// against a real warren.
 
-/// The chart's mount point of the web-config Secret.
-const CHART_WEB_DIR: &str = "/etc/warren-web/";
+/// Where the chart and the manifests mount the web-config Secret.
+const WEB_MOUNT: &str = "/etc/warren-web/";
 
-#[test]
-fn the_chart_probes_pass_against_a_protected_endpoint() {
-    if !tools::suite("web_config_chart", &[tools::openssl, tools::helm]) {
-        return;
-    }
-    let pki = Pki::new();
-    let values = pki.path("values.yaml");
-    std::fs::write(
-        &values,
-        "webConfig:\n  existingSecret: warren-web\n  probeEnv:\n\
-         \x20   - name: WARREN_HEALTHCHECK_USERNAME\n      value: prometheus\n\
-         \x20   - name: WARREN_HEALTHCHECK_PASSWORD\n      valueFrom:\n        secretKeyRef:\n\
-         \x20         name: warren-probe\n          key: password\n\
-         \x20   - name: WARREN_HEALTHCHECK_CERT_FILE\n      value: /etc/warren-web/client.crt\n\
-         \x20   - name: WARREN_HEALTHCHECK_KEY_FILE\n      value: /etc/warren-web/client.key\n",
-    )
-    .unwrap();
-    let home = temp_dir("helm-home");
-    let mut helm = Command::new(tools::path(tools::helm));
-    helm.args(["template", "w", "deploy/helm/warren", "-f"])
-        .arg(&values)
-        .current_dir(tools::repo_path(""))
-        .env("HELM_CACHE_HOME", home.path().join("cache"))
-        .env("HELM_CONFIG_HOME", home.path().join("config"))
-        .env("HELM_DATA_HOME", home.path().join("data"));
-    let rendered = tools::run_ok(&mut helm, "run .ci/install-deploy-tools", "helm template");
-    let deployment = serde_norway::Deserializer::from_str(&rendered)
+/// The `Deployment`'s pod spec among the YAML documents of `rendered`.
+fn pod_spec(rendered: &str) -> serde_norway::Value {
+    let deployment = serde_norway::Deserializer::from_str(rendered)
         .filter_map(|doc| serde_norway::Value::deserialize(doc).ok())
         .find(|doc| doc["kind"] == "Deployment")
         .expect("a Deployment");
-    let spec = &deployment["spec"]["template"]["spec"];
+    deployment["spec"]["template"]["spec"].clone()
+}
+
+fn strings(v: &serde_norway::Value) -> Vec<String> {
+    v.as_sequence()
+        .unwrap_or_else(|| panic!("a list: {v:?}"))
+        .iter()
+        .map(|s| s.as_str().expect("a string").to_string())
+        .collect()
+}
+
+/// Checks that the warren container of `spec` runs with the web-config file of Secret
+/// `warren-web`, then runs its probes against a real warren behind TLS, a required client
+/// certificate and basic auth: the Secret's files are `pki`'s (`probe.crt` included), any
+/// value taken from a Secret is the password.
+fn rendered_probes_pass(pki: &Pki, spec: &serde_norway::Value) {
     let container = &spec["containers"][0];
-    let strings = |v: &serde_norway::Value| -> Vec<String> {
-        v.as_sequence()
-            .expect("a list")
-            .iter()
-            .map(|s| s.as_str().expect("a string").to_string())
-            .collect()
-    };
-    let web_file = format!("{CHART_WEB_DIR}web.yml");
+    let web_file = format!("{WEB_MOUNT}web.yml");
     assert_eq!(
         strings(&container["args"]),
         [
@@ -1093,7 +1078,7 @@ fn the_chart_probes_pass_against_a_protected_endpoint() {
         .iter()
         .find(|m| m["name"] == "web-config")
         .expect("the web-config mount");
-    assert_eq!(mount["mountPath"], CHART_WEB_DIR.trim_end_matches('/'));
+    assert_eq!(mount["mountPath"], WEB_MOUNT.trim_end_matches('/'));
     let volume = spec["volumes"]
         .as_sequence()
         .unwrap()
@@ -1102,28 +1087,25 @@ fn the_chart_probes_pass_against_a_protected_endpoint() {
         .expect("the web-config volume");
     assert_eq!(volume["secret"]["secretName"], "warren-web");
 
-    // The Secret's files, in the pki directory: TLS, a required client certificate, basic auth.
+    pki.issue("probe", "ca", "clientAuth", 4);
+    let hash = bcrypt_hash(PASSWORD);
     pki.web_config(
         "web.yml",
         &format!(
-            "{}{}",
-            tls_section("RequireAndVerifyClientCert"),
-            users_section()
+            "{}basic_auth_users:\n  {USER}: '{hash}'\n  probe: '{hash}'\n",
+            tls_section("RequireAndVerifyClientCert")
         ),
     );
     let w = Server::start(Some(&pki.path("web.yml")), "");
     // What the pod's /etc/warren/warren.toml gives `warren healthcheck`: the listen address.
     let probe_config = pki.path("probe.toml");
-    std::fs::write(
-        &probe_config,
-        format!("[http]\nlisten = \"0.0.0.0:{}\"\n", w.port),
-    )
-    .unwrap();
+    let listen = format!("[http]\nlisten = \"0.0.0.0:{}\"\n", w.port);
+    std::fs::write(&probe_config, listen).unwrap();
     let in_pod = |s: &str| -> String {
         if s == "/etc/warren/warren.toml" {
             return probe_config.to_str().unwrap().to_string();
         }
-        match s.strip_prefix(CHART_WEB_DIR) {
+        match s.strip_prefix(WEB_MOUNT) {
             Some(file) => pki.path(file).to_str().unwrap().to_string(),
             None => s.to_string(),
         }
@@ -1131,9 +1113,11 @@ fn the_chart_probes_pass_against_a_protected_endpoint() {
     let mut env = Vec::new();
     for var in container["env"].as_sequence().expect("env") {
         let name = var["name"].as_str().unwrap().to_string();
+        if !name.starts_with("WARREN_HEALTHCHECK_") {
+            continue;
+        }
         let value = match var["value"].as_str() {
             Some(v) => in_pod(v),
-            // The Secret's value.
             None => PASSWORD.to_string(),
         };
         env.push((name, value));
@@ -1144,6 +1128,10 @@ fn the_chart_probes_pass_against_a_protected_endpoint() {
             command[..2],
             ["/usr/local/bin/warren", "healthcheck"],
             "{probe}"
+        );
+        assert!(
+            container[probe]["httpGet"].is_null(),
+            "{probe}: httpGet left"
         );
         let mut cmd = warren();
         cmd.args(command[1..].iter().map(|a| in_pod(a)));
@@ -1164,8 +1152,106 @@ fn the_chart_probes_pass_against_a_protected_endpoint() {
                 .then_some(())
         },
     );
-    // Without the environment's credentials the same probe fails.
-    env.retain(|(k, _)| k != "WARREN_HEALTHCHECK_PASSWORD");
-    let out = run_probe("livenessProbe", &env);
-    assert_eq!(out.status.code(), Some(1), "{}", tools::text(&out));
+    // Without the password, or without the client certificate, the same probe fails.
+    let without_certificate = [
+        "WARREN_HEALTHCHECK_CERT_FILE",
+        "WARREN_HEALTHCHECK_KEY_FILE",
+    ];
+    for dropped in [&["WARREN_HEALTHCHECK_PASSWORD"][..], &without_certificate] {
+        let partial: Vec<(String, String)> = env
+            .iter()
+            .filter(|(k, _)| !dropped.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let out = run_probe("livenessProbe", &partial);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{dropped:?}: {}",
+            tools::text(&out)
+        );
+    }
+}
+
+#[test]
+fn the_chart_probes_pass_against_a_protected_endpoint() {
+    if !tools::suite("web_config_chart", &[tools::openssl, tools::helm]) {
+        return;
+    }
+    let pki = Pki::new();
+    let values = pki.path("values.yaml");
+    std::fs::write(
+        &values,
+        "webConfig:\n  existingSecret: warren-web\n  probeEnv:\n\
+         \x20   - name: WARREN_HEALTHCHECK_USERNAME\n      value: prometheus\n\
+         \x20   - name: WARREN_HEALTHCHECK_PASSWORD\n      valueFrom:\n        secretKeyRef:\n\
+         \x20         name: warren-probe\n          key: password\n\
+         \x20   - name: WARREN_HEALTHCHECK_CERT_FILE\n      value: /etc/warren-web/probe.crt\n\
+         \x20   - name: WARREN_HEALTHCHECK_KEY_FILE\n      value: /etc/warren-web/probe.key\n",
+    )
+    .unwrap();
+    let home = temp_dir("helm-home");
+    let mut helm = Command::new(tools::path(tools::helm));
+    helm.args(["template", "w", "deploy/helm/warren", "-f"])
+        .arg(&values)
+        .current_dir(tools::repo_path(""))
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"));
+    let rendered = tools::run_ok(&mut helm, "run .ci/install-deploy-tools", "helm template");
+    rendered_probes_pass(&pki, &pod_spec(&rendered));
+}
+
+#[test]
+fn the_manifest_patches_probes_pass_against_a_protected_endpoint() {
+    if !tools::suite("web_config_manifests", &[tools::openssl, tools::kubectl]) {
+        return;
+    }
+    let pki = Pki::new();
+    // An overlay of the base with the two example patches, as their comment says.
+    let dir = temp_dir("web-config-overlay");
+    let (base, overlay) = (dir.path().join("base"), dir.path().join("overlay"));
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::create_dir_all(&overlay).unwrap();
+    for entry in std::fs::read_dir(tools::repo_path("deploy/kubernetes")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(&path, base.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let patches = [
+        "web-config-deployment.yaml",
+        "web-config-servicemonitor.yaml",
+    ];
+    for patch in patches {
+        let from = tools::repo_path(&format!("deploy/kubernetes/examples/{patch}"));
+        std::fs::copy(from, overlay.join(patch)).unwrap();
+    }
+    std::fs::write(
+        overlay.join("kustomization.yaml"),
+        format!(
+            "resources: [../base]\npatches:\n  - path: {}\n  - path: {}\n",
+            patches[0], patches[1]
+        ),
+    )
+    .unwrap();
+    let mut kubectl = Command::new(tools::path(tools::kubectl));
+    kubectl.arg("kustomize").arg(&overlay);
+    let rendered = tools::run_ok(&mut kubectl, "run .ci/install-deploy-tools", "kustomize");
+    // The base's own variables stay.
+    let spec = pod_spec(&rendered);
+    let env = spec["containers"][0]["env"].as_sequence().unwrap();
+    assert!(env
+        .iter()
+        .any(|v| v["name"] == "WARREN_CLUSTERS__PROD__CLIENT__SASL_PASSWORD"));
+    rendered_probes_pass(&pki, &spec);
+    // Prometheus scrapes over HTTPS with a client certificate and basic auth.
+    let monitor = serde_norway::Deserializer::from_str(&rendered)
+        .filter_map(|doc| serde_norway::Value::deserialize(doc).ok())
+        .find(|doc| doc["kind"] == "ServiceMonitor")
+        .expect("a ServiceMonitor");
+    let endpoint = &monitor["spec"]["endpoints"][0];
+    assert_eq!(endpoint["scheme"], "https");
+    assert_eq!(endpoint["tlsConfig"]["keySecret"]["name"], "warren-scraper");
+    assert_eq!(endpoint["basicAuth"]["password"]["name"], "warren-scraper");
 }

@@ -79,13 +79,26 @@ impl Probe {
             }
             (None, None) => None,
         };
+        // `None`: plain HTTP; `Some(None)`: HTTPS, any certificate; `Some(Some(der))`: only
+        // that certificate.
         let server_certificate = match web_config {
-            Some(path) => {
-                let settings = WebSettings::load(path)
-                    .map_err(|e| format!("web config {}: {e}", path.display()))?;
-                settings.server_certificate
-            }
             None => None,
+            Some(path) => match WebSettings::load(path) {
+                Ok(settings) => settings.server_certificate.map(Some),
+                Err(e) => {
+                    // The server keeps serving the last version that loaded: the probe must
+                    // not fail where the server still serves (a failing liveness probe would
+                    // restart it into a file it refuses). HTTPS unless the file says otherwise.
+                    let tls = std::fs::read_to_string(path)
+                        .map_or(true, |text| text.contains("tls_server_config"));
+                    eprintln!(
+                        "warning: web config {} does not load ({e}); probing {addr} without \
+                         checking its certificate",
+                        path.display()
+                    );
+                    tls.then_some(None)
+                }
+            },
         };
         let tls = server_certificate
             .map(|pinned| client_config(pinned, credentials))
@@ -103,7 +116,10 @@ impl Probe {
     }
 }
 
-fn client_config(pinned: Vec<u8>, credentials: &Credentials) -> Result<Arc<ClientConfig>, String> {
+fn client_config(
+    pinned: Option<Vec<u8>>,
+    credentials: &Credentials,
+) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(tls::provider());
     let verifier = Arc::new(PinnedCertificate {
         certificate: pinned,
@@ -137,10 +153,11 @@ fn client_config(pinned: Vec<u8>, credentials: &Credentials) -> Result<Arc<Clien
     Ok(Arc::new(config))
 }
 
-/// Trusts exactly one certificate: the one the server's web-config file names.
+/// Trusts exactly one certificate: the one the server's web-config file names (any, `None`,
+/// when that file does not load).
 #[derive(Debug)]
 struct PinnedCertificate {
-    certificate: Vec<u8>,
+    certificate: Option<Vec<u8>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
@@ -153,7 +170,8 @@ impl ServerCertVerifier for PinnedCertificate {
         _ocsp: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.certificate.as_slice() {
+        let expected = self.certificate.as_deref();
+        if expected.is_none_or(|der| end_entity.as_ref() == der) {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(

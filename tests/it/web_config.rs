@@ -490,6 +490,18 @@ fn https_with_basic_auth_protects_every_route() {
         "{}",
         tools::text(&out)
     );
+    // It trusts only the certificate of the file it is given.
+    let other = pki.web_config(
+        "other.yml",
+        "tls_server_config:\n  cert_file: stranger.crt\n  key_file: stranger.key\n",
+    );
+    let out = healthcheck(port, &["--web.config.file", other.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", tools::text(&out));
+    assert!(
+        tools::text(&out).contains("not the one in its web-config file"),
+        "{}",
+        tools::text(&out)
+    );
 
     // The password appears in no log line, in clear or as sent.
     assert_secret_not_logged(&w.log(), PASSWORD);
@@ -671,6 +683,21 @@ fn certificates_and_passwords_reload_without_restart() {
     for _ in 0..5 {
         assert_eq!(get(new_password).expect("GET").served, rotated);
     }
+    // warren healthcheck passes while the server serves, though the file does not load.
+    let out = healthcheck(
+        w.port,
+        &["--web.config.file", web.to_str().unwrap()],
+        &[
+            ("WARREN_HEALTHCHECK_USERNAME", USER),
+            ("WARREN_HEALTHCHECK_PASSWORD", new_password),
+        ],
+    );
+    assert!(out.status.success(), "{}", tools::text(&out));
+    assert!(
+        tools::text(&out).contains("without checking its certificate"),
+        "{}",
+        tools::text(&out)
+    );
     let log = w.log();
     assert_eq!(errors(&log), before + 1, "{log}");
     let line = log

@@ -23,7 +23,7 @@ fn main() {
         format!("basic_auth_users:\n  prometheus: '{hash}'\n"),
     )
     .unwrap();
-    let web = WebConfig::load(&path).expect("web config");
+    let web = WebConfig::load("web config", &path).expect("web config");
     let token = base64::engine::general_purpose::STANDARD.encode(format!("prometheus:{PASSWORD}"));
     let mut headers = HeaderMap::new();
     let value = HeaderValue::from_str(&format!("Basic {token}")).unwrap();

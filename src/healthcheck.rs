@@ -83,7 +83,7 @@ impl Probe {
         // that certificate.
         let server_certificate = match web_config {
             None => None,
-            Some(path) => match WebSettings::load(path) {
+            Some(path) => match WebSettings::read(path) {
                 Ok(settings) => settings.server_certificate.map(Some),
                 Err(e) => {
                     // The server keeps serving the last version that loaded: the probe must

@@ -68,7 +68,7 @@ impl Config {
 /// key inside the web-config file.
 fn load_web_config(http: &HttpConfig, errors: &mut Errors) -> Option<Arc<WebConfig>> {
     let path = http.web_config_file.as_deref()?;
-    match WebConfig::load(path) {
+    match WebConfig::load("web config", path) {
         Ok(web) => Some(Arc::new(web)),
         Err(e) => {
             errors.push(ConfigError::new(

@@ -4,11 +4,11 @@
 //! certificates included), response headers (`http_server_config.headers`) and basic
 //! authentication (`basic_auth_users`, bcrypt hashes).
 //!
-//! The file, and every certificate and key file it names, is checked for changes (size, mtime,
-//! inode) on each new connection and each request, as exporter-toolkit reads the file on every
-//! request: a rotated certificate is served from the next connection on, a changed password
-//! from the next request, with no restart. A new version that does not load (a half-written
-//! key, a typo) keeps the previous one in force and is logged once, naming the key.
+//! The file, and every certificate and key file it names, is checked for changes (see
+//! [`crate::file_watch`]) on each new connection and each request, as exporter-toolkit reads the
+//! file on every request: a rotated certificate is served from the next connection on, a
+//! changed password from the next request, with no restart. A new version that does not load (a
+//! half-written key, a typo) keeps the previous one in force and is logged once, naming the key.
 //!
 //! Basic authentication covers every route, as exporter-toolkit's does; `http.probes_without_auth`
 //! opens `/healthz` and `/readyz` for probes that cannot send credentials (kubelet's httpGet).
@@ -18,14 +18,12 @@ pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
-use arc_swap::ArcSwap;
 use axum::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use tokio_rustls::TlsAcceptor;
 
+use crate::file_watch::{Loaded, Watched};
 pub use basic_auth::protect;
 
 /// What is wrong with a web-config file: the key inside it (`tls_server_config.cert_file`) and
@@ -146,7 +144,7 @@ fn read_file(path: &Path, key: &str) -> Result<Vec<u8>, WebConfigError> {
 impl WebSettings {
     /// Reads and checks the web-config file at `path` and every file it names (relative paths
     /// are relative to the web-config file's directory, as in exporter-toolkit).
-    pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
+    pub fn read(path: &Path) -> Result<WebSettings, WebConfigError> {
         let text = read_file(path, "")?;
         let schema: FileSchema = if text.iter().all(u8::is_ascii_whitespace) {
             FileSchema::default()
@@ -242,102 +240,18 @@ fn response_headers(
     Ok(headers)
 }
 
-/// What identifies a version of a file without reading it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FileStamp {
-    modified: Option<SystemTime>,
-    len: u64,
-    inode: u64,
-}
+/// The web-config file and its settings, reloaded when one of its files changes.
+pub type WebConfig = Watched<WebSettings>;
 
-fn stamp(path: &Path) -> Option<FileStamp> {
-    use std::os::unix::fs::MetadataExt;
-    // Follows symbolic links: a Kubernetes Secret volume swaps a link to a new directory.
-    let meta = std::fs::metadata(path).ok()?;
-    Some(FileStamp {
-        modified: meta.modified().ok(),
-        len: meta.len(),
-        inode: meta.ino(),
-    })
-}
+impl Loaded for WebSettings {
+    type Error = WebConfigError;
 
-fn stamps(files: &[PathBuf]) -> Vec<Option<FileStamp>> {
-    files.iter().map(|f| stamp(f)).collect()
-}
-
-/// The web-config file and its current settings, reloaded when a file changes.
-pub struct WebConfig {
-    path: PathBuf,
-    current: ArcSwap<WebSettings>,
-    /// The stamps of the files last tried: those of the settings in force, or of a version
-    /// that failed (so a broken version is reported once, not on every request).
-    tried: Mutex<Vec<Option<FileStamp>>>,
-}
-
-impl std::fmt::Debug for WebConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebConfig")
-            .field("path", &self.path)
-            .field("current", &self.current.load())
-            .finish()
-    }
-}
-
-impl WebConfig {
-    /// Loads the file (an error here is a configuration error: warren does not start).
-    pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
-        // Stamped before reading: a change during the read is seen at the next check.
-        let settings = WebSettings::load(path)?;
-        let seen = stamps(&settings.files);
-        Ok(WebConfig {
-            path: path.to_path_buf(),
-            current: ArcSwap::from_pointee(settings),
-            tried: Mutex::new(seen),
-        })
+    fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
+        WebSettings::read(path)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The settings in force, reloaded first if a file changed since the last check. A new
-    /// version that fails to load leaves the previous settings in force and is logged once.
-    pub fn current(&self) -> Arc<WebSettings> {
-        let current = self.current.load_full();
-        let now = stamps(&current.files);
-        {
-            let tried = self.tried.lock().unwrap_or_else(|e| e.into_inner());
-            if *tried == now {
-                return current;
-            }
-        }
-        // Another request may be reloading: it will swap the new settings in; this one goes
-        // on with the settings in force.
-        let Ok(mut tried) = self.tried.try_lock() else {
-            return current;
-        };
-        if *tried == now {
-            return self.current.load_full();
-        }
-        *tried = now;
-        match WebSettings::load(&self.path) {
-            Ok(settings) => {
-                // The new version may name other files: stamp those.
-                *tried = stamps(&settings.files);
-                let settings = Arc::new(settings);
-                self.current.store(settings.clone());
-                tracing::info!(file = %self.path.display(), "web config reloaded");
-                settings
-            }
-            Err(e) => {
-                tracing::error!(
-                    file = %self.path.display(),
-                    error = %e,
-                    "web config not reloaded: the previous version stays in force"
-                );
-                current
-            }
-        }
+    fn files(&self) -> &[PathBuf] {
+        &self.files
     }
 }
 

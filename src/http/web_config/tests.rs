@@ -5,7 +5,7 @@ fn load(yaml: &str) -> Result<WebSettings, WebConfigError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("web.yml");
     std::fs::write(&path, yaml).unwrap();
-    WebSettings::load(&path)
+    WebSettings::read(&path)
 }
 
 fn key_of(yaml: &str) -> String {

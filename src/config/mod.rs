@@ -64,6 +64,7 @@ mod env;
 mod filter;
 mod kafka;
 mod mask;
+mod secret_file;
 mod validate;
 
 pub use crate::evaluate::{EvaluatorConfig, RuleSet};
@@ -71,6 +72,7 @@ use crate::http::web_config::WebConfig;
 pub use filter::NameFilter;
 pub use kafka::{kafka_properties, DEFAULT_ADMIN_GROUP_ID};
 pub use mask::is_secret_key;
+pub use secret_file::{file_reference, Secret};
 
 use diagnose::{extract, extract_collect, Errors};
 use env::{apply_env, stringify_scalars, strip_prefix_ci, ENV_PREFIX};
@@ -97,8 +99,13 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Enables the Burrow API's mutations (`DELETE` a group, `POST` the log level) for
     /// requests carrying `Authorization: Bearer <token>`. Unset: mutations are refused.
+    /// `${file:PATH}`: the content of that file, read again when it changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<String>,
+    /// `admin_token`, resolved by validation (its file read); see
+    /// [`HttpConfig::current_admin_token`].
+    #[serde(skip)]
+    pub admin_token_secret: Option<Secret>,
     /// `Access-Control-Allow-Origin` value added to replies (Burrow's option); unset: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_control_allow_origin: Option<String>,
@@ -247,11 +254,23 @@ impl ClusterConfig {
     }
 }
 
+impl HttpConfig {
+    /// The admin token in force: from its file as it is now when `http.admin_token` is a
+    /// `${file:PATH}` reference (a configuration that was not validated gives the text).
+    pub fn current_admin_token(&self) -> Option<Arc<str>> {
+        match &self.admin_token_secret {
+            Some(secret) => Some(secret.current()),
+            None => self.admin_token.as_deref().map(Arc::from),
+        }
+    }
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: ([0, 0, 0, 0], 9753).into(),
             admin_token: None,
+            admin_token_secret: None,
             access_control_allow_origin: None,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(90),

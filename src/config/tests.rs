@@ -1174,7 +1174,7 @@ fn item5_client_properties_are_checked_by_librdkafka() {
         "{e}"
     );
     // What warren sets itself goes through librdkafka as well.
-    let props = kafka_properties("k:1", &BTreeMap::new());
+    let props = kafka_properties("k:1", &BTreeMap::new()).unwrap();
     assert_eq!(props.get("group.id"), Some(DEFAULT_ADMIN_GROUP_ID));
     assert_eq!(props.get("enable.auto.commit"), Some("false"));
     assert_eq!(props.get("bootstrap.servers"), Some("k:1"));

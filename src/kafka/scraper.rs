@@ -9,6 +9,7 @@
 //! cluster is marked down, and the next attempt backs off.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::config::{ClusterConfig, NameFilter};
 use crate::evaluate::evaluate_store;
+use crate::file_watch::{stamps, FileStamp};
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
 use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Forget, Health, Snapshots};
@@ -102,6 +104,10 @@ pub struct Scraper {
     reconnect_after_poll: bool,
     /// When the last poll's watermarks were read: the `now` of its evaluation.
     polled_at: Secs,
+    /// The files of `${file:PATH}` client properties, and their stamps when the client was
+    /// made: a change reconnects with the new content (a rotated password or key).
+    secret_files: Vec<PathBuf>,
+    secret_stamps: Vec<Option<FileStamp>>,
 }
 
 /// The Unix second halfway between `a` and `b`.
@@ -133,6 +139,7 @@ impl Scraper {
     ) -> Scraper {
         // The cluster's names and labels, escaped once by whoever made the first snapshot.
         let base = ClusterSnapshot::clone(&snapshots.get(index));
+        let secret_files = settings.cluster.secret_files();
         Scraper {
             index,
             group_filter: settings.cluster.group_filter().clone(),
@@ -158,6 +165,8 @@ impl Scraper {
             configs_task: None,
             reconnect_after_poll: false,
             polled_at: 0,
+            secret_files,
+            secret_stamps: Vec::new(),
         }
     }
 
@@ -289,8 +298,17 @@ impl Scraper {
     /// One poll. On error, the store is unchanged.
     pub async fn poll_once(&mut self) -> Result<(), (Stage, AdminError)> {
         let timeout = self.settings.cluster.request_timeout;
+        if self.admin.is_some() && stamps(&self.secret_files) != self.secret_stamps {
+            tracing::info!(
+                cluster = self.name(),
+                "a client secret file changed: reconnecting with its content"
+            );
+            self.disconnect();
+        }
         if self.admin.is_none() {
             let started = Instant::now();
+            // Stamped before reading: a change while the client is made is seen next poll.
+            self.secret_stamps = stamps(&self.secret_files);
             let c = &self.settings.cluster;
             let admin = Admin::new(&c.bootstrap_servers, &c.client);
             self.timed(Stage::Connect, started);

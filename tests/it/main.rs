@@ -21,5 +21,6 @@ mod kafka;
 mod kubernetes;
 mod openapi;
 mod reliability;
+mod secret_files;
 mod topic_configs;
 mod web_config;

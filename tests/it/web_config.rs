@@ -263,7 +263,7 @@ impl Drop for Server {
 }
 
 /// The warren binary with no `WARREN_*` variable of this process.
-fn warren() -> Command {
+pub(crate) fn warren() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
     for (k, _) in std::env::vars() {
         if k.starts_with("WARREN_") {

@@ -35,8 +35,8 @@ fn token_matches(token: &str, headers: &HeaderMap) -> bool {
 /// Whether the request carries the configured admin token (the basic-auth layer lets such a
 /// request through: it may already do more than any basic-auth user).
 pub(crate) fn has_admin_token(state: &AppState, headers: &HeaderMap) -> bool {
-    let token = state.config.http.admin_token.as_deref();
-    token.is_some_and(|t| token_matches(t, headers))
+    let token = state.config.http.current_admin_token();
+    token.is_some_and(|t| token_matches(&t, headers))
 }
 
 /// Passes the request on only with the configured token; 403 while no token is configured,
@@ -47,11 +47,11 @@ pub async fn require_admin_token(
     next: Next,
 ) -> Response {
     let info = || RequestInfo::new(request.uri(), &state.hostname);
-    let Some(token) = state.config.http.admin_token.as_deref() else {
+    let Some(token) = state.config.http.current_admin_token() else {
         let message = "admin endpoints are disabled: set http.admin_token";
         return Reply::error(info(), StatusCode::FORBIDDEN, message).into_response();
     };
-    if token_matches(token, request.headers()) {
+    if token_matches(&token, request.headers()) {
         return next.run(request).await;
     }
     let message = "missing or wrong bearer token";

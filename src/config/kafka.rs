@@ -4,7 +4,7 @@
 //! status 2 instead of a cluster that stays down.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
@@ -43,12 +43,26 @@ pub fn kafka_properties(
     Ok(cfg)
 }
 
+/// The `client` properties that name a file librdkafka reads when the client is made
+/// (certificates, keys, CRLs, keystores, keytabs).
+fn names_a_file(property: &str) -> bool {
+    property.ends_with(".location") || property == "sasl.kerberos.keytab"
+}
+
 impl ClusterConfig {
-    /// The files of the `client` properties given as `${file:PATH}`: a client connected with
-    /// their content is out of date once one of them changes.
-    pub fn secret_files(&self) -> Vec<PathBuf> {
-        let references = self.client.values().filter_map(|v| file_reference(v));
-        references.map(Path::to_path_buf).collect()
+    /// The files a client is made from: those of `${file:PATH}` properties and those librdkafka
+    /// reads itself ([`names_a_file`]). A client is out of date once one of them changes (a
+    /// rotated password, certificate or key).
+    pub fn client_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for (property, value) in &self.client {
+            if let Some(path) = file_reference(value) {
+                files.push(path.to_path_buf());
+            } else if names_a_file(property) {
+                files.push(PathBuf::from(value));
+            }
+        }
+        files
     }
 }
 

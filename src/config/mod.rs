@@ -48,6 +48,13 @@
 //!   empty items dropped, so an empty value clears the list). When a pattern itself contains a
 //!   comma (`x{1,3}`), write a TOML array instead: `["x{1,3}", "y"]` (a value starting with `[`).
 //! * Any other `WARREN_*` variable is an unknown key and therefore an error.
+//!
+//! # Secrets in files
+//!
+//! A cluster's `client` property or `http.admin_token` written `${file:PATH}` (in the file or
+//! the environment) is that file's content, read again when the file changes: see
+//! [`secret_file`]. A client is also made again when a file librdkafka reads itself
+//! (`*.location`, `sasl.kerberos.keytab`) changes.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

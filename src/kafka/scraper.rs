@@ -104,10 +104,11 @@ pub struct Scraper {
     reconnect_after_poll: bool,
     /// When the last poll's watermarks were read: the `now` of its evaluation.
     polled_at: Secs,
-    /// The files of `${file:PATH}` client properties, and their stamps when the client was
-    /// made: a change reconnects with the new content (a rotated password or key).
-    secret_files: Vec<PathBuf>,
-    secret_stamps: Vec<Option<FileStamp>>,
+    /// The files the client is made from (`ClusterConfig::client_files`), and their stamps
+    /// when it was made: a change reconnects with the new content (a rotated password,
+    /// certificate or key).
+    client_files: Vec<PathBuf>,
+    client_stamps: Vec<Option<FileStamp>>,
 }
 
 /// The Unix second halfway between `a` and `b`.
@@ -139,7 +140,7 @@ impl Scraper {
     ) -> Scraper {
         // The cluster's names and labels, escaped once by whoever made the first snapshot.
         let base = ClusterSnapshot::clone(&snapshots.get(index));
-        let secret_files = settings.cluster.secret_files();
+        let client_files = settings.cluster.client_files();
         Scraper {
             index,
             group_filter: settings.cluster.group_filter().clone(),
@@ -165,8 +166,8 @@ impl Scraper {
             configs_task: None,
             reconnect_after_poll: false,
             polled_at: 0,
-            secret_files,
-            secret_stamps: Vec::new(),
+            client_files,
+            client_stamps: Vec::new(),
         }
     }
 
@@ -298,17 +299,17 @@ impl Scraper {
     /// One poll. On error, the store is unchanged.
     pub async fn poll_once(&mut self) -> Result<(), (Stage, AdminError)> {
         let timeout = self.settings.cluster.request_timeout;
-        if self.admin.is_some() && stamps(&self.secret_files) != self.secret_stamps {
+        if self.admin.is_some() && stamps(&self.client_files) != self.client_stamps {
             tracing::info!(
                 cluster = self.name(),
-                "a client secret file changed: reconnecting with its content"
+                "a client file changed (secret, certificate or key): reconnecting with it"
             );
             self.disconnect();
         }
         if self.admin.is_none() {
             let started = Instant::now();
             // Stamped before reading: a change while the client is made is seen next poll.
-            self.secret_stamps = stamps(&self.secret_files);
+            self.client_stamps = stamps(&self.client_files);
             let c = &self.settings.cluster;
             let admin = Admin::new(&c.bootstrap_servers, &c.client);
             self.timed(Stage::Connect, started);

@@ -83,12 +83,16 @@ fn client_properties_are_read_at_each_connect_and_a_change_reconnects() {
     let dir = temp_dir("secret-client");
     let id_file = dir.path().join("client-id");
     replace(&id_file, "warren-one\n");
+    // A file librdkafka reads itself (unused on a plaintext connection, but read at creation).
+    let ca_file = dir.path().join("ca.pem");
+    replace(&ca_file, "");
     let cluster = "cluster=\"local\"";
     let w = Warren::start(&format!(
         "[[clusters]]\nname = \"local\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\n\
-         [clusters.client]\n\"client.id\" = \"{}\"\n",
+         [clusters.client]\n\"client.id\" = \"{}\"\n\"ssl.ca.location\" = \"{}\"\n",
         broker.bootstrap(),
-        reference(&id_file)
+        reference(&id_file),
+        ca_file.display()
     ));
     let up = |w: &Warren| {
         w.metrics()
@@ -96,7 +100,7 @@ fn client_properties_are_read_at_each_connect_and_a_change_reconnects() {
             .copied()
     };
     assert_eq!(up(&w), Some(1.0));
-    let reconnects = |log: &str| log.matches("a client secret file changed").count();
+    let reconnects = |log: &str| log.matches("a client file changed").count();
     assert_eq!(reconnects(&w.log()), 0);
 
     // A new version: the client is made again with it, once.
@@ -109,6 +113,13 @@ fn client_properties_are_read_at_each_connect_and_a_change_reconnects() {
     wait_for(Duration::from_secs(30), "the cluster up again", || {
         (up(&w) == Some(1.0)).then_some(())
     });
+    // A rotated certificate file: the same.
+    replace(&ca_file, "\n");
+    wait_for(
+        Duration::from_secs(30),
+        "a reconnect after the CA changed",
+        || (reconnects(&w.log()) == 2).then_some(()),
+    );
     // The file gone: the next connect cannot read it, the cluster is down and the log names
     // the property.
     std::fs::remove_file(&id_file).unwrap();

@@ -51,7 +51,7 @@ fn names_a_file(property: &str) -> bool {
 
 impl ClusterConfig {
     /// The files a client is made from: those of `${file:PATH}` properties and those librdkafka
-    /// reads itself ([`names_a_file`]). A client is out of date once one of them changes (a
+    /// reads itself (`*.location`, the keytab). A client is out of date once one of them changes (a
     /// rotated password, certificate or key).
     pub fn client_files(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();

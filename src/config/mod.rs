@@ -53,7 +53,7 @@
 //!
 //! A cluster's `client` property or `http.admin_token` written `${file:PATH}` (in the file or
 //! the environment) is that file's content, read again when the file changes: see
-//! [`secret_file`]. A client is also made again when a file librdkafka reads itself
+//! `secret_file.rs`. A client is also made again when a file librdkafka reads itself
 //! (`*.location`, `sasl.kerberos.keytab`) changes.
 
 use std::collections::BTreeMap;

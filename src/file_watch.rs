@@ -38,6 +38,28 @@ pub fn stamps(paths: &[PathBuf]) -> Vec<Option<FileStamp>> {
     paths.iter().map(|p| stamp(p)).collect()
 }
 
+/// The bytes of `path`, a regular file of at most `max` bytes: anything else is refused
+/// before it is read (opening a FIFO blocks until a writer appears; a device could be read
+/// until memory runs out). Errors name the path.
+pub fn read_regular_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let fail = |e: std::io::Error| format!("cannot read {shown}: {e}");
+    if !std::fs::metadata(path).map_err(fail)?.is_file() {
+        return Err(format!("{shown} is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(fail)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > max {
+        return Err(format!("{shown} is larger than {max} bytes"));
+    }
+    Ok(bytes)
+}
+
 /// A value loaded from a file (and the files it names).
 pub trait Loaded: Sized {
     type Error: Display;

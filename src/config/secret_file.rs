@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::file_watch::{Loaded, Watched};
+use crate::file_watch::{read_regular_file, Loaded, Watched};
 
 /// The largest secret file read: far beyond any password, token or PEM key.
 const MAX_SECRET_BYTES: u64 = 1 << 20;
@@ -22,22 +22,8 @@ pub fn file_reference(value: &str) -> Option<&Path> {
 
 /// The content of the secret file `path` (see the module's comment).
 pub fn read_secret(path: &Path) -> Result<String, String> {
-    use std::io::Read;
     let shown = path.display();
-    let fail = |e: std::io::Error| format!("cannot read {shown}: {e}");
-    // Checked before opening: opening a FIFO blocks until a writer appears.
-    if !std::fs::metadata(path).map_err(fail)?.is_file() {
-        return Err(format!("{shown} is not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(fail)?
-        .take(MAX_SECRET_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(fail)?;
-    if bytes.len() as u64 > MAX_SECRET_BYTES {
-        return Err(format!("{shown} is larger than {MAX_SECRET_BYTES} bytes"));
-    }
+    let bytes = read_regular_file(path, MAX_SECRET_BYTES)?;
     let mut text = String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))?;
     if text.ends_with('\n') {
         text.pop();

@@ -18,12 +18,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 use serde::Deserialize;
-use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::common::{
-    address_in_use, http_get, start_on_free_port, temp_dir, wait_address_file, wait_for, Started,
-};
+use crate::common::{http_get, temp_dir, wait_address_file, wait_for};
+use crate::dashboards::Prometheus;
 use crate::tools;
 
 fn suite(needs_prometheus: bool) -> bool {
@@ -895,71 +893,8 @@ fn bad_web_config_files_exit_2_naming_the_key() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A real Prometheus scraping warren over HTTPS with basic auth and a client certificate.
-
-struct Prometheus {
-    port: u16,
-    child: Child,
-    dir: TempDir,
-}
-
-impl Prometheus {
-    fn start(config: &str) -> Prometheus {
-        start_on_free_port("prometheus", |port| {
-            let dir = temp_dir("prometheus-web");
-            let path = dir.path().join("prometheus.yml");
-            std::fs::write(&path, config).expect("prometheus.yml");
-            let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
-            let child = Command::new(tools::path(tools::prometheus))
-                .arg(format!("--config.file={}", path.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .spawn()
-                .expect("start prometheus");
-            let mut p = Prometheus { port, child, dir };
-            let up = wait_for(Duration::from_secs(60), "Prometheus /-/ready", || {
-                if let Ok(Some(status)) = p.child.try_wait() {
-                    let log = p.log();
-                    if address_in_use(&log) {
-                        return Some(false);
-                    }
-                    panic!("prometheus exited with {status}:\n{log}");
-                }
-                (http_get(p.port, "/-/ready", &[]).ok()?.status == 200).then_some(true)
-            });
-            if up {
-                Started::Up(p)
-            } else {
-                Started::PortTaken
-            }
-        })
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-
-    fn get_json(&self, path: &str) -> Value {
-        let r = http_get(self.port, path, &[]).expect("GET from prometheus");
-        serde_json::from_slice(&r.body).expect("JSON")
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("prometheus log:\n{}", self.log());
-        }
-    }
-}
+// A real Prometheus (the dashboards suite's) scraping warren over HTTPS with basic auth and a
+// client certificate.
 
 #[test]
 fn prometheus_scrapes_over_https_with_basic_auth_and_a_client_certificate() {
@@ -1000,7 +935,7 @@ fn prometheus_scrapes_over_https_with_basic_auth_and_a_client_certificate() {
         job("wrong_password", "wrong", true),
         job("no_certificate", PASSWORD, false),
     );
-    let p = Prometheus::start(&config);
+    let p = Prometheus::start_with(&config);
     // Every target scraped at least once.
     let targets = wait_for(Duration::from_secs(60), "three scraped targets", || {
         let v = p.get_json("/api/v1/targets");

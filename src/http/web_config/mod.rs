@@ -23,7 +23,7 @@ use axum::http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use tokio_rustls::TlsAcceptor;
 
-use crate::file_watch::{Loaded, Watched};
+use crate::file_watch::{read_regular_file, Loaded, Watched};
 pub use basic_auth::protect;
 
 /// What is wrong with a web-config file: the key inside it (`tls_server_config.cert_file`) and
@@ -115,30 +115,7 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads a file named by `key`: a regular file of at most [`MAX_FILE_BYTES`].
 fn read_file(path: &Path, key: &str) -> Result<Vec<u8>, WebConfigError> {
-    use std::io::Read;
-    let shown = path.display();
-    let fail = |e: std::io::Error| WebConfigError::new(key, format!("cannot read {shown}: {e}"));
-    // Checked before opening: opening a FIFO blocks until a writer appears.
-    let meta = std::fs::metadata(path).map_err(fail)?;
-    if !meta.is_file() {
-        return Err(WebConfigError::new(
-            key,
-            format!("{shown} is not a regular file"),
-        ));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(fail)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(fail)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(WebConfigError::new(
-            key,
-            format!("{shown} is larger than {MAX_FILE_BYTES} bytes"),
-        ));
-    }
-    Ok(bytes)
+    read_regular_file(path, MAX_FILE_BYTES).map_err(|e| WebConfigError::new(key, e))
 }
 
 impl WebSettings {

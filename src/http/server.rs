@@ -175,8 +175,10 @@ pub async fn serve(
         });
         let watcher = graceful.watcher();
         let http = http.clone();
-        let tls = web.as_ref().and_then(|w| w.current().tls.clone());
+        let web = web.clone();
         tokio::spawn(async move {
+            // Looked up here, not in the accept loop: a changed file is read again on the way.
+            let tls = web.as_ref().and_then(|w| w.current().tls.clone());
             let served = match tls {
                 None => {
                     watcher

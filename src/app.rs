@@ -108,7 +108,8 @@ pub async fn serve(
         idle_timeout: config.http.idle_timeout,
         max_connections: server::connection_cap(config.http.max_connections),
     };
-    server::serve(listener, router(state), limits, stop).await;
+    let web = config.http.web_config.clone();
+    server::serve(listener, router(state), limits, web, stop).await;
     for t in tasks {
         let _ = t.await;
     }

@@ -23,6 +23,10 @@ struct Cli {
     /// how a supervisor or a test learns the port.
     #[arg(long, global = true, value_name = "PATH")]
     address_file: Option<PathBuf>,
+    /// Web-config file (the format of Prometheus's exporters: HTTPS, client certificates, basic
+    /// auth); wins over `http.web_config_file`.
+    #[arg(long = "web.config.file", global = true, value_name = "PATH")]
+    web_config_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -48,6 +52,16 @@ enum Command {
         /// Path to ask (`/readyz` for readiness).
         #[arg(long, default_value = "/healthz")]
         path: String,
+        /// Basic-auth user, when the web-config file has `basic_auth_users`; its password is
+        /// read from WARREN_HEALTHCHECK_PASSWORD only (a command line is visible to all).
+        #[arg(long, env = "WARREN_HEALTHCHECK_USERNAME", value_name = "USER")]
+        username: Option<String>,
+        /// Client certificate (PEM), when the server requires one.
+        #[arg(long, env = "WARREN_HEALTHCHECK_CERT_FILE", value_name = "PATH")]
+        cert_file: Option<PathBuf>,
+        /// The client certificate's key (PEM).
+        #[arg(long, env = "WARREN_HEALTHCHECK_KEY_FILE", value_name = "PATH")]
+        key_file: Option<PathBuf>,
     },
 }
 
@@ -57,7 +71,7 @@ const CONFIG_ERROR: u8 = 2;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
-        Command::CheckConfig => match load(cli.config) {
+        Command::CheckConfig => match load(cli.config, cli.web_config_file) {
             Ok(config) => {
                 print!("{}", config.masked_toml());
                 ExitCode::SUCCESS
@@ -65,7 +79,7 @@ pub fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Run => {
-            let config = match load(cli.config) {
+            let config = match load(cli.config, cli.web_config_file) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -77,13 +91,27 @@ pub fn main() -> ExitCode {
                 crate::app::serve(config, listener, crate::app::shutdown_on_signals()).await
             })
         }
-        Command::Healthcheck { addr, path } => {
-            // Every failure is exit status 1 (Docker reserves 2). Only `http.listen` is read:
-            // the server may run with clusters this process was not given.
-            let addr = addr.unwrap_or_else(|| {
-                crate::healthcheck::probe_address(config::listen_address(cli.config.as_deref()))
-            });
-            match crate::healthcheck::check(addr, &path) {
+        Command::Healthcheck {
+            addr,
+            path,
+            username,
+            cert_file,
+            key_file,
+        } => {
+            // Every failure is exit status 1 (Docker reserves 2). Only `http.listen` and
+            // `http.web_config_file` are read: the server may run with clusters this process
+            // was not given.
+            let http = config::probe_settings(cli.config.as_deref());
+            let addr = addr.unwrap_or_else(|| crate::healthcheck::probe_address(http.listen));
+            let web_config = cli.web_config_file.or(http.web_config_file);
+            let credentials = crate::healthcheck::Credentials {
+                username,
+                password: std::env::var(crate::healthcheck::PASSWORD_VAR).ok(),
+                cert_file,
+                key_file,
+            };
+            let probe = crate::healthcheck::Probe::new(addr, web_config.as_deref(), &credentials);
+            match probe.and_then(|p| crate::healthcheck::check_with(&p, &path)) {
                 Ok(status) => {
                     println!("{status}");
                     ExitCode::SUCCESS
@@ -101,8 +129,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn load(file: Option<PathBuf>) -> Result<Config, ExitCode> {
-    config::load(file.as_deref()).map_err(|errors| {
+fn load(file: Option<PathBuf>, web_config_file: Option<PathBuf>) -> Result<Config, ExitCode> {
+    config::load_with_web_config(file.as_deref(), web_config_file.as_deref()).map_err(|errors| {
         for e in errors {
             eprintln!("error: {e}");
         }

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod evaluate;
+pub mod file_watch;
 pub mod healthcheck;
 pub mod http;
 pub mod kafka;

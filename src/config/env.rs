@@ -42,7 +42,10 @@ pub(super) fn apply_env(
     let mut vars: Vec<(&str, &str, &str)> = env
         .iter()
         .filter_map(|(k, v)| Some((k.as_str(), strip_prefix_ci(k, ENV_PREFIX)?, v.as_str())))
-        .filter(|(_, rest, _)| !rest.eq_ignore_ascii_case("config"))
+        .filter(|(_, rest, _)| {
+            // The CLI's own variables: the file's name and `warren healthcheck`'s credentials.
+            !rest.eq_ignore_ascii_case("config") && strip_prefix_ci(rest, "HEALTHCHECK_").is_none()
+        })
         .collect();
     vars.sort();
 

@@ -4,12 +4,14 @@
 //! status 2 instead of a cluster that stays down.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 
 use super::diagnose::{render_path, Errors};
 use super::mask::mask_userinfo;
+use super::secret_file::{file_reference, resolve};
 use super::{is_secret_key, ClusterConfig, ConfigError};
 
 /// The `group.id` of the admin client when `client` names none: its own group, never joined.
@@ -19,23 +21,49 @@ use super::{is_secret_key, ClusterConfig, ConfigError};
 /// and segfaults.
 pub const DEFAULT_ADMIN_GROUP_ID: &str = "warren-admin";
 
-/// librdkafka's properties for a cluster's admin client: `client` as given, then what warren
-/// sets itself (`bootstrap.servers`, a default `group.id`, `enable.auto.commit = false`: the group
-/// is never joined, so nothing may ever be committed for it). The log level is not a property.
+/// librdkafka's properties for a cluster's admin client: `client` as given (a `${file:PATH}`
+/// value read from its file now), then what warren sets itself (`bootstrap.servers`, a default
+/// `group.id`, `enable.auto.commit = false`: the group is never joined, so nothing may ever be
+/// committed for it). The log level is not a property. An unreadable file is an error naming
+/// its property.
 pub fn kafka_properties(
     bootstrap_servers: &str,
     client: &BTreeMap<String, String>,
-) -> ClientConfig {
+) -> Result<ClientConfig, (String, String)> {
     let mut cfg = ClientConfig::new();
     for (k, v) in client {
-        cfg.set(k, v);
+        let value = resolve(v).map_err(|e| (k.clone(), e))?;
+        cfg.set(k, value);
     }
     cfg.set("bootstrap.servers", bootstrap_servers);
     if !client.contains_key("group.id") {
         cfg.set("group.id", DEFAULT_ADMIN_GROUP_ID);
     }
     cfg.set("enable.auto.commit", "false");
-    cfg
+    Ok(cfg)
+}
+
+/// The `client` properties that name a file librdkafka reads when the client is made
+/// (certificates, keys, CRLs, keystores, keytabs).
+fn names_a_file(property: &str) -> bool {
+    property.ends_with(".location") || property == "sasl.kerberos.keytab"
+}
+
+impl ClusterConfig {
+    /// The files a client is made from: those of `${file:PATH}` properties and those librdkafka
+    /// reads itself (`*.location`, the keytab). A client is out of date once one of them changes (a
+    /// rotated password, certificate or key).
+    pub fn client_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for (property, value) in &self.client {
+            if let Some(path) = file_reference(value) {
+                files.push(path.to_path_buf());
+            } else if names_a_file(property) {
+                files.push(PathBuf::from(value));
+            }
+        }
+        files
+    }
 }
 
 /// librdkafka's message about `property`, with `value` masked if the property is secret
@@ -57,7 +85,14 @@ const SECURITY_PROTOCOLS: [&str; 4] = ["plaintext", "ssl", "sasl_plaintext", "sa
 /// librdkafka rejects (`security.protocol = "CARRIER_PIGEON"`, `socket.timeout.ms = "x"`) is an
 /// error naming it. A secret value is never shown, even where librdkafka's message quotes it.
 pub(super) fn check_client_properties(key: &str, c: &ClusterConfig, errors: &mut Errors) {
-    let mut cfg = kafka_properties(&c.bootstrap_servers, &c.client);
+    let mut cfg = match kafka_properties(&c.bootstrap_servers, &c.client) {
+        Ok(cfg) => cfg,
+        Err((property, message)) => {
+            let path = render_path(key, &["client".to_string(), property]);
+            errors.push(ConfigError::new(path, message));
+            return;
+        }
+    };
     // librdkafka stops at the first failing property: drop it and try again, to report all.
     for _ in 0..=cfg.config_map().len() {
         let (property, value, reason) = match cfg.create_native_config() {

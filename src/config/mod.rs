@@ -28,7 +28,8 @@
 //! | `WARREN_CLUSTERS__PROD__CLIENT__SASL_PASSWORD=…` | `clusters[i].client."sasl.password"` |
 //! | `WARREN_CLUSTERS__PROD__GROUPS__STATIC=billing,audit` | `clusters[i].groups.static` |
 //!
-//! * `WARREN_CONFIG` is not a key: it is the CLI's variable naming the file, and is ignored here.
+//! * `WARREN_CONFIG` is not a key: it is the CLI's variable naming the file, and is ignored here;
+//!   so are `WARREN_HEALTHCHECK_*`, the credentials of `warren healthcheck`.
 //! * Values are strings; numbers (`window.points`) and durations (`"5s"`, `"1m 30s"`) are parsed
 //!   from them. Leading and trailing whitespace is trimmed, except in `client` values, which are
 //!   passed to librdkafka verbatim.
@@ -47,10 +48,18 @@
 //!   empty items dropped, so an empty value clears the list). When a pattern itself contains a
 //!   comma (`x{1,3}`), write a TOML array instead: `["x{1,3}", "y"]` (a value starting with `[`).
 //! * Any other `WARREN_*` variable is an unknown key and therefore an error.
+//!
+//! # Secrets in files
+//!
+//! A cluster's `client` property or `http.admin_token` written `${file:PATH}` (in the file or
+//! the environment) is that file's content, read again when the file changes: see
+//! `secret_file.rs`. A client is also made again when a file librdkafka reads itself
+//! (`*.location`, `sasl.kerberos.keytab`) changes.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::snapshot::Granularity;
@@ -63,12 +72,15 @@ mod env;
 mod filter;
 mod kafka;
 mod mask;
+mod secret_file;
 mod validate;
 
 pub use crate::evaluate::{EvaluatorConfig, RuleSet};
+use crate::http::web_config::WebConfig;
 pub use filter::NameFilter;
 pub use kafka::{kafka_properties, DEFAULT_ADMIN_GROUP_ID};
 pub use mask::is_secret_key;
+pub use secret_file::{file_reference, Secret};
 
 use diagnose::{extract, extract_collect, Errors};
 use env::{apply_env, stringify_scalars, strip_prefix_ci, ENV_PREFIX};
@@ -95,8 +107,13 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Enables the Burrow API's mutations (`DELETE` a group, `POST` the log level) for
     /// requests carrying `Authorization: Bearer <token>`. Unset: mutations are refused.
+    /// `${file:PATH}`: the content of that file, read again when it changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<String>,
+    /// `admin_token`, resolved by validation (its file read); see
+    /// [`HttpConfig::current_admin_token`].
+    #[serde(skip)]
+    pub admin_token_secret: Option<Secret>,
     /// `Access-Control-Allow-Origin` value added to replies (Burrow's option); unset: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_control_allow_origin: Option<String>,
@@ -115,6 +132,16 @@ pub struct HttpConfig {
     pub max_concurrent_scrapes: usize,
     /// Largest request body, in bytes; larger ones get 413 before anything else is checked.
     pub max_request_body: usize,
+    /// A web-config file in the format of Prometheus's exporters (HTTPS, client certificates,
+    /// basic auth, response headers); `--web.config.file` wins over it. Unset: plain HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_config_file: Option<PathBuf>,
+    /// `/healthz` and `/readyz` answer without basic auth (for probes that cannot send
+    /// credentials, like kubelet's); every other route still needs it.
+    pub probes_without_auth: bool,
+    /// The web-config file, loaded by validation (the one place it is loaded).
+    #[serde(skip)]
+    pub web_config: Option<Arc<WebConfig>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -274,17 +301,32 @@ impl ClusterConfig {
     }
 }
 
+impl HttpConfig {
+    /// The admin token in force: from its file as it is now when `http.admin_token` is a
+    /// `${file:PATH}` reference (a configuration that was not validated gives the text).
+    pub fn current_admin_token(&self) -> Option<Arc<str>> {
+        match &self.admin_token_secret {
+            Some(secret) => Some(secret.current()),
+            None => self.admin_token.as_deref().map(Arc::from),
+        }
+    }
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: ([0, 0, 0, 0], 9753).into(),
             admin_token: None,
+            admin_token_secret: None,
             access_control_allow_origin: None,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(90),
             max_connections: 1024,
             max_concurrent_scrapes: 8,
             max_request_body: 64 * 1024,
+            web_config_file: None,
+            probes_without_auth: false,
+            web_config: None,
         }
     }
 }
@@ -346,7 +388,16 @@ impl std::error::Error for ConfigError {}
 /// `file` is the `--config` path (the CLI also reads it from `WARREN_CONFIG`); `None` means
 /// defaults plus environment only. Returns every error found, each naming its key.
 pub fn load(file: Option<&Path>) -> Result<Config, Vec<ConfigError>> {
-    load_from(file, &process_env())
+    load_overriding(file, &process_env(), None)
+}
+
+/// As [`load`], with `web_config_file` (the `--web.config.file` flag) in place of
+/// `http.web_config_file` when given.
+pub fn load_with_web_config(
+    file: Option<&Path>,
+    web_config_file: Option<&Path>,
+) -> Result<Config, Vec<ConfigError>> {
+    load_overriding(file, &process_env(), web_config_file)
 }
 
 /// The process's `WARREN_*` variables.
@@ -364,16 +415,27 @@ fn process_env() -> Vec<(String, String)> {
 /// error (the default where the file, the variable or the value is unusable). For `warren
 /// healthcheck`, which must find a running server even where the rest does not load here.
 pub fn listen_address(file: Option<&Path>) -> SocketAddr {
-    listen_address_from(file, &process_env())
+    probe_settings(file).listen
 }
 
+/// The `[http]` table as `file` and the process environment give it, read as leniently as
+/// [`listen_address`] (the defaults where unusable), without loading the web-config file.
+pub fn probe_settings(file: Option<&Path>) -> HttpConfig {
+    probe_settings_from(file, &process_env())
+}
+
+#[cfg(test)]
 fn listen_address_from(file: Option<&Path>, env: &[(String, String)]) -> SocketAddr {
+    probe_settings_from(file, env).listen
+}
+
+fn probe_settings_from(file: Option<&Path>, env: &[(String, String)]) -> HttpConfig {
     let mut errors = Errors::default();
     let mut root = file.and_then(|p| read_file(p).ok()).unwrap_or_default();
     apply_env(&mut root, env, &mut errors);
     root.get("http")
         .and_then(|http| extract::<HttpConfig>(http.as_dict()?.clone()).ok())
-        .map_or_else(|| HttpConfig::default().listen, |http| http.listen)
+        .unwrap_or_default()
 }
 
 /// As [`load`], with the environment given explicitly as `(name, value)` pairs (variables not
@@ -381,6 +443,14 @@ fn listen_address_from(file: Option<&Path>, env: &[(String, String)]) -> SocketA
 pub fn load_from(
     file: Option<&Path>,
     env: &[(String, String)],
+) -> Result<Config, Vec<ConfigError>> {
+    load_overriding(file, env, None)
+}
+
+fn load_overriding(
+    file: Option<&Path>,
+    env: &[(String, String)],
+    web_config_file: Option<&Path>,
 ) -> Result<Config, Vec<ConfigError>> {
     let mut errors = Errors::default();
     let mut root = match file {
@@ -390,7 +460,10 @@ pub fn load_from(
     let origins = apply_env(&mut root, env, &mut errors);
 
     let raw_clusters = root.remove("clusters");
-    let base = extract_collect::<Config>(&root, "", &mut errors);
+    let mut base = extract_collect::<Config>(&root, "", &mut errors);
+    if let (Some(base), Some(path)) = (base.as_mut(), web_config_file) {
+        base.http.web_config_file = Some(path.to_path_buf());
+    }
     let mut clusters = Vec::new();
     // Whether the file or environment gave any cluster (even an unusable one).
     let mut clusters_given = false;

@@ -1122,6 +1122,32 @@ fn item5_durations_that_reach_librdkafka_or_a_timer_are_bounded() {
             "groups.describe_refresh",
             "at most 1day",
         ),
+        (
+            "time_lag_max_read_time = \"0s\"",
+            "time_lag_max_read_time",
+            "must be greater than 0 and at most 1m, got 0s",
+        ),
+        (
+            "time_lag_max_read_time = \"2m\"",
+            "time_lag_max_read_time",
+            "at most 1m, got 2m",
+        ),
+        (
+            "time_lag_max_reads = 0",
+            "time_lag_max_reads",
+            "must be between 1 and 100000, got 0",
+        ),
+        (
+            "time_lag_max_reads = 100001",
+            "time_lag_max_reads",
+            "must be between 1 and 100000, got 100001",
+        ),
+        ("time_lag = \"exact\"", "time_lag", "unknown variant"),
+        (
+            "granularity = \"partitions\"",
+            "granularity",
+            "unknown variant",
+        ),
     ] {
         let errors = errs(
             &format!("retention = \"10years\"\n{}", cluster_with(line)),
@@ -1174,7 +1200,7 @@ fn item5_client_properties_are_checked_by_librdkafka() {
         "{e}"
     );
     // What warren sets itself goes through librdkafka as well.
-    let props = kafka_properties("k:1", &BTreeMap::new());
+    let props = kafka_properties("k:1", &BTreeMap::new()).unwrap();
     assert_eq!(props.get("group.id"), Some(DEFAULT_ADMIN_GROUP_ID));
     assert_eq!(props.get("enable.auto.commit"), Some("false"));
     assert_eq!(props.get("bootstrap.servers"), Some("k:1"));

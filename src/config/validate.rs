@@ -1,12 +1,14 @@
 //! Validation of a deserialized configuration: ranges, names, labels, regexes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::diagnose::{render_path, Errors};
 use super::env::env_selector_form;
 use super::kafka::{check_bootstrap_servers, check_client_properties};
-use super::{ClusterConfig, Config, ConfigError, Filters};
+use super::{ClusterConfig, Config, ConfigError, Filters, HttpConfig, Secret};
+use crate::http::web_config::WebConfig;
 
 /// Label names warren sets itself.
 const RESERVED_LABELS: &[&str] = &[
@@ -37,8 +39,14 @@ pub(super) fn validate(
     if let Some(base) = &base {
         validate_retention(base.retention, &clusters, errors);
     }
+    let web_config = base.as_ref().and_then(|b| load_web_config(&b.http, errors));
+    let admin_token = base
+        .as_ref()
+        .and_then(|b| load_admin_token(&b.http, errors));
     match base {
         Some(mut config) if errors.is_empty() => {
+            config.http.web_config = web_config;
+            config.http.admin_token_secret = admin_token;
             config.clusters = clusters.into_iter().map(|(_, c)| c).collect();
             Some(config)
         }
@@ -60,6 +68,38 @@ impl Config {
     }
 }
 
+/// Loads `http.web_config_file` (every file it names is read and checked): an error names the
+/// key inside the web-config file.
+fn load_web_config(http: &HttpConfig, errors: &mut Errors) -> Option<Arc<WebConfig>> {
+    let path = http.web_config_file.as_deref()?;
+    match WebConfig::load("web config", path) {
+        Ok(web) => Some(Arc::new(web)),
+        Err(e) => {
+            errors.push(ConfigError::new(
+                "http.web_config_file",
+                format!("{}: {e}", path.display()),
+            ));
+            None
+        }
+    }
+}
+
+/// Reads `http.admin_token` (its file, when it is a `${file:PATH}` reference) and checks it.
+fn load_admin_token(http: &HttpConfig, errors: &mut Errors) -> Option<Secret> {
+    let key = "http.admin_token";
+    let secret = Secret::new(http.admin_token.as_deref()?)
+        .map_err(|e| errors.push(ConfigError::new(key, e)))
+        .ok()?;
+    if secret.current().trim().len() < 16 {
+        errors.push(ConfigError::new(
+            key,
+            "must be at least 16 characters (it guards DELETE and log-level changes)",
+        ));
+        return None;
+    }
+    Some(secret)
+}
+
 fn validate_base(config: &Config, errors: &mut Errors) {
     let points = config.window.points;
     if !(2..=100).contains(&points) {
@@ -68,17 +108,7 @@ fn validate_base(config: &Config, errors: &mut Errors) {
             format!("must be between 2 and 100, got {points}"),
         ));
     }
-    if config
-        .http
-        .admin_token
-        .as_deref()
-        .is_some_and(|t| t.trim().len() < 16)
-    {
-        errors.push(ConfigError::new(
-            "http.admin_token",
-            "must be at least 16 characters (it guards DELETE and log-level changes)",
-        ));
-    }
+
     config
         .http
         .limit_errors()

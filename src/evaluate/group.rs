@@ -300,7 +300,7 @@ pub fn evaluate_group(
                     .then(|| store.record_time(topic, partition, offset))
                     .flatten();
                 let (method, seconds) = match record {
-                    Some(r) => (r.method(), record_age(r.timestamp_ms, now)),
+                    Some(r) => (r.method(offset), record_age(r.timestamp_ms, now)),
                     None => lag_seconds(offset, store.head_history(topic, partition), now),
                 };
                 let verdict = Verdict::new(eval.status, method, seconds);

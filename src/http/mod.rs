@@ -5,6 +5,7 @@ pub mod burrow;
 pub mod metrics;
 pub mod page;
 pub mod server;
+pub mod web_config;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,6 +82,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(burrow::routes(&state))
         .fallback(burrow::fallback)
         .layer(axum::middleware::from_fn(burrow::edges::edges))
+        .layer(from_fn_with_state(state.clone(), web_config::protect))
         .layer(from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
         .layer(

@@ -7,7 +7,8 @@
 //! scrapes after the (short) header timeout. Both timeouts are therefore kept here, in
 //! [`Deadlines`], a wrapper around the socket: the header clock runs from the connection's start,
 //! or from the first byte of a later request, until hyper hands the request to the router; the
-//! idle clock runs from the last byte moved either way.
+//! idle clock runs from the last byte moved either way. Under TLS the clocks watch the socket
+//! (the encrypted bytes), and the handshake has the header clock's time.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -28,8 +29,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use super::web_config::WebConfig;
 use crate::config::{ConfigError, HttpConfig};
 
 /// Descriptors kept out of `http.max_connections` for everything else: the listener, Kafka
@@ -110,11 +114,14 @@ pub struct Limits {
 }
 
 /// Serves `router` on `listener` until `stop` completes, then lets open connections finish
-/// for up to [`SHUTDOWN_GRACE`] (an idle one is closed at once).
+/// for up to [`SHUTDOWN_GRACE`] (an idle one is closed at once). With a web-config file that
+/// has `tls_server_config`, every connection is HTTPS, with the certificate in force when it
+/// was accepted.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    web: Option<Arc<WebConfig>>,
     stop: impl Future<Output = ()>,
 ) {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
@@ -166,9 +173,28 @@ pub async fn serve(
                 }))
             }
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+        let watcher = graceful.watcher();
+        let http = http.clone();
+        let web = web.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            // Looked up here, not in the accept loop: a changed file is read again on the way.
+            let tls = web.as_ref().and_then(|w| w.current().tls.clone());
+            let served = match tls {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(io), service))
+                        .await
+                }
+                Some(acceptor) => match handshake(&acceptor, io, limits).await {
+                    Some(tls) => {
+                        watcher
+                            .watch(http.serve_connection(TokioIo::new(tls), service))
+                            .await
+                    }
+                    None => Ok(()),
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!(error = %e, "connection closed");
             }
             drop(permit);
@@ -184,6 +210,31 @@ pub async fn serve(
             grace = ?SHUTDOWN_GRACE,
             "shutdown: dropping the connections still open"
         );
+    }
+}
+
+/// The TLS handshake, within `http.header_read_timeout` of the connection's start (as the
+/// request head is over plain HTTP), so a client that goes silent mid-handshake frees its
+/// place as soon as one that sends no head does. `None` (logged at debug) when it fails.
+async fn handshake(
+    acceptor: &TlsAcceptor,
+    io: Deadlines,
+    limits: Limits,
+) -> Option<TlsStream<Deadlines>> {
+    let handshake = acceptor.accept(io);
+    match tokio::time::timeout(limits.header_read_timeout, handshake).await {
+        Ok(Ok(mut tls)) => {
+            tls.get_mut().0.restart_header_clock();
+            Some(tls)
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake not done within http.header_read_timeout");
+            None
+        }
     }
 }
 
@@ -238,6 +289,7 @@ struct Deadlines {
     busy: Arc<AtomicBool>,
     /// When the head being awaited must be complete (`None`: no head is being read).
     head_by: Option<Instant>,
+    opened: Instant,
     last_progress: Instant,
     timer: Pin<Box<Sleep>>,
 }
@@ -251,9 +303,16 @@ impl Deadlines {
             limits,
             busy,
             head_by: Some(head_by),
+            opened: now,
             last_progress: now,
             timer: Box::pin(tokio::time::sleep_until(head_by)),
         }
+    }
+
+    /// After a TLS handshake, whose writes stopped the header clock: the first head is due
+    /// as over plain HTTP, by the connection's start plus the header timeout.
+    fn restart_header_clock(&mut self) {
+        self.head_by = Some(self.opened + self.limits.header_read_timeout);
     }
 
     fn deadline(&self) -> Instant {

@@ -2,16 +2,16 @@
 //! timestamp of the record at a group's committed offset, the next one the group reads.
 //!
 //! A read-only consumer: it only `assign`s partitions at the offsets asked for and reads one
-//! record from each, never joins a group and never commits (`enable.auto.commit` off, offsets
-//! never stored). Fetches are small and each partition is paused once its record is in; the
-//! payload is dropped at once.
+//! record from each, so it never joins a group and never commits (it has the admin client's
+//! `group.id` only because librdkafka refuses `assign` without one). Fetches are small and each
+//! partition is paused once its record is in; the payload is dropped at once.
 
-use std::collections::hash_map::{Entry, HashMap};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -36,55 +36,77 @@ pub struct RecordRead {
     pub offset: i64,
 }
 
+/// The answers of one [`RecordReader::read`].
+#[derive(Debug, Default)]
+pub struct Reads {
+    /// `(index into the wants, what was read)`, in no particular order.
+    pub answers: Vec<(usize, RecordRead)>,
+    /// Errors the consumer reported (the first is kept for the log).
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+/// The longest a read waits without looking at its stop flag.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
 /// The consumer reading record timestamps for one cluster.
 pub struct RecordReader {
     consumer: BaseConsumer,
 }
 
 impl RecordReader {
-    pub fn new(cluster: &ClusterConfig) -> Result<RecordReader, KafkaError> {
-        let mut cfg = crate::config::kafka_properties(&cluster.bootstrap_servers, &cluster.client);
+    /// A consumer with the cluster's client properties (security, …); an error names the
+    /// property at fault.
+    pub fn new(cluster: &ClusterConfig) -> Result<RecordReader, String> {
+        let mut cfg = crate::config::kafka_properties(&cluster.bootstrap_servers, &cluster.client)
+            .map_err(|(property, e)| format!("client.\"{property}\": {e}"))?;
         cfg.set("enable.auto.offset.store", "false")
             // A deleted offset (below the log start) reads from the first record left.
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
-            // One record is wanted: the first fetch of each partition asks for little.
+            // One record is wanted per partition: small fetches, small queues. The broker
+            // still sends at least one whole batch per partition.
             .set("fetch.message.max.bytes", "16384")
+            .set("fetch.max.bytes", "1048576")
+            .set("receive.message.max.bytes", "2097152")
+            .set("queued.max.messages.kbytes", "1024")
             .set("queued.min.messages", "1")
             .set("fetch.wait.max.ms", "100")
             .set_log_level(RDKafkaLogLevel::Warning);
-        Ok(RecordReader {
-            consumer: cfg.create()?,
-        })
+        let consumer = cfg.create().map_err(|e| e.to_string())?;
+        Ok(RecordReader { consumer })
     }
 
-    /// Reads the record of each of `wants` (at most one offset per partition), within
-    /// `budget`. Answers in no particular order; a want without an answer was not read in time
-    /// (or its partition could not be read) and falls back to interpolation.
-    pub fn read(&self, wants: &[RecordWant], budget: Duration) -> Vec<(usize, RecordRead)> {
+    /// Reads the record of each of `wants` (one per partition: the caller picks which offset),
+    /// within `budget`, stopping early when `stop` is set. A want without an answer was not read
+    /// in time, or its partition could not be read.
+    pub fn read(&self, wants: &[RecordWant], budget: Duration, stop: &AtomicBool) -> Reads {
         let deadline = Instant::now() + budget;
         let mut tpl = TopicPartitionList::with_capacity(wants.len());
         let mut pending: HashMap<(String, i32), usize> = HashMap::with_capacity(wants.len());
         for (i, w) in wants.iter().enumerate() {
-            if let Entry::Vacant(slot) = pending.entry((w.topic.clone(), w.partition)) {
-                slot.insert(i);
-                let _ = tpl.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.offset));
-            }
+            pending.insert((w.topic.clone(), w.partition), i);
+            let _ = tpl.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.offset));
         }
-        let mut out = Vec::with_capacity(pending.len());
+        let mut reads = Reads::default();
+        // A partition paused by an earlier read stays paused through unassign and assign
+        // (librdkafka keeps the application's pause flag on the partition): resume first.
+        let _ = self.consumer.resume(&tpl);
         if let Err(e) = self.consumer.assign(&tpl) {
-            tracing::debug!(error = %e, "cannot assign partitions to read record timestamps");
-            return out;
+            reads.errors += 1;
+            reads.first_error = Some(e.to_string());
+            return reads;
         }
-        while !pending.is_empty() {
+        while !pending.is_empty() && !stop.load(Ordering::Relaxed) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            let message = match self.consumer.poll(left) {
+            let message = match self.consumer.poll(left.min(STOP_CHECK)) {
                 None => continue,
                 Some(Err(e)) => {
-                    tracing::debug!(error = %e, "reading a record timestamp");
+                    reads.errors += 1;
+                    reads.first_error.get_or_insert_with(|| e.to_string());
                     continue;
                 }
                 Some(Ok(m)) => m,
@@ -101,7 +123,7 @@ impl RecordReader {
                 // No timestamp (a pre-0.10 message format): no answer, interpolation it is.
                 _ => continue,
             };
-            out.push((
+            reads.answers.push((
                 i,
                 RecordRead {
                     timestamp_ms,
@@ -111,6 +133,6 @@ impl RecordReader {
         }
         // Fetching stops; the next read assigns afresh.
         let _ = self.consumer.unassign();
-        out
+        reads
     }
 }

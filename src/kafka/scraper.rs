@@ -8,7 +8,9 @@
 //! lag is never negative. Nothing from a failed poll is applied: the last good data stays, the
 //! cluster is marked down, and the next attempt backs off.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +19,7 @@ use tokio::sync::watch;
 
 use crate::config::{ClusterConfig, NameFilter, TimeLag};
 use crate::evaluate::evaluate_store;
+use crate::file_watch::{stamps, FileStamp};
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
 use crate::kafka::record::{RecordReader, RecordWant};
 use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
@@ -104,10 +107,17 @@ pub struct Scraper {
     /// The consumer reading record timestamps (`time_lag = "record"`), made at the first
     /// poll that needs it.
     records: Option<Arc<RecordReader>>,
-    /// The record consumer could not be made at the last try (logged once per change).
+    /// Record reads failed at the last try (logged once per change).
     records_failing: bool,
+    /// Record offsets read without an answer, and when to try them again.
+    record_misses: HashMap<(u32, i32, i64), Secs>,
     /// When the last poll's watermarks were read: the `now` of its evaluation.
     polled_at: Secs,
+    /// The files the client is made from (`ClusterConfig::client_files`), and their stamps
+    /// when it was made: a change reconnects with the new content (a rotated password,
+    /// certificate or key).
+    client_files: Vec<PathBuf>,
+    client_stamps: Vec<Option<FileStamp>>,
 }
 
 /// The Unix second halfway between `a` and `b`.
@@ -139,6 +149,7 @@ impl Scraper {
     ) -> Scraper {
         // The cluster's names and labels, escaped once by whoever made the first snapshot.
         let base = ClusterSnapshot::clone(&snapshots.get(index));
+        let client_files = settings.cluster.client_files();
         Scraper {
             index,
             group_filter: settings.cluster.group_filter().clone(),
@@ -165,7 +176,10 @@ impl Scraper {
             reconnect_after_poll: false,
             records: None,
             records_failing: false,
+            record_misses: HashMap::new(),
             polled_at: 0,
+            client_files,
+            client_stamps: Vec::new(),
         }
     }
 
@@ -299,8 +313,17 @@ impl Scraper {
     /// One poll. On error, the store is unchanged.
     pub async fn poll_once(&mut self) -> Result<(), (Stage, AdminError)> {
         let timeout = self.settings.cluster.request_timeout;
+        if self.admin.is_some() && stamps(&self.client_files) != self.client_stamps {
+            tracing::info!(
+                cluster = self.name(),
+                "a client file changed (secret, certificate or key): reconnecting with it"
+            );
+            self.disconnect();
+        }
         if self.admin.is_none() {
             let started = Instant::now();
+            // Stamped before reading: a change while the client is made is seen next poll.
+            self.client_stamps = stamps(&self.client_files);
             let c = &self.settings.cluster;
             let admin = Admin::new(&c.bootstrap_servers, &c.client);
             self.timed(Stage::Connect, started);
@@ -367,7 +390,7 @@ impl Scraper {
         self.apply(now, data);
         if self.settings.cluster.time_lag == TimeLag::Record {
             let started = Instant::now();
-            self.read_record_times().await;
+            self.read_record_times(now).await;
             self.timed(Stage::RecordReads, started);
         }
         if std::mem::take(&mut self.reconnect_after_poll) {
@@ -378,34 +401,40 @@ impl Scraper {
 
     /// Reads the records at the committed offsets of lagging group-partitions that have no
     /// record time yet: the largest lags first, at most `time_lag_max_reads` (one offset per
-    /// partition) within `time_lag_max_read_time`. What is not read is interpolated.
-    async fn read_record_times(&mut self) {
-        let wanted = self.store.records_wanted();
+    /// partition) within `time_lag_max_read_time`. What is not read is interpolated; an offset
+    /// read without an answer (nothing readable there yet, no `Read` permission, no leader)
+    /// waits [`RECORD_RETRY_POLLS`] polls, so it does not cost the whole budget every poll.
+    async fn read_record_times(&mut self, now: Secs) {
+        let c = &self.settings.cluster;
+        let retry_after = (c.poll_interval.as_secs() as Secs).max(1) * RECORD_RETRY_POLLS;
+        self.record_misses.retain(|_, until| *until > now);
+        let misses = &self.record_misses;
+        let wanted = self
+            .store
+            .records_wanted(c.time_lag_max_reads, |w| misses.contains_key(&w.key()));
         if wanted.is_empty() {
             return;
         }
         let reader = match &self.records {
             Some(r) => r.clone(),
             None => match RecordReader::new(&self.settings.cluster) {
-                Ok(r) => {
-                    self.records_failing = false;
-                    self.records.insert(Arc::new(r)).clone()
-                }
+                Ok(r) => self.records.insert(Arc::new(r)).clone(),
                 Err(e) => {
                     self.telemetry
                         .poll_errors(self.index, Stage::RecordReads, 1);
-                    if !std::mem::replace(&mut self.records_failing, true) {
-                        tracing::warn!(cluster = self.name(), error = %e, "cannot make the consumer that reads record timestamps; lag in seconds is interpolated");
-                    }
+                    self.records_failing = log_failures(
+                        self.name(),
+                        self.records_failing,
+                        Some((e, 1, 1)),
+                        "making the record-timestamp consumer",
+                        "lag in seconds is interpolated",
+                    );
                     return;
                 }
             },
         };
-        let c = &self.settings.cluster;
-        let mut partitions = HashSet::new();
         let (picked, wants): (Vec<RecordWanted>, Vec<RecordWant>) = wanted
             .into_iter()
-            .filter(|w| partitions.insert((w.topic, w.partition)))
             .filter_map(|w| {
                 let topic = self.store.topic(w.topic)?.name.raw.to_string();
                 let want = RecordWant {
@@ -415,31 +444,42 @@ impl Scraper {
                 };
                 Some((w, want))
             })
-            .take(c.time_lag_max_reads)
             .unzip();
-        let budget = c.time_lag_max_read_time;
-        let asked = wants.len();
-        let read = tokio::task::spawn_blocking(move || reader.read(&wants, budget))
+        let budget = self.settings.cluster.time_lag_max_read_time;
+        // Set when this poll is dropped (shutdown): the read stops within 100 ms.
+        let stop = StopOnDrop::default();
+        let flag = stop.0.clone();
+        let reads = tokio::task::spawn_blocking(move || reader.read(&wants, budget, &flag))
             .await
             .unwrap_or_default();
-        let answered = read.len();
-        for (i, r) in read {
+        drop(stop);
+        let mut answered = vec![false; picked.len()];
+        for (i, r) in reads.answers {
             let Some(w) = picked.get(i) else { continue };
+            answered[i] = true;
             let time = RecordTime {
                 timestamp_ms: r.timestamp_ms,
-                next: r.offset > w.offset,
+                read_offset: r.offset,
             };
             self.store
                 .apply_record_time(w.topic, w.partition, w.offset, time);
         }
-        if answered < asked {
-            tracing::debug!(
-                cluster = self.name(),
-                asked,
-                answered,
-                "records not read within time_lag_max_read_time; interpolated meanwhile"
-            );
+        for (w, _) in picked.iter().zip(&answered).filter(|(_, a)| !**a) {
+            self.record_misses.insert(w.key(), now + retry_after);
         }
+        if reads.errors > 0 {
+            self.telemetry
+                .poll_errors(self.index, Stage::RecordReads, reads.errors);
+        }
+        let unanswered = answered.iter().filter(|a| !**a).count();
+        let failing = reads.first_error.map(|e| (e, unanswered, picked.len()));
+        self.records_failing = log_failures(
+            self.name(),
+            self.records_failing,
+            failing,
+            "reading record timestamps",
+            "lag in seconds is interpolated where no record was read",
+        );
     }
 
     async fn refresh_metadata(
@@ -827,6 +867,20 @@ impl Scraper {
 /// Logs a request kind's failures once per change: a warning with the first error when it
 /// starts failing (`failing`: the error, how many failed, of how many), one line when it works
 /// again. Returns whether it is failing now.
+/// Polls an offset read without an answer waits before it is read again.
+const RECORD_RETRY_POLLS: Secs = 5;
+
+/// A flag set when this is dropped: a blocking task holding its clone stops when the future
+/// that started it is dropped.
+#[derive(Default)]
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 fn log_failures(
     cluster: &str,
     was_failing: bool,

@@ -1,8 +1,10 @@
 //! Record timestamps read at committed offsets (`time_lag = "record"`), kept per (topic,
-//! partition, offset): an offset that does not move costs no read, and entries no lagging
-//! group-partition sits at any more are dropped, so the cache never outgrows the
-//! group-partitions that lag.
+//! partition, offset): an offset that does not move costs no read. An entry goes when no
+//! lagging group-partition sits at its offset any more, and when retention deleted the record
+//! it was read from (the next record there is then another one), so the cache never outgrows
+//! the group-partitions that lag and never answers with a deleted record.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use super::Store;
@@ -13,14 +15,14 @@ use crate::evaluate::LagMethod;
 pub struct RecordTime {
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: i64,
-    /// The record at the offset was gone and this is the next one's (see
-    /// [`LagMethod::NextRecord`]).
-    pub next: bool,
+    /// The offset of the record read: the one asked for, or a later one when that was gone.
+    pub read_offset: i64,
 }
 
 impl RecordTime {
-    pub fn method(self) -> LagMethod {
-        if self.next {
+    /// How the lag at `offset` is known from this record.
+    pub fn method(self, offset: i64) -> LagMethod {
+        if self.read_offset > offset {
             LagMethod::NextRecord
         } else {
             LagMethod::Record
@@ -38,6 +40,12 @@ pub struct RecordWanted {
     pub lag: u64,
 }
 
+impl RecordWanted {
+    pub fn key(&self) -> (u32, i32, i64) {
+        (self.topic, self.partition, self.offset)
+    }
+}
+
 pub(super) type RecordTimes = HashMap<(u32, i32, i64), RecordTime>;
 
 impl Store {
@@ -50,11 +58,16 @@ impl Store {
         self.record_times.get(&(topic, partition, offset)).copied()
     }
 
-    /// The offsets of lagging group-partitions without a record time, largest lag first
-    /// (ties in topic, partition, offset order); drops the record times no lagging
-    /// group-partition needs any more.
-    pub fn records_wanted(&mut self) -> Vec<RecordWanted> {
-        let mut lagging: HashMap<(u32, i32, i64), u64> = HashMap::new();
+    /// The records to read next: of the offsets lagging group-partitions sit at without a
+    /// record time (and not `skip`ped), one per partition (its largest lag), at most `limit`,
+    /// largest lag first (ties in topic, partition, offset order). Drops the record times no
+    /// lagging group-partition needs any more, and those read from a record retention deleted.
+    pub fn records_wanted(
+        &mut self,
+        limit: usize,
+        skip: impl Fn(&RecordWanted) -> bool,
+    ) -> Vec<RecordWanted> {
+        let mut lagging: Vec<RecordWanted> = Vec::new();
         for g in self.groups.values() {
             for run in g.runs.iter() {
                 let Some(topic) = self.topic(run.topic) else {
@@ -68,24 +81,51 @@ impl Store {
                         .and_then(|w| w.lag(offset))
                         .unwrap_or(0);
                     if lag > 0 {
-                        let most = lagging.entry((run.topic, p, offset)).or_insert(0);
-                        *most = (*most).max(lag);
+                        lagging.push(RecordWanted {
+                            topic: run.topic,
+                            partition: p,
+                            offset,
+                            lag,
+                        });
                     }
                 }
             }
         }
-        self.record_times.retain(|key, _| lagging.contains_key(key));
-        let mut wanted: Vec<RecordWanted> = lagging
-            .into_iter()
-            .filter(|(key, _)| !self.record_times.contains_key(key))
-            .map(|((topic, partition, offset), lag)| RecordWanted {
-                topic,
-                partition,
-                offset,
-                lag,
-            })
-            .collect();
-        wanted.sort_by_key(|w| (std::cmp::Reverse(w.lag), w.topic, w.partition, w.offset));
+        // One entry per offset, with its largest lag.
+        lagging.sort_unstable_by_key(|w| (w.key(), Reverse(w.lag)));
+        lagging.dedup_by_key(|w| w.key());
+        let topics = &self.topics;
+        let log_start = |t: u32, p: i32| {
+            let t = topics.get(t as usize)?.as_ref()?;
+            Some(t.watermarks.get(usize::try_from(p).ok()?)?.earliest)
+        };
+        self.record_times.retain(|&key, time| {
+            let needed = lagging.binary_search_by_key(&key, |w| w.key()).is_ok();
+            let deleted = log_start(key.0, key.1).is_some_and(|start| start > time.read_offset);
+            needed && !deleted
+        });
+        let times = &self.record_times;
+        let mut wanted: Vec<RecordWanted> = Vec::new();
+        for w in lagging {
+            if times.contains_key(&w.key()) || skip(&w) {
+                continue;
+            }
+            // Sorted by partition: the same partition's offsets are neighbours.
+            match wanted.last_mut() {
+                Some(last) if (last.topic, last.partition) == (w.topic, w.partition) => {
+                    if w.lag > last.lag {
+                        *last = w;
+                    }
+                }
+                _ => wanted.push(w),
+            }
+        }
+        let order = |w: &RecordWanted| (Reverse(w.lag), w.key());
+        if wanted.len() > limit {
+            wanted.select_nth_unstable_by_key(limit, order);
+            wanted.truncate(limit);
+        }
+        wanted.sort_unstable_by_key(order);
         wanted
     }
 

@@ -746,48 +746,55 @@ fn forgotten_groups_that_are_not_seen_again_are_dropped_after_retention() {
     assert!(s.group("g").is_some());
 }
 
-/// Record times are wanted where a group lags and none was read at that offset, largest lag
-/// first; a time nobody sits at any more is dropped, one still needed is kept.
+/// Record times are wanted where a group lags and none was read at that offset: one offset
+/// per partition (its largest lag), the largest lags first, at most `limit`, none skipped; a
+/// time nobody sits at any more goes, and so does one whose record retention deleted.
 #[test]
 fn record_times_follow_the_lagging_offsets() {
     let mut store = Store::new(3);
     let t = store.apply_metadata(1, &[("orders", 2)])[0];
-    let samples = [(0, 100), (1, 50)].map(|(p, latest)| WatermarkSample {
-        topic: t,
-        partition: p,
-        earliest: Some(0),
-        latest: Some(latest),
-    });
-    store.apply_watermarks(1, &samples);
+    let heads = |start: i64| {
+        [(0, 100), (1, 50)].map(|(p, latest)| WatermarkSample {
+            topic: t,
+            partition: p,
+            earliest: Some(start),
+            latest: Some(latest),
+        })
+    };
+    store.apply_watermarks(1, &heads(0));
     store.apply_group_offsets(1, "a", &mut [Commit::new(t, 0, 40), Commit::new(t, 1, 50)]);
     store.apply_group_offsets(1, "b", &mut [Commit::new(t, 0, 90), Commit::new(t, 1, 20)]);
-    let wanted: Vec<(i32, i64, u64)> = store
-        .records_wanted()
-        .iter()
-        .map(|w| (w.partition, w.offset, w.lag))
-        .collect();
-    // Group a is caught up on partition 1: nothing to read there.
-    assert_eq!(wanted, [(0, 40, 60), (1, 20, 30), (0, 90, 10)]);
-    let time = RecordTime {
-        timestamp_ms: 1_000,
-        next: false,
-    };
-    store.apply_record_time(t, 0, 40, time);
-    store.apply_record_time(t, 0, 90, time);
-    assert_eq!(store.record_time(t, 0, 40), Some(time));
+    let wanted =
+        |store: &mut Store, limit, skip: Option<(u32, i32, i64)>| -> Vec<(i32, i64, u64)> {
+            store
+                .records_wanted(limit, |w| Some(w.key()) == skip)
+                .iter()
+                .map(|w| (w.partition, w.offset, w.lag))
+                .collect()
+        };
+    // Group a is caught up on partition 1; on partition 0 the larger lag (a's) goes first.
+    assert_eq!(wanted(&mut store, 10, None), [(0, 40, 60), (1, 20, 30)]);
+    assert_eq!(wanted(&mut store, 1, None), [(0, 40, 60)]);
     assert_eq!(
-        store.records_wanted().len(),
-        1,
-        "only partition 1 at 20 is left"
+        wanted(&mut store, 10, Some((t, 0, 40))),
+        [(1, 20, 30), (0, 90, 10)],
+        "a skipped offset leaves its partition to the next one"
     );
+    let time = |read_offset| RecordTime {
+        timestamp_ms: 1_000,
+        read_offset,
+    };
+    store.apply_record_time(t, 0, 40, time(40));
+    store.apply_record_time(t, 0, 90, time(90));
+    assert_eq!(store.record_time(t, 0, 40), Some(time(40)));
+    assert_eq!(wanted(&mut store, 10, None), [(1, 20, 30)]);
     // Group b moves on partition 0: its old offset's time goes, a's stays.
     store.apply_group_offsets(2, "b", &mut [Commit::new(t, 0, 95), Commit::new(t, 1, 20)]);
-    let wanted: Vec<(i32, i64)> = store
-        .records_wanted()
-        .iter()
-        .map(|w| (w.partition, w.offset))
-        .collect();
-    assert_eq!(wanted, [(1, 20), (0, 95)]);
+    assert_eq!(wanted(&mut store, 10, None), [(1, 20, 30), (0, 95, 5)]);
     assert_eq!(store.record_time(t, 0, 90), None);
-    assert_eq!(store.record_time(t, 0, 40), Some(time));
+    assert_eq!(store.record_time(t, 0, 40), Some(time(40)));
+    // Retention deletes offset 40's record: read again (the next record answers now).
+    store.apply_watermarks(3, &heads(41));
+    assert_eq!(wanted(&mut store, 10, None), [(0, 40, 60), (1, 20, 30)]);
+    assert_eq!(store.record_time(t, 0, 40), None);
 }

@@ -127,7 +127,7 @@ const EXPECTED_ALERTS: &[(&str, &[AlertSeries])] = &[
 // ---------------------------------------------------------------------------------------------
 // A real Prometheus, killed on drop.
 
-struct Prometheus {
+pub(crate) struct Prometheus {
     port: u16,
     child: Child,
     dir: TempDir,
@@ -135,17 +135,7 @@ struct Prometheus {
 
 impl Prometheus {
     /// Scrapes warren on `warren_port` every second and evaluates `rule_files` every second.
-    /// Prometheus cannot report a port it chose, so it gets a free one, and is started again on
-    /// another one if that port was taken in the meantime.
     fn start(warren_port: u16, rule_files: &[PathBuf]) -> Prometheus {
-        start_on_free_port("prometheus", |port| {
-            Prometheus::start_on(port, warren_port, rule_files)
-        })
-    }
-
-    fn start_on(port: u16, warren_port: u16, rule_files: &[PathBuf]) -> Started<Prometheus> {
-        let dir = temp_dir("prometheus");
-        std::fs::create_dir_all(dir.path().join("data")).expect("prometheus data dir");
         let rules: String = rule_files
             .iter()
             .map(|p| format!("  - {}\n", p.display()))
@@ -155,6 +145,19 @@ impl Prometheus {
              rule_files:\n{rules}\
              scrape_configs:\n  - job_name: warren\n    static_configs:\n      - targets: ['127.0.0.1:{warren_port}']\n"
         );
+        Prometheus::start_with(&config)
+    }
+
+    /// Prometheus with `config` (prometheus.yml). Prometheus cannot report a port it chose, so
+    /// it gets a free one, and is started again on another one if that port was taken in the
+    /// meantime.
+    pub(crate) fn start_with(config: &str) -> Prometheus {
+        start_on_free_port("prometheus", |port| Prometheus::start_on(port, config))
+    }
+
+    fn start_on(port: u16, config: &str) -> Started<Prometheus> {
+        let dir = temp_dir("prometheus");
+        std::fs::create_dir_all(dir.path().join("data")).expect("prometheus data dir");
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("prometheus.yml");
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("prometheus log");
@@ -194,7 +197,7 @@ impl Prometheus {
     }
 
     /// GET `path`, parsed as JSON (Prometheus answers errors as JSON too).
-    fn get_json(&self, path: &str) -> Value {
+    pub(crate) fn get_json(&self, path: &str) -> Value {
         let r = http_get(self.port, path, &[])
             .unwrap_or_else(|e| panic!("GET {path}: {e}\nprometheus log:\n{}", self.log()));
         serde_json::from_slice(&r.body).unwrap_or_else(|e| {

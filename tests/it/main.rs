@@ -24,4 +24,6 @@ mod openapi;
 mod page;
 mod record_lag;
 mod reliability;
+mod secret_files;
 mod topic_configs;
+mod web_config;

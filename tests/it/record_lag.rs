@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::{wait_for, workload, Broker, Warren};
+use crate::common::{fast_cluster, wait_for, workload, Broker, Warren};
 use crate::tools;
 
 /// Now, in whole seconds since the Unix epoch.
@@ -36,6 +36,20 @@ fn methods(cluster: &str, group: &str, method: &str) -> String {
         "warren_lag_seconds_partitions{}",
         series(cluster, group, &rest)
     )
+}
+
+/// Clusters `rec` (record mode) and `int` (interpolating) on `broker`.
+fn both_methods(broker: &Broker) -> String {
+    let b = broker.bootstrap();
+    fast_cluster("rec", &b, &["time_lag = \"record\""]) + &fast_cluster("int", &b, &[])
+}
+
+/// The time of `cluster`'s last poll as warren saw it: a whole second between the start of
+/// its last poll and one second after its end (the watermark reads' midpoint, rounded).
+fn poll_times(m: &BTreeMap<String, f64>, cluster: &str) -> std::ops::RangeInclusive<i64> {
+    let end = m[&format!("warren_last_poll_timestamp_seconds{{cluster=\"{cluster}\"}}")];
+    let took = m[&format!("warren_poll_duration_seconds{{cluster=\"{cluster}\"}}")];
+    (end - took).floor() as i64..=end.ceil() as i64 + 1
 }
 
 #[test]
@@ -70,18 +84,7 @@ fn record_mode_reads_the_timestamp_at_the_committed_offset() {
     broker.produce_at("appended", 0, &[ago(9999), ago(9999)]);
     broker.commit("appender", &[("appended", 0, 0)]);
 
-    let cluster = |name: &str, time_lag: &str| {
-        format!(
-            "[[clusters]]\nname = \"{name}\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\n\
-             metadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\ntime_lag = \"{time_lag}\"\n",
-            broker.bootstrap()
-        )
-    };
-    let w = Warren::start(&format!(
-        "{}{}",
-        cluster("rec", "record"),
-        cluster("int", "interpolate")
-    ));
+    let w = Warren::start(&both_methods(&broker));
     let want_methods = [
         (methods("rec", "reader", "record"), 2.0),
         (methods("rec", "reader", "caught_up"), 1.0),
@@ -99,47 +102,51 @@ fn record_mode_reads_the_timestamp_at_the_committed_offset() {
                 .then_some(m)
         },
     );
-    // A poll's time is the middle of its watermark reads rounded to the second, so at most
-    // the second after the scrape.
-    let scraped = unix_secs() + 1;
-    // Each value is the poll time (a whole second between the start and the scrape) minus
-    // the record's timestamp: exact to the second.
-    for (key, age) in [
-        (lag_seconds("rec", "reader", "stamped", 0), 1800),
-        (lag_seconds("rec", "reader", "stamped", 2), 7200),
-        (lag_seconds("rec", "lost", "trimmed", 0), 300),
-    ] {
-        let v = m[&key];
+    // Each value is the poll time (a whole second, see `poll_times`) minus the record's
+    // timestamp: exact to the second.
+    let exact = |m: &BTreeMap<String, f64>, key: &str, age: i64| {
+        let v = m[key];
         assert_eq!(v.fract(), 0.0, "{key} = {v}: not a whole second");
         let polled = v as i64 - age + start;
+        let when = poll_times(m, "rec");
         assert!(
-            (start..=scraped).contains(&polled),
-            "{key} = {v}: the poll would be at {polled}, not within {start}..={scraped}"
+            when.contains(&polled),
+            "{key} = {v}: the poll would be at {polled}, not within {when:?}"
         );
-    }
+    };
+    exact(&m, &lag_seconds("rec", "reader", "stamped", 0), 1800);
+    exact(&m, &lag_seconds("rec", "reader", "stamped", 2), 7200);
+    exact(&m, &lag_seconds("rec", "lost", "trimmed", 0), 300);
     assert_eq!(m[&lag_seconds("rec", "reader", "stamped", 1)], 0.0);
-    // Appended after `start`: at most the time until the scrape, far from 9999 s.
+    // Appended after `start`: at most the time until the poll, far from 9999 s.
     let appended = m[&lag_seconds("rec", "appender", "appended", 0)];
+    let until_poll = (*poll_times(&m, "rec").end() - start) as f64;
     assert!(
-        (0.0..=(scraped - start) as f64 + 1.0).contains(&appended),
+        (0.0..=until_poll).contains(&appended),
         "LogAppendTime record read as {appended} s old"
     );
-    assert_eq!(m.get(&methods("rec", "reader", "interpolated")), None);
+    assert_eq!(m[&methods("rec", "reader", "interpolated")], 0.0);
     // The interpolating cluster of the same broker never reads a record: its history began
-    // after every record was written, so its answers are lower bounds.
+    // after every record was written, so its answers are lower bounds (or unknown).
     for method in ["record", "next_record"] {
-        assert_eq!(m.get(&methods("int", "reader", method)), None, "{m:?}");
+        assert_eq!(m[&methods("int", "reader", method)], 0.0, "{m:?}");
     }
-    let lower = m
-        .get(&methods("int", "reader", "lower_bound"))
-        .copied()
-        .unwrap_or(0.0)
-        + m.get(&methods("int", "reader", "unknown"))
-            .copied()
-            .unwrap_or(0.0);
+    let lower =
+        m[&methods("int", "reader", "lower_bound")] + m[&methods("int", "reader", "unknown")];
     assert_eq!(lower, 2.0, "{m:?}");
     let errors = "warren_poll_errors_total{cluster=\"rec\",stage=\"record_reads\"}";
     assert_eq!(m.get(errors), Some(&0.0));
+
+    // The group moves on partition 0 (already read once): the next record is read, at once.
+    broker.commit("reader", &[("stamped", 0, 2)]);
+    let key = lag_seconds("rec", "reader", "stamped", 0);
+    let m = wait_for(Duration::from_secs(30), "the new offset's record", || {
+        let m = w.metrics();
+        let v = *m.get(&key)?;
+        let record = m.get(&methods("rec", "reader", "record")) == Some(&2.0);
+        (record && v < 1800.0).then_some(m)
+    });
+    exact(&m, &key, 600);
 }
 
 /// On a steady producer the two methods answer alike: the head history interpolates when the
@@ -151,19 +158,8 @@ fn record_and_interpolation_agree_on_a_steady_producer() {
     }
     let broker = Broker::start("record-agree");
     broker.create_topic(workload::TOPIC, 1);
-    let cluster = |name: &str, time_lag: &str| {
-        format!(
-            "[[clusters]]\nname = \"{name}\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\n\
-             metadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\ntime_lag = \"{time_lag}\"\n",
-            broker.bootstrap()
-        )
-    };
     // warren first, so its head history covers every record produced.
-    let w = Warren::start(&format!(
-        "{}{}",
-        cluster("rec", "record"),
-        cluster("int", "interpolate")
-    ));
+    let w = Warren::start(&both_methods(&broker));
     let stop = Arc::new(AtomicBool::new(false));
     let _producer = workload::Threads::new(
         stop.clone(),

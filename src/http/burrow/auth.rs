@@ -25,6 +25,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// Whether `headers` carry `Authorization: Bearer` with `token`. Constant time: how long the
+/// comparison takes does not reveal the token's prefix.
+fn token_matches(token: &str, headers: &HeaderMap) -> bool {
+    let given = bearer(headers).unwrap_or("");
+    bool::from(given.as_bytes().ct_eq(token.as_bytes()))
+}
+
+/// Whether the request carries the configured admin token (the basic-auth layer lets such a
+/// request through: it may already do more than any basic-auth user).
+pub(crate) fn has_admin_token(state: &AppState, headers: &HeaderMap) -> bool {
+    let token = state.config.http.current_admin_token();
+    token.is_some_and(|t| token_matches(&t, headers))
+}
+
 /// Passes the request on only with the configured token; 403 while no token is configured,
 /// 401 (with `WWW-Authenticate: Bearer`) for a missing or wrong one.
 pub async fn require_admin_token(
@@ -33,13 +47,11 @@ pub async fn require_admin_token(
     next: Next,
 ) -> Response {
     let info = || RequestInfo::new(request.uri(), &state.hostname);
-    let Some(token) = state.config.http.admin_token.as_deref() else {
+    let Some(token) = state.config.http.current_admin_token() else {
         let message = "admin endpoints are disabled: set http.admin_token";
         return Reply::error(info(), StatusCode::FORBIDDEN, message).into_response();
     };
-    let given = bearer(request.headers()).unwrap_or("");
-    // Constant time: how long the comparison takes does not reveal the token's prefix.
-    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+    if token_matches(&token, request.headers()) {
         return next.run(request).await;
     }
     let message = "missing or wrong bearer token";

@@ -7,7 +7,7 @@
 //! for every handler, [`auth`] guards the mutations; the handlers are grouped by resource.
 
 mod admin;
-mod auth;
+pub(crate) mod auth;
 mod clusters;
 mod config;
 mod consumers;

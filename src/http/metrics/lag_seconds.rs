@@ -21,7 +21,7 @@ const GROUP_TOPIC_MAX_LAG_SECONDS: Family = seconds(
 );
 const LAG_SECONDS_METHODS: Family = gauge(
     "warren_lag_seconds_partitions",
-    "Partitions of a consumer group by how their lag in seconds was obtained: caught_up (0), interpolated, lower_bound (behind the whole history), unknown (no series).",
+    "Partitions of a consumer group by how their lag in seconds was obtained: caught_up (0), interpolated, lower_bound (behind the whole history, or beyond ~77 days), unknown (no series), record (the timestamp of the record at the committed offset), next_record (that record was gone: the next one's).",
 );
 
 pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
@@ -68,12 +68,12 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
     w.header(&LAG_SECONDS_METHODS);
     for c in clusters {
         for g in &c.groups {
+            // Every method, 0 included: partitions move between methods from poll to poll
+            // (record reads within a budget), and the series must not come and go with them.
             for (method, n) in LagMethod::ALL.iter().zip(g.status.lag_methods) {
-                if n > 0 {
-                    w.group(&LAG_SECONDS_METHODS, c, g);
-                    w.label(b",method=\"", method.as_str());
-                    w.int(n as i64);
-                }
+                w.group(&LAG_SECONDS_METHODS, c, g);
+                w.label(b",method=\"", method.as_str());
+                w.int(n as i64);
             }
         }
     }

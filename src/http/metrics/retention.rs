@@ -112,9 +112,14 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
                         Some((t, w)) if in_group && *t == run.topic => w.worst(&r),
                         _ => worst.push((run.topic, r)),
                     }
-                    if r.lost > 0 && c.granularity.partitions() {
+                    if r.lost > 0 {
                         sum = sum.saturating_add(r.lost);
-                        if let Some(line) = prefix.get(&LOST, c, g, run.topic) {
+                        let line = c
+                            .granularity
+                            .partitions()
+                            .then(|| prefix.get(&LOST, c, g, run.topic))
+                            .flatten();
+                        if let Some(line) = line {
                             w.prefixed(line, p);
                             w.int_value(r.lost as i64);
                         }

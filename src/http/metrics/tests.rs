@@ -114,6 +114,10 @@ fn renders_exact_text() {
         format!("kafka_consumergroup_group_max_lag_seconds{{{p},{g}}} 0.0"),
         format!("warren_lag_seconds_partitions{{{p},{g},method=\"unknown\"}} 2"),
         format!("warren_lag_seconds_partitions{{{p},{g},method=\"caught_up\"}} 1"),
+        format!("warren_lag_seconds_partitions{{{p},{g},method=\"interpolated\"}} 0"),
+        format!("warren_lag_seconds_partitions{{{p},{g},method=\"lower_bound\"}} 0"),
+        format!("warren_lag_seconds_partitions{{{p},{g},method=\"record\"}} 0"),
+        format!("warren_lag_seconds_partitions{{{p},{g},method=\"next_record\"}} 0"),
         // Not described, one poll (no movement yet): no member or rate series. Nothing lost;
         // partition 2's head is unknown.
         format!("kafka_consumergroup_group_sum_lost_messages{{{p},{g}}} 0"),
@@ -219,7 +223,7 @@ fn granularity_leaves_out_partition_then_topic_series() {
     let group: Vec<String> = topic.iter().filter(|l| !per_topic(l)).cloned().collect();
     assert_eq!(series(Granularity::Topic), topic);
     assert_eq!(series(Granularity::Group), group);
-    assert_eq!((all.len(), topic.len(), group.len()), (41, 27, 21));
+    assert_eq!((all.len(), topic.len(), group.len()), (45, 31, 25));
     let max = r#"kafka_consumergroup_group_topic_max_lag{cluster="prod",env="eu",group="app\"1",topic="orders"} 60"#;
     assert!(topic.iter().any(|l| l == max));
 }

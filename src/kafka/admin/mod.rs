@@ -209,7 +209,9 @@ impl Admin {
         client: &BTreeMap<String, String>,
     ) -> Result<Admin, AdminError> {
         // The same properties configuration validation checked.
-        let mut cfg = crate::config::kafka_properties(bootstrap_servers, client);
+        let mut cfg = crate::config::kafka_properties(bootstrap_servers, client).map_err(
+            |(property, e)| AdminError::new(None, format!("client.\"{property}\": {e}")),
+        )?;
         // librdkafka drops log lines above this level before they reach the poller.
         cfg.set_log_level(
             if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {

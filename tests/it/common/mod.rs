@@ -349,6 +349,20 @@ impl Drop for Broker {
     }
 }
 
+/// A `[[clusters]]` table for `bootstrap` polling every second (metadata and group list too),
+/// with `extra` lines (`key = value`) appended.
+pub fn fast_cluster(name: &str, bootstrap: &str, extra: &[&str]) -> String {
+    let mut t = format!(
+        "[[clusters]]\nname = \"{name}\"\nbootstrap_servers = \"{bootstrap}\"\n\
+         poll_interval = \"1s\"\nmetadata_refresh = \"1s\"\ngroups_refresh = \"1s\"\n"
+    );
+    for line in extra {
+        t.push_str(line);
+        t.push('\n');
+    }
+    t
+}
+
 /// The real warren binary with a config file, killed on drop.
 pub struct Warren {
     /// The port warren bound (it is given port 0 and reports the one it got).

@@ -110,6 +110,16 @@ pub fn prometheus() -> Lookup {
     on_path("prometheus", APT_PROMETHEUS)
 }
 
+/// `openssl` on PATH (Debian package `openssl`): makes test certificates.
+pub fn openssl() -> Lookup {
+    on_path("openssl", "apt-get install openssl; .ci/run does")
+}
+
+/// `curl` on PATH (Debian package `curl`).
+pub fn curl() -> Lookup {
+    on_path("curl", "apt-get install curl; .ci/run does")
+}
+
 /// `systemd-analyze` on PATH (Debian package `systemd`).
 pub fn systemd_analyze() -> Lookup {
     on_path("systemd-analyze", "apt-get install systemd; .ci/run does")

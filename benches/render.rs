@@ -214,19 +214,7 @@ fn main() {
         .unwrap_or(5);
     let formats = std::iter::repeat_n(Format::Text, renders.max(1)).chain([Format::OpenMetrics]);
     for format in formats {
-        let mut n = 0usize;
-        let t = Instant::now();
-        render(
-            &clusters,
-            &build,
-            &telemetry,
-            format,
-            &mut |chunk: &mut Vec<u8>| {
-                n += chunk.len();
-                chunk.clear();
-            },
-        );
-        let el = t.elapsed();
+        let (n, el) = timed_render(&clusters, &build, &telemetry, format);
         if format == Format::Text {
             times.push(el);
             bytes = n;
@@ -246,19 +234,8 @@ fn main() {
             let clusters = vec![Arc::new(
                 (*clusters[0]).clone().with_granularity(granularity),
             )];
-            let mut n = 0usize;
-            let t = Instant::now();
-            render(
-                &clusters,
-                &build,
-                &telemetry,
-                Format::Text,
-                &mut |chunk: &mut Vec<u8>| {
-                    n += chunk.len();
-                    chunk.clear();
-                },
-            );
-            (granularity, n, ms(t.elapsed()))
+            let (n, took) = timed_render(&clusters, &build, &telemetry, Format::Text);
+            (granularity, n, ms(took))
         })
         .collect();
 
@@ -317,6 +294,28 @@ fn main() {
         "peak heap during build: {:.1} MiB",
         peak_build as f64 / 1048576.0
     );
+}
+
+/// Renders `clusters` once into a sink that only counts: the bytes and the time taken.
+fn timed_render(
+    clusters: &[Arc<ClusterSnapshot>],
+    build: &BuildInfo,
+    telemetry: &Telemetry,
+    format: Format,
+) -> (usize, Duration) {
+    let mut n = 0usize;
+    let t = Instant::now();
+    render(
+        clusters,
+        build,
+        telemetry,
+        format,
+        &mut |chunk: &mut Vec<u8>| {
+            n += chunk.len();
+            chunk.clear();
+        },
+    );
+    (n, t.elapsed())
 }
 
 /// Median time to copy `bytes` bytes in 1 MiB chunks into a reused buffer: a reference for this

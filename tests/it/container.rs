@@ -47,7 +47,7 @@ const BUILDER_ENV: &[&str] = &[
 const BUILDER_PACKAGES: &str = "ca-certificates,cmake,make,g++,pkg-config,libssl-dev,\
     libsasl2-dev,libcurl4-openssl-dev,zlib1g-dev,binutils";
 /// What the runtime image holds: the Containerfile's runtime packages.
-const RUNTIME_PACKAGES: &str = "ca-certificates,libssl3,libsasl2-2,zlib1g";
+const RUNTIME_PACKAGES: &str = "ca-certificates,libssl3,libsasl2-2,zlib1g,libcurl4";
 /// `podman run` flags these machines need (runc may not raise the default rlimits).
 const RUN_FLAGS: &[&str] = &[
     "--network",

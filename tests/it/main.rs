@@ -20,6 +20,7 @@ mod granularity;
 mod groups;
 mod kafka;
 mod kubernetes;
+mod oidc;
 mod openapi;
 mod page;
 mod record_lag;

@@ -139,6 +139,7 @@ fn the_client_asks_the_token_endpoint_and_refreshes_before_expiry() {
     }
     // librdkafka refreshes at 80% of the token's lifetime: before it expires.
     let between = requests[1].at - requests[0].at;
+    eprintln!("token refreshed after {between:?} of its {lifetime:?}");
     assert!(
         between < lifetime && between >= lifetime / 2,
         "refreshed after {between:?}, the token lives {lifetime:?}"

@@ -4,6 +4,7 @@
 //! port and is started again on another one when that port was taken in the meantime.
 #![allow(dead_code)]
 
+pub mod pki;
 pub mod workload;
 
 use std::collections::BTreeMap;

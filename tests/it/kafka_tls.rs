@@ -109,8 +109,8 @@ fn assert_exact_lags(w: &Warren, cluster: &str) {
 }
 
 /// Waits until `cluster` has failed at least 3 polls, then checks that it is down and that
-/// the log holds exactly one line with `error`, a warning naming the cluster: one line per
-/// outage, not one per attempt. Returns the log.
+/// the log holds exactly one warning naming the cluster, which says it is down and why
+/// (`error`): one line per outage, not one per attempt. Returns the log.
 fn assert_down_with_one_line(w: &Warren, cluster: &str, error: &str) -> String {
     let c = format!("cluster=\"{cluster}\"");
     let m = wait_for(
@@ -128,14 +128,33 @@ fn assert_down_with_one_line(w: &Warren, cluster: &str, error: &str) -> String {
     );
     assert_eq!(m.get(&format!("warren_cluster_up{{{c}}}")), Some(&0.0));
     let log = w.log();
-    let lines: Vec<&str> = log.lines().filter(|l| l.contains(error)).collect();
-    assert_eq!(lines.len(), 1, "one line with {error:?}:\n{log}");
+    let named = format!("\"{cluster}\"");
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| is_warning(l) && l.contains(&named))
+        .collect();
+    assert_eq!(lines.len(), 1, "one warning naming {cluster}:\n{log}");
     assert!(
-        lines[0].contains("WARN") && lines[0].contains(&format!("cluster={cluster}")),
-        "{}",
+        lines[0].contains("cluster is down") && lines[0].contains(error),
+        "{error:?} not in: {}",
         lines[0]
     );
     log
+}
+
+/// Whether a log line is at WARN or ERROR (its second word once colours are taken out).
+fn is_warning(line: &str) -> bool {
+    let mut plain = String::new();
+    let mut chars = line.chars();
+    while let Some(ch) = chars.next() {
+        if ch == '\u{1b}' {
+            // An SGR sequence: ESC [ ... m.
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            plain.push(ch);
+        }
+    }
+    matches!(plain.split_whitespace().nth(1), Some("WARN" | "ERROR"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,7 +176,10 @@ fn ssl(pki: &Pki, ca: &str, identity: Option<&str>) -> Vec<(&'static str, String
 }
 
 fn owned(props: &[(&str, String)]) -> Vec<(String, String)> {
-    props.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    props
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 #[test]
@@ -177,13 +199,17 @@ fn tls_to_the_brokers_own_listener_reports_exact_lags_and_a_wrong_ca_is_one_line
     );
     load(&broker);
     let config = cluster("tls", &broker.bootstrap(), &ssl(&pki, "ca", None))
-        + &cluster("stranger-ca", &broker.bootstrap(), &ssl(&pki, "other-ca", None))
+        + &cluster(
+            "stranger-ca",
+            &broker.bootstrap(),
+            &ssl(&pki, "other-ca", None),
+        )
         + &cluster("plaintext", &broker.bootstrap(), &[]);
     let w = Warren::start(&config);
     let _log = LogOnFailure(&w);
     assert_exact_lags(&w, "tls");
     assert_down_with_one_line(&w, "stranger-ca", "certificate verify failed");
-    assert_down_with_one_line(&w, "plaintext", "cluster=plaintext");
+    assert_down_with_one_line(&w, "plaintext", "BrokerTransportFailure");
 }
 
 /// stunnel on 127.0.0.1:`port` in front of the broker on `broker_port`, requiring a client
@@ -282,7 +308,126 @@ fn mutual_tls_through_stunnel_reports_exact_lags_and_no_client_certificate_is_on
     let w = Warren::start(&config);
     let _log = LogOnFailure(&w);
     assert_exact_lags(&w, "mtls");
-    assert_down_with_one_line(&w, "no-client-cert", "cluster=no-client-cert");
-    assert_down_with_one_line(&w, "stranger-cert", "cluster=stranger-cert");
+    assert_down_with_one_line(&w, "no-client-cert", "certificate required");
+    assert_down_with_one_line(&w, "stranger-cert", "certificate required");
     drop(stunnel);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SASL
+
+/// A broker that requires SASL SCRAM, holding [`load`]'s data and users `warren256`
+/// (SCRAM-SHA-256) and `warren512` (SCRAM-SHA-512), both with [`PASSWORD`]. `nisshi user
+/// create` cannot authenticate, so users and data are made first and the broker then restarts
+/// with authentication on the same SQLite store.
+fn scram_broker(cluster_id: &str) -> Broker {
+    let mut broker = Broker::start_with(
+        cluster_id,
+        BrokerSetup {
+            persistent: true,
+            ..BrokerSetup::default()
+        },
+    );
+    broker.create_user("warren256", PASSWORD, "scram256");
+    broker.create_user("warren512", PASSWORD, "scram512");
+    load(&broker);
+    broker.setup.authentication = true;
+    broker.restart();
+    broker
+}
+
+fn sasl(mechanism: &str, user: &str, password: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("security.protocol", "SASL_PLAINTEXT".to_string()),
+        ("sasl.mechanism", mechanism.to_string()),
+        ("sasl.username", user.to_string()),
+        ("sasl.password", password.to_string()),
+    ]
+}
+
+#[test]
+fn scram_sha_256_and_512_report_exact_lags_and_a_wrong_password_is_one_line() {
+    if !can_run_sasl() {
+        return;
+    }
+    let broker = scram_broker("scram");
+    let b = broker.bootstrap();
+    let config = cluster("sha256", &b, &sasl("SCRAM-SHA-256", "warren256", PASSWORD))
+        + &cluster("sha512", &b, &sasl("SCRAM-SHA-512", "warren512", PASSWORD))
+        + &cluster(
+            "wrong-password",
+            &b,
+            &sasl("SCRAM-SHA-512", "warren512", WRONG_PASSWORD),
+        )
+        + &cluster("no-sasl", &b, &[]);
+    let w = Warren::start(&config);
+    let _log = LogOnFailure(&w);
+    assert_exact_lags(&w, "sha256");
+    assert_exact_lags(&w, "sha512");
+    assert_down_with_one_line(&w, "wrong-password", "invalid-proof");
+    assert_down_with_one_line(&w, "no-sasl", "BrokerTransportFailure");
+}
+
+#[test]
+fn sasl_passwords_never_show_in_logs_replies_or_check_config() {
+    if !can_run_sasl() {
+        return;
+    }
+    let broker = scram_broker("scram-leak");
+    let b = broker.bootstrap();
+    let debug_all = "client.\"debug\" = \"all\"";
+    let with_debug = |table: String| table + debug_all + "\n";
+    let config = with_debug(cluster("good", &b, &sasl("SCRAM-SHA-256", "warren256", PASSWORD)))
+        + &with_debug(cluster(
+            "wrong",
+            &b,
+            &sasl("SCRAM-SHA-256", "warren256", WRONG_PASSWORD),
+        ))
+        // nisshi enables SCRAM only: PLAIN is refused at the handshake.
+        + &with_debug(cluster("plain", &b, &sasl("PLAIN", "warren256", PASSWORD)))
+        + TRACE;
+    let w = Warren::start(&config);
+    let _log = LogOnFailure(&w);
+    assert_exact_lags(&w, "good");
+    assert_down_with_one_line(&w, "plain", "Unsupported SASL mechanism");
+    wait_for(
+        Duration::from_secs(60),
+        "the wrong password to be refused",
+        || (w.metrics().get("warren_cluster_up{cluster=\"wrong\"}") == Some(&0.0)).then_some(()),
+    );
+    let mut seen = vec![("log".to_string(), w.log())];
+    for path in [
+        "/metrics",
+        "/",
+        "/v3/config",
+        "/v3/config/cluster",
+        "/v3/config/cluster/good",
+        "/v3/config/cluster/wrong",
+        "/v3/config/cluster/plain",
+        "/v3/config/consumer",
+        "/v3/config/consumer/good",
+        "/v3/kafka/good",
+        "/v3/kafka/wrong",
+    ] {
+        seen.push((path.to_string(), w.get(path, &[]).text()));
+    }
+    let dir = temp_dir("sasl-check-config");
+    let file = dir.path().join("warren.toml");
+    std::fs::write(&file, &config).expect("config file");
+    let out = crate::web_config::warren()
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .output()
+        .expect("warren check-config");
+    assert!(out.status.success(), "check-config: {out:?}");
+    let check = crate::config::text(&out.stdout) + &crate::config::text(&out.stderr);
+    assert!(check.contains("sasl.password"), "{check}");
+    seen.push(("check-config".to_string(), check));
+    for (what, text) in &seen {
+        for secret in [PASSWORD, WRONG_PASSWORD] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+    // The log is librdkafka's debug output indeed, SASL included.
+    assert!(seen[0].1.contains("SASL"), "no librdkafka SASL debug lines");
 }

@@ -224,7 +224,12 @@ impl Broker {
         let mut cmd = Command::new(tools::path(tools::broker));
         cmd.current_dir(self.dir.path())
             .args(["broker", "--cluster-id", &self.cluster_id])
-            .args(["--listener-url", &url, "--advertised-listener-url", &advertised])
+            .args([
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &advertised,
+            ])
             .args(["--storage-engine", storage])
             .args(["--group-initial-rebalance-delay", "0s"]);
         if let Some((cert, key)) = &self.setup.tls {
@@ -308,9 +313,18 @@ impl Broker {
     pub fn create_user(&self, name: &str, password: &str, mechanism: &str) {
         let mut cmd = Command::new(tools::path(tools::broker));
         cmd.current_dir(self.dir.path())
-            .args(["user", "create", "--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .args([
+                "user",
+                "create",
+                "--broker",
+                &format!("tcp://127.0.0.1:{}", self.port),
+            ])
             .args(["--mechanism", mechanism, name, password]);
-        tools::run_ok(&mut cmd, "nisshi 0.8.1, see tools::broker", "nisshi user create");
+        tools::run_ok(
+            &mut cmd,
+            "nisshi 0.8.1, see tools::broker",
+            "nisshi user create",
+        );
     }
 
     /// Produces `counts[p]` messages to partition `p`, one record per request (exact offsets).

@@ -244,11 +244,14 @@ impl Scraper {
                 }
                 Err((stage, e)) => {
                     failures += 1;
+                    // librdkafka's reason (TLS, SASL, refused connection), read before the
+                    // client goes: the request's own error rarely says it.
+                    let cause = self.admin.as_ref().and_then(|a| a.last_error());
                     self.disconnect();
                     self.health.up = false;
                     self.telemetry.poll_errors(self.index, stage, 1);
                     if was_up != Some(false) {
-                        tracing::warn!(cluster = self.name(), stage = stage.as_str(), error = %e, "cluster is down; keeping the last good data and retrying with backoff");
+                        tracing::warn!(cluster = self.name(), stage = stage.as_str(), error = %e, cause = cause.as_deref().unwrap_or("-"), "cluster is down; keeping the last good data and retrying with backoff");
                     }
                     let last = self.snapshots.get(self.index);
                     last.with_health(self.health.clone())

@@ -1,7 +1,7 @@
 //! The integration tests, one binary (one link of rdkafka): each module is a suite.
 //!
 //! Suites that need an external tool (the test broker, promtool, prometheus, schemathesis,
-//! systemd-analyze, podman, helm, kubectl, node, ...) check for it first with
+//! systemd-analyze, podman, helm, kubectl, node, stunnel, ...) check for it first with
 //! [`tools::suite`]: when one is missing the suite's tests pass without running and one line,
 //! `skipped suite NAME: REASON`, goes to stderr; with `WARREN_REQUIRE_TOOLS=1` (as `.ci/run`
 //! sets it) they fail with that line instead.
@@ -19,6 +19,7 @@ mod evaluate;
 mod granularity;
 mod groups;
 mod kafka;
+mod kafka_tls;
 mod kubernetes;
 mod oidc;
 mod openapi;

@@ -25,7 +25,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -190,6 +190,8 @@ pub struct Admin {
     queue: Arc<Queue>,
     /// Abandoned ListConsumerGroupOffsets requests still held by librdkafka.
     abandoned: Arc<AtomicUsize>,
+    /// The latest non-fatal client error event, kept by the poller.
+    last_error: Arc<Mutex<Option<String>>>,
     client: Arc<KafkaClient>,
 }
 
@@ -238,17 +240,29 @@ impl Admin {
             _forwarded: forwarded,
             queue,
             abandoned: Arc::new(AtomicUsize::new(0)),
+            last_error: Arc::new(Mutex::new(None)),
             client,
         };
         let (queue, stop) = (Arc::clone(&admin.queue), Arc::clone(&admin.stop));
+        let last_error = Arc::clone(&admin.last_error);
         // On error `admin` drops normally: forwarding undone, queues and client destroyed.
         admin.poller = Some(
             std::thread::Builder::new()
                 .name("warren-admin-poll".into())
-                .spawn(move || poller::poll_loop(&queue, &stop))
+                .spawn(move || poller::poll_loop(&queue, &stop, &last_error))
                 .map_err(|e| AdminError::new(None, format!("spawning admin poller: {e}")))?,
         );
         Ok(admin)
+    }
+
+    /// The text of the latest non-fatal error librdkafka raised on this client (e.g. `SSL
+    /// handshake failed: ... certificate verify failed`, `SASL authentication error: ...`):
+    /// why a request failed when its own error says only "transport failure" or "timed out".
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// All topics and their partition ids.

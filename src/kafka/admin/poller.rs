@@ -7,7 +7,7 @@
 //! abandoned by their caller but still held by librdkafka can be counted.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::types::RDKafkaErrorCode;
@@ -94,10 +94,13 @@ impl Drop for TicketGuard {
 /// The poller's loop: runs until `stop` is set, checked after every event (librdkafka's debug
 /// logging can queue events faster than they are drained, so the queue may never be empty),
 /// then drains the events queued by then, for at most [`DRAIN_LIMIT`].
-pub(super) fn poll_loop(queue: &Queue, stop: &AtomicBool) {
+///
+/// `last_error` keeps the text of the latest non-fatal client error event (a TLS handshake or
+/// SASL failure, a broker down) for the scraper's one "cluster is down" line.
+pub(super) fn poll_loop(queue: &Queue, stop: &AtomicBool, last_error: &Mutex<Option<String>>) {
     while !stop.load(Ordering::Acquire) {
         if let Some(polled) = queue.poll(POLL_INTERVAL) {
-            handle(polled);
+            handle(polled, last_error);
         }
     }
     // Hands over the answers and log lines queued before the stop, not those that keep coming
@@ -108,13 +111,13 @@ pub(super) fn poll_loop(queue: &Queue, stop: &AtomicBool) {
             return;
         }
         match queue.poll(Duration::ZERO) {
-            Some(polled) => handle(polled),
+            Some(polled) => handle(polled, last_error),
             None => return,
         }
     }
 }
 
-fn handle(polled: Polled) {
+fn handle(polled: Polled, last_error: &Mutex<Option<String>>) {
     match polled {
         Polled::Result(reply, ev) => deliver(*reply, ev),
         Polled::Orphan => warn!("admin result without a reply opaque"),
@@ -124,7 +127,12 @@ fn handle(polled: Polled) {
             text,
         } => log_line(level, &facility, &text),
         Polled::UnreadableLog => {}
-        Polled::Error { code, text, fatal } => error_line(code, &text, fatal),
+        Polled::Error { code, text, fatal } => {
+            error_line(code, &text, fatal);
+            if !fatal {
+                *last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+            }
+        }
         Polled::Other(ty) => debug!(event_type = ty, "ignoring librdkafka event"),
     }
 }
@@ -137,8 +145,14 @@ fn deliver(reply: Reply, ev: Event) {
     let _ = reply.tx.send(ev);
 }
 
-/// Forwards a librdkafka log line to `tracing` (syslog levels).
+/// Forwards a librdkafka log line to `tracing` (syslog levels). A connection failure
+/// (facility `FAIL`) is debug: it repeats at every reconnect, and the error event that comes
+/// with it is reported once per outage by the scraper (see [`error_line`]).
 fn log_line(level: i32, fac: &str, text: &str) {
+    if fac == "FAIL" {
+        debug!(target: "librdkafka", facility = %fac, "{text}");
+        return;
+    }
     match level {
         ..=3 => error!(target: "librdkafka", facility = %fac, "{text}"),
         4 => warn!(target: "librdkafka", facility = %fac, "{text}"),
@@ -147,15 +161,14 @@ fn log_line(level: i32, fac: &str, text: &str) {
     }
 }
 
-/// Logs a client-level error event (broker down, authentication, ...).
+/// Logs a client-level error event (broker down, TLS, authentication, ...). A non-fatal one is
+/// debug: librdkafka raises it again at every reconnect, and it names no cluster; the scraper
+/// logs it once per outage with the cluster's name (see `Admin::last_error`).
 fn error_line(code: RDKafkaErrorCode, text: &str, fatal: bool) {
     if fatal {
         error!(target: "librdkafka", ?code, "fatal: {text}");
-    } else if code == RDKafkaErrorCode::GroupAuthorizationFailed {
-        // About the admin client's own, never joined, group (see `crate::config::DEFAULT_ADMIN_GROUP_ID`).
-        debug!(target: "librdkafka", ?code, "{text}");
     } else {
-        warn!(target: "librdkafka", ?code, "{text}");
+        debug!(target: "librdkafka", ?code, "{text}");
     }
 }
 

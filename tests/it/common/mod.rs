@@ -4,12 +4,13 @@
 //! port and is started again on another one when that port was taken in the meantime.
 #![allow(dead_code)]
 
+pub mod pki;
 pub mod workload;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -108,11 +109,21 @@ pub fn wait_address_file(
 
 /// Creates a topic on the broker at `bootstrap`, with topic-level `configs`.
 pub fn create_topic_on(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+    let mut client = ClientConfig::new();
+    client
         .set("bootstrap.servers", bootstrap)
-        .set("log_level", "3")
-        .create()
-        .expect("admin client");
+        .set("log_level", "3");
+    create_topic_with_client(&client, name, partitions, configs);
+}
+
+/// Creates a topic through a client made from `client`, with topic-level `configs`.
+fn create_topic_with_client(
+    client: &ClientConfig,
+    name: &str,
+    partitions: i32,
+    configs: &[(&str, &str)],
+) {
+    let admin: AdminClient<DefaultClientContext> = client.create().expect("admin client");
     let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     for &(k, v) in configs {
         topic = topic.set(k, v);
@@ -130,10 +141,32 @@ pub fn create_topic_on(bootstrap: &str, name: &str, partitions: i32, configs: &[
     }
 }
 
+/// How a [`Broker`] listens, stores and authenticates; the default is a plain listener on
+/// the memory engine.
+#[derive(Clone, Debug, Default)]
+pub struct BrokerSetup {
+    /// nisshi's own TLS listener, with this certificate chain and key (PEM files): it then
+    /// accepts only TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// The port advertised in metadata instead of the broker's own, for clients that reach it
+    /// through a proxy on that port (stunnel).
+    pub advertised_port: Option<u16>,
+    /// The SQLite engine in the broker's directory: kept over [`Broker::restart`], and the
+    /// engine that can store SCRAM users.
+    pub persistent: bool,
+    /// `--authentication`: every client must authenticate with SASL SCRAM first.
+    pub authentication: bool,
+    /// librdkafka properties of the test's own clients (topics, produce, commit), e.g. the
+    /// TLS settings the listener needs.
+    pub client: Vec<(String, String)>,
+}
+
 /// A real nisshi broker on 127.0.0.1, killed on drop.
 pub struct Broker {
     pub port: u16,
     cluster_id: String,
+    /// Read at each (re)start: a test may change it before [`Broker::restart`].
+    pub setup: BrokerSetup,
     dir: TempDir,
     child: Option<Child>,
 }
@@ -142,10 +175,16 @@ impl Broker {
     /// Starts a broker on a free port. Call only after `tools::suite(.., &[tools::broker, ..])`
     /// said the suite can run.
     pub fn start(cluster_id: &str) -> Broker {
+        Broker::start_with(cluster_id, BrokerSetup::default())
+    }
+
+    /// As [`Broker::start`], set up as `setup` says.
+    pub fn start_with(cluster_id: &str, setup: BrokerSetup) -> Broker {
         start_on_free_port("the test broker", |port| {
             let mut b = Broker {
                 port,
                 cluster_id: cluster_id.to_string(),
+                setup: setup.clone(),
                 dir: temp_dir("broker"),
                 child: None,
             };
@@ -172,13 +211,34 @@ impl Broker {
     /// its listener is bound, and the port accepts). `Err` when the port was taken.
     fn spawn(&mut self) -> Result<(), ()> {
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        let advertised = format!(
+            "tcp://127.0.0.1:{}",
+            self.setup.advertised_port.unwrap_or(self.port)
+        );
+        let storage = if self.setup.persistent {
+            "sqlite://nisshi.db"
+        } else {
+            "memory://nisshi/"
+        };
         let log = std::fs::File::create(self.log_path()).expect("broker log");
-        let child = Command::new(tools::path(tools::broker))
-            .current_dir(self.dir.path())
+        let mut cmd = Command::new(tools::path(tools::broker));
+        cmd.current_dir(self.dir.path())
             .args(["broker", "--cluster-id", &self.cluster_id])
-            .args(["--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "memory://nisshi/"])
-            .args(["--group-initial-rebalance-delay", "0s"])
+            .args([
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &advertised,
+            ])
+            .args(["--storage-engine", storage])
+            .args(["--group-initial-rebalance-delay", "0s"]);
+        if let Some((cert, key)) = &self.setup.tls {
+            cmd.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
+        if self.setup.authentication {
+            cmd.arg("--authentication");
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -225,20 +285,46 @@ impl Broker {
         );
     }
 
+    /// The test's own clients: to the advertised port (a proxy's, when there is one), with the
+    /// setup's client properties.
     fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", self.bootstrap());
+        let port = self.setup.advertised_port.unwrap_or(self.port);
+        c.set("bootstrap.servers", format!("127.0.0.1:{port}"));
         c.set("log_level", "3");
+        for (k, v) in &self.setup.client {
+            c.set(k, v);
+        }
         c
     }
 
     pub fn create_topic(&self, name: &str, partitions: i32) {
-        create_topic_on(&self.bootstrap(), name, partitions, &[]);
+        self.create_topic_with(name, partitions, &[]);
     }
 
     /// A topic with topic-level configs (`cleanup.policy`, ...).
     pub fn create_topic_with(&self, name: &str, partitions: i32, configs: &[(&str, &str)]) {
-        create_topic_on(&self.bootstrap(), name, partitions, configs);
+        create_topic_with_client(&self.client_config(), name, partitions, configs);
+    }
+
+    /// Adds a SCRAM user (`mechanism`: `scram256` or `scram512`) with `nisshi user create`,
+    /// which cannot authenticate itself: only on a broker without `authentication`, and
+    /// `persistent` so that the user is still there when it restarts with it.
+    pub fn create_user(&self, name: &str, password: &str, mechanism: &str) {
+        let mut cmd = Command::new(tools::path(tools::broker));
+        cmd.current_dir(self.dir.path())
+            .args([
+                "user",
+                "create",
+                "--broker",
+                &format!("tcp://127.0.0.1:{}", self.port),
+            ])
+            .args(["--mechanism", mechanism, name, password]);
+        tools::run_ok(
+            &mut cmd,
+            "nisshi 0.8.1, see tools::broker",
+            "nisshi user create",
+        );
     }
 
     /// Produces `counts[p]` messages to partition `p`, one record per request (exact offsets).

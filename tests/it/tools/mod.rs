@@ -115,6 +115,12 @@ pub fn openssl() -> Lookup {
     on_path("openssl", "apt-get install openssl; .ci/run does")
 }
 
+/// `stunnel4` on PATH (Debian package `stunnel4`): a TLS endpoint that requires client
+/// certificates, in front of the test broker (tests/it/kafka_tls.rs).
+pub fn stunnel() -> Lookup {
+    on_path("stunnel4", "apt-get install stunnel4; .ci/run does")
+}
+
 /// `curl` on PATH (Debian package `curl`).
 pub fn curl() -> Lookup {
     on_path("curl", "apt-get install curl; .ci/run does")

@@ -15,7 +15,7 @@
 //!
 //! `cargo bench --bench scale` runs the short form (3 steady polls per measurement, `.ci/run`);
 //! `WARREN_SCALE_POLLS=N` measures N steady polls. `WARREN_SCALE_PROFILE=1` also records a
-//! profile of steady polls with `perf record -g` and prints its top symbols. Needs the test
+//! profile of steady polls with `perf record` and prints its top symbols. Needs the test
 //! broker (`WARREN_TEST_BROKER_ROOT`, README "Run the tests"); without it the bench prints one
 //! line and exits 0, or fails when `WARREN_REQUIRE_TOOLS=1`.
 
@@ -449,11 +449,13 @@ fn requests_per_poll(broker: &Broker) {
     );
 }
 
-/// Records `perf record -g` on `pid` for `window` and prints the top symbols (self time).
+/// Records `perf record` (call graphs) on `pid` for `window` and prints the top symbols (self time).
 fn profile(pid: u32, name: &str, window: Duration) {
     let data = std::env::temp_dir().join(format!("warren-scale-{name}.perf"));
     let recorded = Command::new("perf")
-        .args(["record", "-g", "-o"])
+        // DWARF unwinding: libc's strcmp, where librdkafka's searches spend their time, has
+        // no frame pointers.
+        .args(["record", "-F", "200", "--call-graph", "dwarf", "-o"])
         .arg(&data)
         .args(["-p", &pid.to_string(), "--", "sleep"])
         .arg(window.as_secs().to_string())

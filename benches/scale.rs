@@ -449,7 +449,7 @@ fn requests_per_poll(broker: &Broker) {
     );
 }
 
-/// Records `perf record` (call graphs) on `pid` for `window` and prints the top symbols (self time).
+/// Records `perf record` (call graphs) on `pid` for `window`; prints the top symbols by self time.
 fn profile(pid: u32, name: &str, window: Duration) {
     let data = std::env::temp_dir().join(format!("warren-scale-{name}.perf"));
     let recorded = Command::new("perf")

@@ -287,8 +287,9 @@ fn run(broker: &Broker, mode: Mode, polls: u32) -> Figures {
         );
     }
 
-    // A poll boundary, then `polls` whole intervals with no scrape: polls start every
-    // `POLL_INTERVAL`, so the window holds `polls` of them.
+    // From just after a poll ends, `polls` intervals and a half with no scrape: polls start
+    // every `POLL_INTERVAL` and take well under half of it, so the window holds exactly
+    // `polls` whole polls and no part of another.
     let before = w.metrics();
     let first = polls_done(&before);
     let before = wait_for(Duration::from_secs(60), "the next poll", || {
@@ -296,7 +297,7 @@ fn run(broker: &Broker, mode: Mode, polls: u32) -> Figures {
         (polls_done(&m) > first).then_some(m)
     });
     let cpu0 = cpu_seconds(pid);
-    let window = POLL_INTERVAL * polls;
+    let window = POLL_INTERVAL * polls + POLL_INTERVAL / 2;
     // Measuring over a fixed window of polls, not waiting for a condition.
     std::thread::sleep(window);
     let cpu = (cpu_seconds(pid) - cpu0) / polls as f64;
@@ -316,7 +317,7 @@ fn run(broker: &Broker, mode: Mode, polls: u32) -> Figures {
     let rss = common::proc_status(pid, "VmRSS") as f64 / 1024.0;
     let peak = common::proc_status(pid, "VmHWM") as f64 / 1024.0;
     println!(
-        "scale: {name}: CPU {cpu:.3} s per poll over {polls} polls ({steady:.0} finished) = \
+        "scale: {name}: CPU {cpu:.3} s per poll over {polls} polls ({steady:.0} finished in the window) = \
          {:.2}x the target ({CPU_TARGET} s); poll stages (mean): {}",
         cpu / CPU_TARGET,
         stages.join(", ")

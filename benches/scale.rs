@@ -200,6 +200,19 @@ impl Mode {
             for t in 0..TOPICS {
                 let lags = (0..PARTITIONS).map(|p| records(t, p) - committed(g, t, p));
                 match self {
+                    // Every partition's high watermark, once (for group 0).
+                    Mode::WatermarksOnly if g == 0 => {
+                        for p in 0..PARTITIONS {
+                            want.insert(
+                                format!(
+                                    "kafka_partition_latest_offset{{cluster=\"{CLUSTER}\",\
+                                     topic=\"{}\",partition=\"{p}\"}}",
+                                    topic(t)
+                                ),
+                                records(t, p) as f64,
+                            );
+                        }
+                    }
                     Mode::WatermarksOnly => {}
                     Mode::Partition => {
                         for (p, lag) in lags.enumerate() {
@@ -268,24 +281,31 @@ fn run(broker: &Broker, mode: Mode, polls: u32) -> Figures {
     let spawned = Instant::now();
     let w = Warren::start(&mode.config(broker));
     let pid = w.pid();
-    let (exact_after, exact_polls) = wait_for(Duration::from_secs(120), "exact lags", || {
-        let m = w.metrics();
-        let ready = if want.is_empty() {
-            // No group: ready once a poll has read the watermarks of every partition.
-            polls_done(&m) >= 1.0
-        } else {
-            want.iter().all(|(k, v)| m.get(k) == Some(v))
-        };
-        ready.then(|| (spawned.elapsed().as_secs_f64(), polls_done(&m)))
-    });
-    if mode != Mode::WatermarksOnly {
-        println!(
-            "scale: {name}: all {} values exact {exact_after:.1} s after start, at poll \
-             {exact_polls:.0} = {:.2}x the target ({EXACT_POLLS_TARGET:.0} polls)",
-            want.len(),
-            exact_polls / EXACT_POLLS_TARGET
-        );
-    }
+    let limit = Duration::from_secs(120);
+    let (exact_after, exact_polls) =
+        wait_for(limit + Duration::from_secs(10), "exact values", || {
+            let m = w.metrics();
+            let wrong: Vec<_> = want.iter().filter(|(k, v)| m.get(*k) != Some(v)).collect();
+            let Some((key, value)) = wrong.first() else {
+                return Some((spawned.elapsed().as_secs_f64(), polls_done(&m)));
+            };
+            if spawned.elapsed() > limit {
+                panic!(
+                "scale: {name}: {} of {} values still wrong after {limit:?}, e.g. {key} = {:?}, \
+                 want {value}",
+                wrong.len(),
+                want.len(),
+                m.get(*key)
+            );
+            }
+            None
+        });
+    println!(
+        "scale: {name}: all {} values exact {exact_after:.1} s after start, at poll \
+         {exact_polls:.0} = {:.2}x the target ({EXACT_POLLS_TARGET:.0} polls)",
+        want.len(),
+        exact_polls / EXACT_POLLS_TARGET
+    );
 
     // From just after a poll ends, `polls` intervals and a half with no scrape: polls start
     // every `POLL_INTERVAL` and take well under half of it, so the window holds exactly
@@ -456,7 +476,7 @@ fn profile(pid: u32, name: &str, window: Duration) {
     let recorded = Command::new("perf")
         // DWARF unwinding: libc's strcmp, where librdkafka's searches spend their time, has
         // no frame pointers.
-        .args(["record", "-F", "200", "--call-graph", "dwarf", "-o"])
+        .args(["record", "-F", "999", "--call-graph", "dwarf", "-o"])
         .arg(&data)
         .args(["-p", &pid.to_string(), "--", "sleep"])
         .arg(window.as_secs().to_string())

@@ -43,13 +43,22 @@ use ffi::{ConfigResource, Event, Forwarded, GroupOffsetsRequest, KafkaClient, Qu
 use index::{NameIndex, PartitionIndex};
 use poller::{Reply, Ticket, TicketGuard};
 
-/// ListOffsets cost grows super-linearly with partitions per call (librdkafka merges the
-/// per-leader results with a nested loop), so large lists are split into calls of this size.
-const LIST_OFFSETS_CHUNK: usize = 1000;
-/// librdkafka parses an OffsetFetch answer with a linear search per partition (quadratic: one
-/// group x 16,000 partitions costs ~0.55 s of its main thread in a debug build, 1,000 cost
-/// 3.3 ms), so a group's partition list is split into requests of at most this many.
-const GROUP_OFFSETS_CHUNK: usize = 500;
+/// Partitions per ListOffsets call. librdkafka's cost per call is quadratic in its size (it
+/// groups the list by leader and merges the per-leader answers with linear searches:
+/// `rd_kafka_topic_partition_list_get_leaders`, `rd_kafka_ListOffsets_response_merge`), and
+/// each call has a fixed cost too. Measured with `benches/scale.rs` (5,000 partitions, both
+/// ends, `GROUP_OFFSETS_CHUNK` 200), CPU per poll: 1,000 → 0.27 s, 500 → 0.24 s, 250 →
+/// 0.21-0.23 s, 100 → 0.22 s.
+const LIST_OFFSETS_CHUNK: usize = 250;
+/// Partitions per ListConsumerGroupOffsets request. librdkafka parses an OffsetFetch answer
+/// with a linear search per partition (`rd_kafka_handle_OffsetFetch` →
+/// `rd_kafka_topic_partition_list_find`: quadratic in this size), while every request costs a
+/// fixed ~0.1 ms of CPU on top (a copied list, a coordinator lookup, thread wakeups), so the
+/// best size balances the two: measured with `benches/scale.rs` (20 groups × 5,000
+/// partitions, CPU per poll with LIST_OFFSETS_CHUNK 1000): 500 → 0.29 s, 200 → 0.27 s,
+/// 100 → 0.30 s, 50 → 0.42 s. More requests in flight (the scraper's 8 raised to 32 or 64)
+/// saved neither CPU nor wall time and multiplied the FindCoordinator requests.
+const GROUP_OFFSETS_CHUNK: usize = 200;
 /// Groups per DescribeConsumerGroups call (librdkafka sends one request per group inside, so
 /// this only bounds the size of one result event).
 const DESCRIBE_GROUPS_CHUNK: usize = 100;
@@ -293,10 +302,10 @@ impl Admin {
         }
     }
 
-    /// ListOffsets for many partitions, in chunks of at most 1000 partitions per call, all in
-    /// flight at once. Returns one entry per input partition in input order. Invalid inputs
-    /// (empty topic, negative partition) get a per-partition error; duplicates are asked once.
-    /// A chunk whose partitions all lack a leader (e.g. deleted topic) gives per-partition
+    /// ListOffsets for many partitions, in calls of at most `LIST_OFFSETS_CHUNK` partitions,
+    /// all in flight at once. Returns one entry per input partition in input order. Invalid
+    /// inputs (empty topic, negative partition) get a per-partition error; duplicates are asked
+    /// once. A chunk whose partitions all lack a leader (e.g. deleted topic) gives per-partition
     /// errors rather than failing the call. If no partition got an offset because no leader
     /// answered (all brokers down), that is the outer `Err`, as are any other whole-call error
     /// and the timeout.
@@ -336,7 +345,7 @@ impl Admin {
 
     /// Committed offsets of many groups: one ListConsumerGroupOffsets call per group (librdkafka
     /// accepts only one), each with the same explicit partition list (split into requests of
-    /// at most 500 partitions, see `GROUP_OFFSETS_CHUNK`), at most `max_in_flight` requests in
+    /// at most `GROUP_OFFSETS_CHUNK` partitions), at most `max_in_flight` requests in
     /// flight. Per group, in the order of `groups`: the committed offsets of partitions that
     /// have a commit (by index into `partitions`), sorted by index; partitions without a
     /// commit or with a per-partition error are left out. `Err` for a group-level error or when

@@ -77,25 +77,55 @@ impl RecordReader {
         Ok(RecordReader { consumer })
     }
 
-    /// Reads the record of each of `wants` (one per partition: the caller picks which offset),
-    /// within `budget`, stopping early when `stop` is set. A want without an answer was not read
-    /// in time, or its partition could not be read.
+    /// Reads the record of each of `wants` within `budget`, stopping early when `stop` is set.
+    /// A partition holds one offset at a time, so the reads go in rounds: each round assigns
+    /// every partition's next wanted offset. A want without an answer was not read in time, or
+    /// its partition could not be read.
     pub fn read(&self, wants: &[RecordWant], budget: Duration, stop: &AtomicBool) -> Reads {
         let deadline = Instant::now() + budget;
-        let mut tpl = TopicPartitionList::with_capacity(wants.len());
-        let mut pending: HashMap<(String, i32), usize> = HashMap::with_capacity(wants.len());
+        let mut rounds: Vec<Vec<usize>> = Vec::new();
+        let mut depth: HashMap<(&str, i32), usize> = HashMap::new();
         for (i, w) in wants.iter().enumerate() {
+            let k = depth.entry((&w.topic, w.partition)).or_insert(0);
+            if rounds.len() <= *k {
+                rounds.push(Vec::new());
+            }
+            rounds[*k].push(i);
+            *k += 1;
+        }
+        let mut reads = Reads::default();
+        for round in rounds {
+            if Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            self.read_round(wants, &round, deadline, stop, &mut reads);
+        }
+        reads
+    }
+
+    /// One round: `round` holds at most one want per partition.
+    fn read_round(
+        &self,
+        wants: &[RecordWant],
+        round: &[usize],
+        deadline: Instant,
+        stop: &AtomicBool,
+        reads: &mut Reads,
+    ) {
+        let mut tpl = TopicPartitionList::with_capacity(round.len());
+        let mut pending: HashMap<(String, i32), usize> = HashMap::with_capacity(round.len());
+        for &i in round {
+            let w = &wants[i];
             pending.insert((w.topic.clone(), w.partition), i);
             let _ = tpl.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.offset));
         }
-        let mut reads = Reads::default();
-        // A partition paused by an earlier read stays paused through unassign and assign
+        // A partition paused by an earlier round stays paused through unassign and assign
         // (librdkafka keeps the application's pause flag on the partition): resume first.
         let _ = self.consumer.resume(&tpl);
         if let Err(e) = self.consumer.assign(&tpl) {
             reads.errors += 1;
-            reads.first_error = Some(e.to_string());
-            return reads;
+            reads.first_error.get_or_insert_with(|| e.to_string());
+            return;
         }
         while !pending.is_empty() && !stop.load(Ordering::Relaxed) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -131,8 +161,7 @@ impl RecordReader {
                 },
             ));
         }
-        // Fetching stops; the next read assigns afresh.
+        // Fetching stops; the next round assigns afresh.
         let _ = self.consumer.unassign();
-        reads
     }
 }

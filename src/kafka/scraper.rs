@@ -403,8 +403,8 @@ impl Scraper {
     }
 
     /// Reads the records at the committed offsets of lagging group-partitions that have no
-    /// record time yet: the largest lags first, at most `time_lag_max_reads` (one offset per
-    /// partition) within `time_lag_max_read_time`. What is not read is interpolated; an offset
+    /// record time yet: the largest lags first, at most `time_lag_max_reads` within
+    /// `time_lag_max_read_time` (in rounds of one offset per partition). What is not read is interpolated; an offset
     /// read without an answer (nothing readable there yet, no `Read` permission, no leader)
     /// waits [`RECORD_RETRY_POLLS`] polls, so it does not cost the whole budget every poll.
     async fn read_record_times(&mut self, now: Secs) {

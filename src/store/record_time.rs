@@ -59,8 +59,8 @@ impl Store {
     }
 
     /// The records to read next: of the offsets lagging group-partitions sit at without a
-    /// record time (and not `skip`ped), one per partition (its largest lag), at most `limit`,
-    /// largest lag first (ties in topic, partition, offset order). Drops the record times no
+    /// record time (and not `skip`ped), at most `limit`, largest lag first (ties in topic,
+    /// partition, offset order). Drops the record times no
     /// lagging group-partition needs any more, and those read from a record retention deleted.
     pub fn records_wanted(
         &mut self,
@@ -105,21 +105,10 @@ impl Store {
             needed && !deleted
         });
         let times = &self.record_times;
-        let mut wanted: Vec<RecordWanted> = Vec::new();
-        for w in lagging {
-            if times.contains_key(&w.key()) || skip(&w) {
-                continue;
-            }
-            // Sorted by partition: the same partition's offsets are neighbours.
-            match wanted.last_mut() {
-                Some(last) if (last.topic, last.partition) == (w.topic, w.partition) => {
-                    if w.lag > last.lag {
-                        *last = w;
-                    }
-                }
-                _ => wanted.push(w),
-            }
-        }
+        let mut wanted: Vec<RecordWanted> = lagging
+            .into_iter()
+            .filter(|w| !times.contains_key(&w.key()) && !skip(w))
+            .collect();
         let order = |w: &RecordWanted| (Reverse(w.lag), w.key());
         if wanted.len() > limit {
             wanted.select_nth_unstable_by_key(limit, order);

@@ -746,9 +746,9 @@ fn forgotten_groups_that_are_not_seen_again_are_dropped_after_retention() {
     assert!(s.group("g").is_some());
 }
 
-/// Record times are wanted where a group lags and none was read at that offset: one offset
-/// per partition (its largest lag), the largest lags first, at most `limit`, none skipped; a
-/// time nobody sits at any more goes, and so does one whose record retention deleted.
+/// Record times are wanted where a group lags and none was read at that offset: the largest
+/// lags first, at most `limit`, none skipped; a time nobody sits at any more goes, and so does
+/// one whose record retention deleted.
 #[test]
 fn record_times_follow_the_lagging_offsets() {
     let mut store = Store::new(3);
@@ -772,13 +772,15 @@ fn record_times_follow_the_lagging_offsets() {
                 .map(|w| (w.partition, w.offset, w.lag))
                 .collect()
         };
-    // Group a is caught up on partition 1; on partition 0 the larger lag (a's) goes first.
-    assert_eq!(wanted(&mut store, 10, None), [(0, 40, 60), (1, 20, 30)]);
+    // Group a is caught up on partition 1.
+    assert_eq!(
+        wanted(&mut store, 10, None),
+        [(0, 40, 60), (1, 20, 30), (0, 90, 10)]
+    );
     assert_eq!(wanted(&mut store, 1, None), [(0, 40, 60)]);
     assert_eq!(
         wanted(&mut store, 10, Some((t, 0, 40))),
-        [(1, 20, 30), (0, 90, 10)],
-        "a skipped offset leaves its partition to the next one"
+        [(1, 20, 30), (0, 90, 10)]
     );
     let time = |read_offset| RecordTime {
         timestamp_ms: 1_000,
@@ -795,6 +797,9 @@ fn record_times_follow_the_lagging_offsets() {
     assert_eq!(store.record_time(t, 0, 40), Some(time(40)));
     // Retention deletes offset 40's record: read again (the next record answers now).
     store.apply_watermarks(3, &heads(41));
-    assert_eq!(wanted(&mut store, 10, None), [(0, 40, 60), (1, 20, 30)]);
+    assert_eq!(
+        wanted(&mut store, 10, None),
+        [(0, 40, 60), (1, 20, 30), (0, 95, 5)]
+    );
     assert_eq!(store.record_time(t, 0, 40), None);
 }

@@ -69,6 +69,9 @@ fn record_mode_reads_the_timestamp_at_the_committed_offset() {
         "reader",
         &[("stamped", 0, 1), ("stamped", 1, 1), ("stamped", 2, 0)],
     );
+    // A second group on the same partition at another offset: read in the same poll, in a
+    // second round (a partition is assigned at one offset at a time).
+    broker.commit("second", &[("stamped", 0, 0)]);
     // The record at the committed offset is deleted: the next one answers, flagged.
     broker.create_topic("trimmed", 1);
     broker.produce_at("trimmed", 0, &[ago(5000), ago(4000), ago(300)]);
@@ -90,6 +93,7 @@ fn record_mode_reads_the_timestamp_at_the_committed_offset() {
         (methods("rec", "reader", "caught_up"), 1.0),
         (methods("rec", "lost", "next_record"), 1.0),
         (methods("rec", "appender", "record"), 1.0),
+        (methods("rec", "second", "record"), 1.0),
     ];
     let m: BTreeMap<String, f64> = wait_for(
         Duration::from_secs(60),
@@ -117,6 +121,7 @@ fn record_mode_reads_the_timestamp_at_the_committed_offset() {
     exact(&m, &lag_seconds("rec", "reader", "stamped", 0), 1800);
     exact(&m, &lag_seconds("rec", "reader", "stamped", 2), 7200);
     exact(&m, &lag_seconds("rec", "lost", "trimmed", 0), 300);
+    exact(&m, &lag_seconds("rec", "second", "stamped", 0), 3600);
     assert_eq!(m[&lag_seconds("rec", "reader", "stamped", 1)], 0.0);
     // Appended after `start`: at most the time until the poll, far from 9999 s.
     let appended = m[&lag_seconds("rec", "appender", "appended", 0)];

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::common::temp_dir;
+use crate::common::{temp_dir, without_warren_env};
 
 const MINIMAL: &str = r#"
 [[clusters]]
@@ -47,14 +47,7 @@ pub(crate) fn run_warren(command: &str, file: Option<&Path>, env: &[(&str, &str)
     if let Some(file) = file {
         cmd.arg("--config").arg(file);
     }
-    for (key, _) in std::env::vars_os() {
-        if key
-            .to_str()
-            .is_some_and(|k| k.to_ascii_uppercase().starts_with("WARREN_"))
-        {
-            cmd.env_remove(&key);
-        }
-    }
+    without_warren_env(&mut cmd);
     cmd.envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -414,7 +414,7 @@ fn sasl_passwords_never_show_in_logs_replies_or_check_config() {
     let dir = temp_dir("sasl-check-config");
     let file = dir.path().join("warren.toml");
     std::fs::write(&file, &config).expect("config file");
-    let out = crate::web_config::warren()
+    let out = crate::common::warren_command()
         .args(["check-config", "--config"])
         .arg(&file)
         .output()

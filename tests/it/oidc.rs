@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use warren::kafka::admin::Admin;
 
-use crate::common::{free_port, temp_dir, wait_for};
+use crate::common::{free_port, temp_dir, wait_for, warren_command};
 
 /// A token request as the endpoint saw it.
 #[derive(Debug, Clone)]
@@ -160,7 +160,7 @@ fn check_config_accepts_oidc_and_masks_the_secret() {
         config.push_str(&format!("\"{k}\" = \"{v}\"\n"));
     }
     std::fs::write(&path, config).expect("config");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warren"))
+    let out = warren_command()
         .args(["check-config", "--config"])
         .arg(&path)
         .output()

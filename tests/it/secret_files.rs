@@ -154,7 +154,7 @@ fn check_config_reads_the_files_and_names_the_key() {
     replace(&password, canary);
     let check = |toml: String| {
         std::fs::write(&config, toml).unwrap();
-        let out = crate::web_config::warren()
+        let out = crate::common::warren_command()
             .args(["check-config", "--config"])
             .arg(&config)
             .output()

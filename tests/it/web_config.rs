@@ -21,7 +21,7 @@ use serde::Deserialize;
 use tempfile::TempDir;
 
 use crate::common::pki::Pki;
-use crate::common::{http_get, temp_dir, wait_address_file, wait_for};
+use crate::common::{http_get, temp_dir, wait_address_file, wait_for, warren_command};
 use crate::dashboards::Prometheus;
 use crate::tools;
 
@@ -99,7 +99,7 @@ impl Server {
         .expect("config");
         let address = dir.path().join("address");
         let log = std::fs::File::create(dir.path().join("warren.log")).expect("log");
-        let mut cmd = warren();
+        let mut cmd = warren_command();
         cmd.arg("--address-file")
             .arg(&address)
             .args(["run", "--config"])
@@ -137,17 +137,6 @@ impl Drop for Server {
             eprintln!("warren log:\n{}", self.log());
         }
     }
-}
-
-/// The warren binary with no `WARREN_*` variable of this process.
-pub(crate) fn warren() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WARREN_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,7 +258,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 
 /// `warren healthcheck` against `port` with `args` and `env`.
 fn healthcheck(port: u16, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = warren();
+    let mut cmd = warren_command();
     cmd.args(["healthcheck", "--addr", &format!("127.0.0.1:{port}")])
         .args(args)
         .envs(env.iter().copied());
@@ -663,7 +652,7 @@ fn bad_web_config_files_exit_2_naming_the_key() {
     let cluster = "[[clusters]]\nname = \"c\"\nbootstrap_servers = \"127.0.0.1:1\"\n";
     std::fs::write(&config, cluster).unwrap();
     let check = |web: &Path| {
-        let out = warren()
+        let out = warren_command()
             .args(["check-config", "--config"])
             .arg(&config)
             .arg("--web.config.file")
@@ -755,7 +744,7 @@ fn bad_web_config_files_exit_2_naming_the_key() {
     assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains(PASSWORD));
     // Without the flag, the key's file is read: missing, so exit 2 naming it.
-    let out = warren()
+    let out = warren_command()
         .args(["check-config", "--config"])
         .arg(&config)
         .output()
@@ -763,7 +752,7 @@ fn bad_web_config_files_exit_2_naming_the_key() {
     assert_eq!(out.status.code(), Some(2), "{}", tools::text(&out));
     assert!(tools::text(&out).contains("/nonexistent/web.yml"));
     // And `warren run` refuses to start the same way.
-    let out = warren()
+    let out = warren_command()
         .args(["run", "--config"])
         .arg(&config)
         .output()
@@ -974,7 +963,7 @@ fn rendered_probes_pass(pki: &Pki, spec: &serde_norway::Value) {
             container[probe]["httpGet"].is_null(),
             "{probe}: httpGet left"
         );
-        let mut cmd = warren();
+        let mut cmd = warren_command();
         cmd.args(command[1..].iter().map(|a| in_pod(a)));
         cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         cmd.output().expect("run the probe")

@@ -449,6 +449,28 @@ pub fn fast_cluster(name: &str, bootstrap: &str, extra: &[&str]) -> String {
     t
 }
 
+/// Removes every `WARREN_*` variable of this process (any case, as warren reads them) from
+/// `cmd`'s environment: the tests' own settings (`WARREN_TEST_BROKER_ROOT`, …) are not warren's
+/// configuration.
+pub fn without_warren_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_str()
+            .is_some_and(|k| k.to_ascii_uppercase().starts_with("WARREN_"))
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+/// The warren binary, without this process's `WARREN_*` variables.
+pub fn warren_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
+    without_warren_env(&mut cmd);
+    cmd
+}
+
 /// The real warren binary with a config file, killed on drop.
 pub struct Warren {
     /// The port warren bound (it is given port 0 and reports the one it got).
@@ -489,11 +511,7 @@ impl Warren {
                 sh
             }
         };
-        for (k, _) in std::env::vars() {
-            if k.starts_with("WARREN_") {
-                cmd.env_remove(k);
-            }
-        }
+        without_warren_env(&mut cmd);
         let mut child = cmd
             .arg("--address-file")
             .arg(&address_file)

@@ -11,7 +11,10 @@
 //! - RSS (target 60 MB);
 //! - `/metrics` bytes and scrape time per format, plain and gzip (target 100 ms), against
 //!   `/healthz` on the same connection path;
-//! - the same at `granularity = "topic"`, and its output against `partition`'s (target 1/20).
+//! - the same at `granularity = "topic"`, and its output against `partition`'s (target 1/20);
+//! - `time_lag = "record"`: time until every lagging group-partition's lag in seconds comes
+//!   from its record, and CPU per steady poll once offsets stop moving (target: at most 2x
+//!   interpolation's).
 //!
 //! `cargo bench --bench scale` runs the short form (3 steady polls per measurement, `.ci/run`);
 //! `WARREN_SCALE_POLLS=N` measures N steady polls. `WARREN_SCALE_PROFILE=1` also records a
@@ -65,6 +68,9 @@ fn committed(g: usize, t: usize, p: usize) -> i64 {
     ((g + t + p) % (records(t, p) as usize + 1)) as i64
 }
 
+/// Record mode's steady CPU per poll against interpolation's, once offsets stop moving.
+const RECORD_CPU_TARGET: f64 = 2.0;
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument that is not ours means "not this one".
     if std::env::args()
@@ -97,6 +103,7 @@ fn main() {
     let baseline = run(&broker, Mode::WatermarksOnly, polls);
     let partition = run(&broker, Mode::Partition, polls);
     let topic = run(&broker, Mode::Topic, polls);
+    let record = run(&broker, Mode::Record, polls);
     requests_per_poll(&broker);
 
     println!(
@@ -107,6 +114,12 @@ fn main() {
         topic.cpu,
         topic.cpu / CPU_TARGET,
         baseline.cpu
+    );
+    println!(
+        "scale: record mode, offsets not moving: CPU {:.3} s per poll = {:.2}x interpolation's \
+         (target <= {RECORD_CPU_TARGET}x)",
+        record.cpu,
+        record.cpu / partition.cpu
     );
     for (format, _) in FORMATS {
         let (p, t) = (partition.bytes[format], topic.bytes[format]);
@@ -166,6 +179,9 @@ enum Mode {
     WatermarksOnly,
     Partition,
     Topic,
+    /// `partition` with `time_lag = "record"`: every lagging group-partition's lag in seconds
+    /// from the record at its committed offset.
+    Record,
 }
 
 impl Mode {
@@ -174,6 +190,7 @@ impl Mode {
             Mode::WatermarksOnly => "baseline",
             Mode::Partition => "partition",
             Mode::Topic => "topic",
+            Mode::Record => "record",
         }
     }
 
@@ -188,6 +205,10 @@ impl Mode {
             Mode::WatermarksOnly => c.push_str("groups.deny = [\".*\"]\n"),
             Mode::Partition => c.push_str("granularity = \"partition\"\n"),
             Mode::Topic => c.push_str("granularity = \"topic\"\n"),
+            Mode::Record => c.push_str(
+                "time_lag = \"record\"\ntime_lag_max_reads = 100000\n\
+                 time_lag_max_read_time = \"4s\"\n",
+            ),
         }
         c
     }
@@ -214,7 +235,7 @@ impl Mode {
                         }
                     }
                     Mode::WatermarksOnly => {}
-                    Mode::Partition => {
+                    Mode::Partition | Mode::Record => {
                         for (p, lag) in lags.enumerate() {
                             want.insert(
                                 format!(
@@ -236,6 +257,19 @@ impl Mode {
                         want.insert(key("sum_lag"), lags.clone().sum::<i64>() as f64);
                         want.insert(key("max_lag"), lags.max().unwrap_or(0) as f64);
                     }
+                }
+            }
+            if self == Mode::Record {
+                // Every lagging partition's lag in seconds from its record, none interpolated.
+                let lagging = (0..TOPICS)
+                    .flat_map(|t| (0..PARTITIONS).map(move |p| (t, p)))
+                    .filter(|&(t, p)| records(t, p) > committed(g, t, p))
+                    .count();
+                let method =
+                    |m| format!("warren_lag_seconds_partitions{{{labels},method=\"{m}\"}}");
+                want.insert(method("record"), lagging as f64);
+                for m in ["interpolated", "lower_bound", "unknown", "next_record"] {
+                    want.insert(method(m), 0.0);
                 }
             }
         }
@@ -265,12 +299,13 @@ fn stage_key(stage: &str, what: &str) -> String {
     format!("warren_poll_stage_duration_seconds_{what}{{cluster=\"{CLUSTER}\",stage=\"{stage}\"}}")
 }
 
-const STAGES: [&str; 6] = [
+const STAGES: [&str; 7] = [
     "metadata",
     "group_list",
     "group_describe",
     "group_offsets",
     "watermarks",
+    "record_reads",
     "evaluate",
 ];
 
@@ -350,7 +385,7 @@ fn run(broker: &Broker, mode: Mode, polls: u32) -> Figures {
     if std::env::var("WARREN_SCALE_PROFILE").is_ok_and(|v| v == "1") {
         profile(pid, name, window);
     }
-    let bytes = if mode == Mode::WatermarksOnly {
+    let bytes = if matches!(mode, Mode::WatermarksOnly | Mode::Record) {
         BTreeMap::new()
     } else {
         scrapes(&w, name)

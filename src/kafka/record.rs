@@ -41,10 +41,16 @@ pub struct RecordRead {
 pub struct Reads {
     /// `(index into the wants, what was read)`, in no particular order.
     pub answers: Vec<(usize, RecordRead)>,
+    /// Wants whose partition was fetched for [`MISS_AFTER`] or more without an answer: nothing
+    /// readable there (yet), or not allowed. Wants of rounds cut short are not among them.
+    pub missed: Vec<usize>,
     /// Errors the consumer reported (the first is kept for the log).
     pub errors: u64,
     pub first_error: Option<String>,
 }
+
+/// How long a partition is fetched without an answer before its want counts as missed.
+const MISS_AFTER: Duration = Duration::from_secs(1);
 
 /// The longest a read waits without looking at its stop flag.
 const STOP_CHECK: Duration = Duration::from_millis(100);
@@ -127,6 +133,7 @@ impl RecordReader {
             reads.first_error.get_or_insert_with(|| e.to_string());
             return;
         }
+        let assigned = Instant::now();
         while !pending.is_empty() && !stop.load(Ordering::Relaxed) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -160,6 +167,9 @@ impl RecordReader {
                     offset: message.offset(),
                 },
             ));
+        }
+        if assigned.elapsed() >= MISS_AFTER {
+            reads.missed.extend(pending.into_values());
         }
         // Fetching stops; the next round assigns afresh.
         let _ = self.consumer.unassign();

@@ -404,9 +404,10 @@ impl Scraper {
 
     /// Reads the records at the committed offsets of lagging group-partitions that have no
     /// record time yet: the largest lags first, at most `time_lag_max_reads` within
-    /// `time_lag_max_read_time` (in rounds of one offset per partition). What is not read is interpolated; an offset
-    /// read without an answer (nothing readable there yet, no `Read` permission, no leader)
-    /// waits [`RECORD_RETRY_POLLS`] polls, so it does not cost the whole budget every poll.
+    /// `time_lag_max_read_time` (in rounds of one offset per partition). What is not read is
+    /// interpolated; an offset fetched for a second without an answer (nothing readable there
+    /// yet, no `Read` permission, no leader) waits [`RECORD_RETRY_POLLS`] polls, so it does not
+    /// cost the whole budget every poll.
     async fn read_record_times(&mut self, now: Secs) {
         let c = &self.settings.cluster;
         let retry_after = (c.poll_interval.as_secs() as Secs).max(1) * RECORD_RETRY_POLLS;
@@ -456,10 +457,9 @@ impl Scraper {
             .await
             .unwrap_or_default();
         drop(stop);
-        let mut answered = vec![false; picked.len()];
+        let answered = reads.answers.len();
         for (i, r) in reads.answers {
             let Some(w) = picked.get(i) else { continue };
-            answered[i] = true;
             let time = RecordTime {
                 timestamp_ms: r.timestamp_ms,
                 read_offset: r.offset,
@@ -467,15 +467,16 @@ impl Scraper {
             self.store
                 .apply_record_time(w.topic, w.partition, w.offset, time);
         }
-        for (w, _) in picked.iter().zip(&answered).filter(|(_, a)| !**a) {
+        for w in reads.missed.iter().filter_map(|&i| picked.get(i)) {
             self.record_misses.insert(w.key(), now + retry_after);
         }
         if reads.errors > 0 {
             self.telemetry
                 .poll_errors(self.index, Stage::RecordReads, reads.errors);
         }
-        let unanswered = answered.iter().filter(|a| !**a).count();
-        let failing = reads.first_error.map(|e| (e, unanswered, picked.len()));
+        let failing = reads
+            .first_error
+            .map(|e| (e, picked.len() - answered, picked.len()));
         self.records_failing = log_failures(
             self.name(),
             self.records_failing,

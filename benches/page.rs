@@ -8,6 +8,9 @@
 //! topic (100,000 group-partitions), 5% of them stopped (ERR) and 5% too slow (WARN), the rest
 //! caught up; plus one group committing all 1,000 partitions; 12 polls, so every window is full.
 
+#[path = "shared/names.rs"]
+mod names;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,16 +29,9 @@ const TARGET_MS: f64 = 250.0;
 const RUNS: usize = 7;
 
 fn main() {
-    let topic_names: Vec<String> = (0..TOPICS)
-        .map(|i| format!("orders.eu-west-1.events-v2-{i:05}"))
-        .collect();
-    let group_names: Vec<String> = (0..GROUPS)
-        .map(|i| format!("payments-service-consumer-{i:05}"))
-        .collect();
-    let meta: Vec<(&str, u32)> = topic_names
-        .iter()
-        .map(|n| (n.as_str(), PARTITIONS as u32))
-        .collect();
+    let topic_names = names::topics(TOPICS);
+    let group_names = names::groups(GROUPS);
+    let meta = names::metadata(&topic_names, PARTITIONS);
     let mut store = Store::new(POINTS);
     let base = ClusterSnapshot::empty("prod-eu-west-1", &[("env".into(), "production".into())]);
     let mut snapshot = base.clone();

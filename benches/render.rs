@@ -8,6 +8,9 @@
 //! every window holds `window.points` = 10 points and every head history is full. Every group
 //! is described (Stable, two members owning one topic each), so every series family is on.
 
+#[path = "shared/names.rs"]
+mod names;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -69,16 +72,9 @@ const TOPIC_BYTES_TARGET: f64 = 1.0 / 20.0;
 
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
-    let topic_names: Vec<String> = (0..TOPICS)
-        .map(|i| format!("orders.eu-west-1.events-v2-{i:05}"))
-        .collect();
-    let group_names: Vec<String> = (0..GROUPS)
-        .map(|i| format!("payments-service-consumer-{i:05}"))
-        .collect();
-    let meta: Vec<(&str, u32)> = topic_names
-        .iter()
-        .map(|n| (n.as_str(), PARTITIONS as u32))
-        .collect();
+    let topic_names = names::topics(TOPICS);
+    let group_names = names::groups(GROUPS);
+    let meta = names::metadata(&topic_names, PARTITIONS);
 
     let before = LIVE_BYTES.load(Relaxed);
     let allocs_before = LIVE_ALLOCS.load(Relaxed);

@@ -24,6 +24,8 @@
 
 #[path = "../tests/it/common/mod.rs"]
 mod common;
+#[path = "shared/real.rs"]
+mod real;
 #[path = "../tests/it/tools/mod.rs"]
 mod tools;
 
@@ -73,20 +75,13 @@ const RECORD_CPU_TARGET: f64 = 2.0;
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument that is not ours means "not this one".
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && a != "scale")
-    {
+    if real::filtered_out("scale") {
         return;
     }
     if !tools::suite("scale", &[tools::broker]) {
         return;
     }
-    let polls: u32 = std::env::var("WARREN_SCALE_POLLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let polls = real::env_count("WARREN_SCALE_POLLS", 3);
     let started = Instant::now();
     let broker = Broker::start("scale");
     let setup = Instant::now();

@@ -16,6 +16,8 @@
 
 #[path = "../tests/it/common/mod.rs"]
 mod common;
+#[path = "shared/real.rs"]
+mod real;
 #[path = "../tests/it/tools/mod.rs"]
 mod tools;
 
@@ -27,20 +29,13 @@ use common::{wait_for, Broker, Warren};
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument that is not ours means "not this one".
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && a != "soak")
-    {
+    if real::filtered_out("soak") {
         return;
     }
     if !tools::suite("soak", &[tools::broker]) {
         return;
     }
-    let scale: usize = std::env::var("WARREN_SOAK_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1);
+    let scale = real::env_count("WARREN_SOAK_SCALE", 1) as usize;
     let started = Instant::now();
     slow_readers_and_idle_connections(scale);
     shutdown_under_debug_logging();

@@ -10,7 +10,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use serde::Deserialize;
 use tempfile::TempDir;
 
 use crate::common::pki::Pki;
-use crate::common::{http_get, temp_dir, wait_address_file, wait_for, warren_command};
+use crate::common::{http_get, spawn_serving, temp_dir, wait_for, warren_command};
 use crate::dashboards::Prometheus;
 use crate::tools;
 
@@ -97,27 +97,16 @@ impl Server {
             ),
         )
         .expect("config");
-        let address = dir.path().join("address");
-        let log = std::fs::File::create(dir.path().join("warren.log")).expect("log");
-        let mut cmd = warren_command();
-        cmd.arg("--address-file")
-            .arg(&address)
-            .args(["run", "--config"])
-            .arg(&config);
+        let mut args = vec!["run".as_ref(), "--config".as_ref(), config.as_os_str()];
         if let Some(web) = web_config {
-            cmd.arg("--web.config.file").arg(web);
+            args.extend(["--web.config.file".as_ref(), web.as_os_str()]);
         }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start warren");
-        let log_path = dir.path().join("warren.log");
-        let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-        // The listener is bound before the address is written: connections wait in its queue.
-        let port = wait_address_file(&mut child, &address, "warren", read_log).port();
-        Server { port, child, dir }
+        let (child, addr) = spawn_serving(&mut warren_command(), dir.path(), &args);
+        Server {
+            port: addr.port(),
+            child,
+            dir,
+        }
     }
 
     fn log(&self) -> String {

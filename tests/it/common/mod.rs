@@ -464,6 +464,32 @@ pub fn without_warren_env(cmd: &mut Command) -> &mut Command {
     cmd
 }
 
+/// Spawns warren through `cmd` (the binary, or a wrapper ending with it) with
+/// `--address-file`, then `args` (the subcommand and its arguments), its output in
+/// `dir`/warren.log, and waits until it listens; returns it and its address.
+pub fn spawn_serving(
+    cmd: &mut Command,
+    dir: &Path,
+    args: &[&std::ffi::OsStr],
+) -> (Child, SocketAddr) {
+    let address_file = dir.join("address");
+    let log_path = dir.join("warren.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut child = cmd
+        .arg("--address-file")
+        .arg(&address_file)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start warren");
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    // The listener is bound before the address is written: connections wait in its queue.
+    let addr = wait_address_file(&mut child, &address_file, "warren", read_log);
+    (child, addr)
+}
+
 /// The warren binary, without this process's `WARREN_*` variables.
 pub fn warren_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
@@ -497,11 +523,9 @@ impl Warren {
     pub fn start_limited(config: &str, http: &str, descriptors: Option<u32>) -> Warren {
         let dir = temp_dir("warren");
         let path = dir.path().join("warren.toml");
-        let address_file = dir.path().join("address");
         // The table goes last so that top-level keys in `config` stay top-level.
         let full = format!("{config}\n[http]\nlisten = \"127.0.0.1:0\"\n{http}\n");
         std::fs::write(&path, full).expect("config file");
-        let log = std::fs::File::create(dir.path().join("warren.log")).expect("log");
         let mut cmd = match descriptors {
             None => Command::new(env!("CARGO_BIN_EXE_warren")),
             Some(n) => {
@@ -512,19 +536,8 @@ impl Warren {
             }
         };
         without_warren_env(&mut cmd);
-        let mut child = cmd
-            .arg("--address-file")
-            .arg(&address_file)
-            .args(["run", "--config"])
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start warren");
-        let log_path = dir.path().join("warren.log");
-        let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-        let addr = wait_address_file(&mut child, &address_file, "warren", read_log);
+        let args = ["run".as_ref(), "--config".as_ref(), path.as_os_str()];
+        let (child, addr) = spawn_serving(&mut cmd, dir.path(), &args);
         let mut w = Warren {
             port: addr.port(),
             child,

@@ -139,6 +139,21 @@ impl<'s> Writer<'s> {
         self.end_line();
     }
 
+    /// Ends a series line with a value kept in tenths (see [`Writer::tenths_value`]).
+    #[inline]
+    pub fn tenths(&mut self, tenths: u32) {
+        self.out.extend_from_slice(b"} ");
+        self.tenths_value(tenths);
+    }
+
+    /// Ends a series line with a ratio kept in ten-thousandths (see
+    /// [`Writer::ten_thousandths_value`]).
+    #[inline]
+    pub fn ten_thousandths(&mut self, v: u64) {
+        self.out.extend_from_slice(b"} ");
+        self.ten_thousandths_value(v);
+    }
+
     /// Ends a series line with a float value (finite by construction).
     pub fn float(&mut self, v: f64) {
         self.out.extend_from_slice(b"} ");
@@ -172,7 +187,7 @@ impl<'s> Writer<'s> {
     /// Writes a non-negative ratio kept in ten-thousandths (`6111` → `0.6111`) and ends the
     /// line (after `"} ` is written): integer formatting only, and short.
     #[inline]
-    pub fn ten_thousandths_value(&mut self, v: u64) {
+    fn ten_thousandths_value(&mut self, v: u64) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(v / 10_000).as_bytes());
         let frac = v % 10_000;

@@ -51,8 +51,7 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
                 };
                 w.group(&GROUP_TOPIC_MAX_LAG_SECONDS, c, g);
                 w.label(b",topic=\"", &topic.name.escaped);
-                w.out.extend_from_slice(b"} ");
-                w.tenths_value(tenths);
+                w.tenths(tenths);
             }
         }
     }

@@ -156,11 +156,10 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
                     let Some(topic) = c.topic(*t) else { continue };
                     w.group(fam, c, g);
                     w.label(b",topic=\"", &topic.name.escaped);
-                    w.out.extend_from_slice(b"} ");
                     if is_ratio {
-                        w.ten_thousandths_value(r.ratio());
+                        w.ten_thousandths(r.ratio());
                     } else {
-                        w.int_value(r.margin as i64);
+                        w.uint(r.margin);
                     }
                 }
                 k = end;

@@ -59,7 +59,14 @@ static ALLOC: Counting = Counting;
 
 const TOPICS: usize = 2_000;
 const PARTITIONS: usize = 50;
-const GROUPS: usize = 10_000;
+/// Groups in the store; `WARREN_BENCH_GROUPS=N` makes a smaller store for instruction counts
+/// under `valgrind --tool=callgrind` (figures are only comparable at the default).
+fn groups() -> usize {
+    std::env::var("WARREN_BENCH_GROUPS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
 const TOPICS_PER_GROUP: usize = 2;
 const POINTS: usize = 10;
 /// Enough polls to fill every window and every partition's head-history archive.
@@ -73,7 +80,8 @@ const TOPIC_BYTES_TARGET: f64 = 1.0 / 20.0;
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
     let topic_names = names::topics(TOPICS);
-    let group_names = names::groups(GROUPS);
+    let groups = groups();
+    let group_names = names::groups(groups);
     let meta = names::metadata(&topic_names, PARTITIONS);
 
     let before = LIVE_BYTES.load(Relaxed);
@@ -154,7 +162,7 @@ fn main() {
     let peak_build = PEAK.load(Relaxed);
     drop(ids);
     let gps = store.group_partitions();
-    assert_eq!(gps, GROUPS * TOPICS_PER_GROUP * PARTITIONS);
+    assert_eq!(gps, groups * TOPICS_PER_GROUP * PARTITIONS);
     let window_len = store
         .group(&group_names[0])
         .map(|g| g.window(0, POINTS).count())
@@ -238,7 +246,7 @@ fn main() {
     let render_copy = copy_baseline(bytes);
     let store_copy = copy_baseline(live as usize);
 
-    println!("synthetic store: {gps} group-partitions ({GROUPS} groups x {TOPICS_PER_GROUP} topics x {PARTITIONS} partitions, {TOPICS} topics), window.points={POINTS}, built in {:.2} s", build_time.as_secs_f64());
+    println!("synthetic store: {gps} group-partitions ({groups} groups x {TOPICS_PER_GROUP} topics x {PARTITIONS} partitions, {TOPICS} topics), window.points={POINTS}, built in {:.2} s", build_time.as_secs_f64());
     println!(
         "memory: {per_gp:.1} B per group-partition (store + snapshot, {:.1} MiB live, {allocs} allocations; {per_gp_malloc:.1} B with malloc overhead) — target <= {BYTES_TARGET} B, ratio {:.2}",
         live / 1048576.0,

@@ -119,8 +119,13 @@ impl<'s> Writer<'s> {
     #[inline]
     pub fn uint(&mut self, v: u64) {
         self.out.extend_from_slice(b"} ");
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.uint_value(v);
+    }
+
+    /// Writes an unsigned value and ends the line (after `"} ` is written).
+    #[inline]
+    pub fn uint_value(&mut self, v: u64) {
+        push_decimal(&mut self.out, v);
         self.end_line();
     }
 
@@ -134,8 +139,10 @@ impl<'s> Writer<'s> {
     /// Writes an integer value and ends the line (after `"} ` is written).
     #[inline]
     pub fn int_value(&mut self, v: i64) {
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        if v < 0 {
+            self.out.push(b'-');
+        }
+        push_decimal(&mut self.out, v.unsigned_abs());
         self.end_line();
     }
 
@@ -177,8 +184,7 @@ impl<'s> Writer<'s> {
     /// line (after `"} ` is written): integer formatting only, and the value is exact.
     #[inline]
     pub fn tenths_value(&mut self, tenths: u32) {
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(tenths / 10).as_bytes());
+        push_decimal(&mut self.out, u64::from(tenths / 10));
         self.out.push(b'.');
         self.out.push(b'0' + (tenths % 10) as u8);
         self.end_line();
@@ -188,8 +194,7 @@ impl<'s> Writer<'s> {
     /// line (after `"} ` is written): integer formatting only, and short.
     #[inline]
     fn ten_thousandths_value(&mut self, v: u64) {
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v / 10_000).as_bytes());
+        push_decimal(&mut self.out, v / 10_000);
         let frac = v % 10_000;
         if frac != 0 {
             let digits = [
@@ -233,18 +238,31 @@ impl<'s> Writer<'s> {
     #[inline]
     pub fn prefixed(&mut self, prefix: &[u8], p: i32) {
         self.out.extend_from_slice(prefix);
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+        push_partition(&mut self.out, p);
         self.out.extend_from_slice(b"\"} ");
     }
 
     #[inline]
     pub fn partition(&mut self, p: i32) {
         self.out.extend_from_slice(b",partition=\"");
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+        push_partition(&mut self.out, p);
         self.out.push(b'"');
     }
+}
+
+/// Appends a partition number (never negative in Kafka; a negative one is written as such).
+#[inline]
+pub(super) fn push_partition(out: &mut Vec<u8>, p: i32) {
+    if p < 0 {
+        out.push(b'-');
+    }
+    push_decimal(out, u64::from(p.unsigned_abs()));
+}
+
+/// Appends the decimal digits of `v`.
+#[inline]
+pub(super) fn push_decimal(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// The start of a group-partition series line, `name{cluster…,group="G",topic="T",partition="`,
@@ -296,5 +314,35 @@ impl LinePrefix {
             self.topic = Some(t);
         }
         Some(&self.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_as_std_formats_them() {
+        let mut values: Vec<u64> = vec![0, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        values.extend((0..20).flat_map(|k| {
+            let p = 10u64.pow(k);
+            [p - 1, p, p + 1, p.saturating_mul(3).saturating_add(7)]
+        }));
+        // And numbers of every length with every digit in every place.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        values.extend((0..100_000u32).map(|k| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            x >> (k % 64)
+        }));
+        for v in values {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, v);
+            assert_eq!(out, format!("x{v}").into_bytes(), "{v}");
+        }
+        for p in [0, 7, 42, 999, i32::MAX, -1, i32::MIN] {
+            let mut out = Vec::new();
+            push_partition(&mut out, p);
+            assert_eq!(out, p.to_string().into_bytes());
+        }
     }
 }

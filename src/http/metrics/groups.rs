@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use super::exposition::{gauge, Family, LinePrefix, Writer};
+use super::retention::Tally;
 use crate::evaluate::Status;
 use crate::model::GroupState;
-use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
+use crate::snapshot::{ClusterSnapshot, GroupSnapshot, TopicSnapshot};
 
 const GROUP_OFFSET: Family = gauge(
     "kafka_consumergroup_group_offset",
@@ -53,14 +54,22 @@ const PARTITION_STATUS: Family = gauge(
     "Burrow status of a consumer group on a partition: 1 OK, 2 WARN, 4 STOP, 5 STALL, 6 REWIND.",
 );
 
-pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
+/// Writes the consumer-group families; hands back what the loss families need, gathered in
+/// the same pass as the lags.
+pub(super) fn write(
+    w: &mut Writer,
+    clusters: &[Arc<ClusterSnapshot>],
+    prefix: &mut LinePrefix,
+) -> Tally {
     offsets(w, clusters, prefix);
-    let totals = lags(w, clusters, prefix);
+    let mut tally = Tally::default();
+    let totals = lags(w, clusters, prefix, &mut tally);
     topic_sums_and_maxima(w, clusters, &totals);
     sum_and_max(w, clusters, &totals);
     statuses(w, clusters, prefix);
     topic_statuses(w, clusters);
     states(w, clusters);
+    tally
 }
 
 /// Every state of every group, 1 for the current one: the set of series stays the same when a
@@ -162,8 +171,15 @@ impl TopicLag {
     }
 }
 
-/// One line per group-partition whose latest offset is known: the lag.
-fn lags(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) -> LagTotals {
+/// One line per group-partition whose latest offset is known: the lag. Each group-partition's
+/// watermarks are read here once per render, for its lag, its group's sums and maxima, and the
+/// loss families' `tally`.
+fn lags(
+    w: &mut Writer,
+    clusters: &[Arc<ClusterSnapshot>],
+    prefix: &mut LinePrefix,
+    tally: &mut Tally,
+) -> LagTotals {
     let mut totals = LagTotals::default();
     w.header(&GROUP_LAG);
     for c in clusters {
@@ -173,14 +189,23 @@ fn lags(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePref
             // The topic being added up, and its lags so far (none known yet: `None`).
             let mut topic: Option<(u32, Option<TopicLag>)> = None;
             let mut sum_max: Option<(u64, u64)> = None;
+            let mut snapshot: Option<&TopicSnapshot> = None;
             for (t, p, off) in g.partitions() {
                 if topic.is_none_or(|(current, _)| current != t) {
                     if let Some((_, Some(done))) = topic {
                         totals.topic_sums.push(done);
                     }
                     topic = Some((t, None));
+                    snapshot = c.topic(t);
                 }
-                let Some(l) = c.lag(t, p, off) else { continue };
+                let Some((ts, wm)) = snapshot.and_then(|ts| {
+                    let wm = ts.watermarks.get(usize::try_from(p).ok()?)?;
+                    Some((ts, wm))
+                }) else {
+                    continue;
+                };
+                tally.add(t, ts, p, wm, off);
+                let Some(l) = wm.lag(off) else { continue };
                 if let Some((_, lags)) = &mut topic {
                     TopicLag::add(lags, t, l);
                 }
@@ -201,6 +226,7 @@ fn lags(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePref
             }
             totals.topic_ends.push(totals.topic_sums.len());
             totals.sum_max.push(sum_max);
+            tally.end_group();
         }
     }
     totals

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::exposition::{counter, gauge, info, Family, Writer};
+use super::exposition::{counter, gauge, info, push_decimal, Family, Writer};
 use crate::model::GroupState;
 use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
 use crate::store::Membership;
@@ -121,8 +121,7 @@ fn owners(w: &mut Writer, c: &ClusterSnapshot, g: &GroupSnapshot, m: &Membership
                 continue;
             };
             w.out.extend_from_slice(&prefix);
-            w.out
-                .extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+            push_decimal(&mut w.out, p as u64);
             w.out.extend_from_slice(suffix);
             w.end_line();
         }

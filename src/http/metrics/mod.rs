@@ -124,11 +124,11 @@ pub fn render_snapshots(
 fn write_snapshots(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], build: &BuildInfo) {
     let mut prefix = LinePrefix::new();
     partitions::write(w, clusters);
-    groups::write(w, clusters, &mut prefix);
+    let tally = groups::write(w, clusters, &mut prefix);
     lag_seconds::write(w, clusters, &mut prefix);
     members::write(w, clusters);
     rates::write(w, clusters);
-    retention::write(w, clusters, &mut prefix);
+    retention::write(w, clusters, &tally, &mut prefix);
     warren::write(w, clusters, build);
 }
 

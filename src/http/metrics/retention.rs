@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::exposition::{gauge, Family, LinePrefix, Writer};
 use crate::model::Watermarks;
-use crate::snapshot::ClusterSnapshot;
+use crate::snapshot::{ClusterSnapshot, TopicSnapshot};
 
 const LOST: Family = gauge(
     "kafka_consumergroup_group_lost_messages",
@@ -80,58 +80,78 @@ fn retained(wm: &Watermarks, offset: i64) -> Option<Retained> {
     })
 }
 
-pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &mut LinePrefix) {
-    // One pass over the group-partitions: the lost lines (rare) are written as found; every
-    // group's total and every group-topic's worst partition are kept for the families after.
-    let mut sums: Vec<u64> = Vec::new();
-    let mut worst: Vec<(u32, Retained)> = Vec::new();
-    let mut ends: Vec<usize> = Vec::new();
+/// What the loss families need, gathered by the lag pass ([`super::groups`]) so that each
+/// group-partition's watermarks are read once per render, not once per block of families.
+#[derive(Default)]
+pub(super) struct Tally {
+    /// Per group (in snapshot order): messages lost over all its partitions.
+    sums: Vec<u64>,
+    /// Per group-topic the worst partition, in each group's run order; `ends[g]` is where
+    /// group `g`'s end.
+    worst: Vec<(u32, Retained)>,
+    ends: Vec<usize>,
+    /// The (rare) group-partitions that lost messages: group index, topic id, partition, count.
+    lost: Vec<(usize, u32, i32, u64)>,
+    /// The current group's total so far.
+    sum: u64,
+}
+
+impl Tally {
+    /// Counts one group-partition of the current group.
+    #[inline]
+    pub fn add(&mut self, t: u32, topic: &TopicSnapshot, p: i32, wm: &Watermarks, offset: i64) {
+        if topic.compacted == Some(true) {
+            return;
+        }
+        let Some(r) = retained(wm, offset) else {
+            return;
+        };
+        let in_group = self.worst.len() > self.ends.last().copied().unwrap_or(0);
+        match self.worst.last_mut() {
+            Some((last, w)) if in_group && *last == t => w.worst(&r),
+            _ => self.worst.push((t, r)),
+        }
+        if r.lost > 0 {
+            self.sum = self.sum.saturating_add(r.lost);
+            self.lost.push((self.sums.len(), t, p, r.lost));
+        }
+    }
+
+    /// Ends the current group: the next [`Tally::add`] counts for the next one.
+    pub fn end_group(&mut self) {
+        self.sums.push(std::mem::take(&mut self.sum));
+        self.ends.push(self.worst.len());
+    }
+}
+
+pub(super) fn write(
+    w: &mut Writer,
+    clusters: &[Arc<ClusterSnapshot>],
+    tally: &Tally,
+    prefix: &mut LinePrefix,
+) {
     w.header(&LOST);
+    let mut lost = tally.lost.iter().peekable();
+    let mut index = 0;
     for c in clusters {
         for g in &c.groups {
             prefix.reset();
-            let mut sum = 0u64;
-            let start = worst.len();
-            for run in g.runs.iter() {
-                let Some(topic) = c.topic(run.topic) else {
-                    continue;
-                };
-                if topic.compacted == Some(true) {
-                    continue;
-                }
-                for (i, p) in run.partitions() {
-                    let Some(r) = topic
-                        .watermarks
-                        .get(p as usize)
-                        .and_then(|wm| retained(wm, g.offsets[i]))
-                    else {
-                        continue;
-                    };
-                    let in_group = worst.len() > start;
-                    match worst.last_mut() {
-                        Some((t, w)) if in_group && *t == run.topic => w.worst(&r),
-                        _ => worst.push((run.topic, r)),
-                    }
-                    if r.lost > 0 {
-                        sum = sum.saturating_add(r.lost);
-                        let line = c
-                            .granularity
-                            .partitions()
-                            .then(|| prefix.get(&LOST, c, g, run.topic))
-                            .flatten();
-                        if let Some(line) = line {
-                            w.prefixed(line, p);
-                            w.int_value(r.lost as i64);
-                        }
-                    }
+            while let Some(&(_, t, p, n)) = lost.next_if(|l| l.0 == index) {
+                let line = c
+                    .granularity
+                    .partitions()
+                    .then(|| prefix.get(&LOST, c, g, t))
+                    .flatten();
+                if let Some(line) = line {
+                    w.prefixed(line, p);
+                    w.uint_value(n);
                 }
             }
-            sums.push(sum);
-            ends.push(worst.len());
+            index += 1;
         }
     }
     w.header(&SUM_LOST);
-    let mut sums = sums.into_iter();
+    let mut sums = tally.sums.iter().copied();
     for c in clusters {
         for g in &c.groups {
             w.group(&SUM_LOST, c, g);
@@ -143,12 +163,12 @@ pub(super) fn write(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], prefix: &
     // gives the per-partition PromQL.
     for (fam, is_ratio) in [(&MARGIN, false), (&RATIO, true)] {
         w.header(fam);
-        let (mut k, mut ends) = (0, ends.iter());
+        let (mut k, mut ends) = (0, tally.ends.iter());
         for c in clusters {
             for g in &c.groups {
                 let end = ends.next().copied().unwrap_or(k);
                 let worst = if c.granularity.topics() {
-                    &worst[k..end]
+                    &tally.worst[k..end]
                 } else {
                     &[]
                 };

@@ -76,7 +76,7 @@ impl Behaviour {
                 let Some(prev) = previous else {
                     return Some(head);
                 };
-                if rewound && tick % REWIND_EVERY == 0 {
+                if rewound && tick.is_multiple_of(REWIND_EVERY) {
                     Some((prev - REWIND_BY).max(0))
                 } else {
                     Some(head.min(prev + CATCH_UP).max(prev))

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 
+use super::auth::{is_property, AuthConfig};
 use super::diagnose::{render_path, Errors};
 use super::mask::mask_userinfo;
 use super::secret_file::{file_reference, resolve};
@@ -22,18 +23,25 @@ use super::{is_secret_key, ClusterConfig, ConfigError};
 pub const DEFAULT_ADMIN_GROUP_ID: &str = "warren-admin";
 
 /// librdkafka's properties for a cluster's admin client: `client` as given (a `${file:PATH}`
-/// value read from its file now), then what warren sets itself (`bootstrap.servers`, a default
-/// `group.id`, `enable.auto.commit = false`: the group is never joined, so nothing may ever be
-/// committed for it). The log level is not a property. An unreadable file is an error naming
-/// its property.
+/// value read from its file now), then what warren sets itself (those of `auth`,
+/// `bootstrap.servers`, a default `group.id`, `enable.auto.commit = false`: the group is never
+/// joined, so nothing may ever be committed for it). The log level is not a property. An
+/// unreadable file is an error naming its property.
 pub fn kafka_properties(
     bootstrap_servers: &str,
     client: &BTreeMap<String, String>,
+    auth: Option<&AuthConfig>,
 ) -> Result<ClientConfig, (String, String)> {
     let mut cfg = ClientConfig::new();
     for (k, v) in client {
         let value = resolve(v).map_err(|e| (k.clone(), e))?;
         cfg.set(k, value);
+    }
+    if let Some(auth) = auth {
+        let has_protocol = client.keys().any(|k| is_property(k, "security.protocol"));
+        for (property, value) in auth.kafka_properties(has_protocol) {
+            cfg.set(property, value);
+        }
     }
     cfg.set("bootstrap.servers", bootstrap_servers);
     if !client.contains_key("group.id") {
@@ -85,7 +93,7 @@ const SECURITY_PROTOCOLS: [&str; 4] = ["plaintext", "ssl", "sasl_plaintext", "sa
 /// librdkafka rejects (`security.protocol = "CARRIER_PIGEON"`, `socket.timeout.ms = "x"`) is an
 /// error naming it. A secret value is never shown, even where librdkafka's message quotes it.
 pub(super) fn check_client_properties(key: &str, c: &ClusterConfig, errors: &mut Errors) {
-    let mut cfg = match kafka_properties(&c.bootstrap_servers, &c.client) {
+    let mut cfg = match kafka_properties(&c.bootstrap_servers, &c.client, c.auth.as_ref()) {
         Ok(cfg) => cfg,
         Err((property, message)) => {
             let path = render_path(key, &["client".to_string(), property]);
@@ -125,11 +133,17 @@ pub(super) fn check_client_properties(key: &str, c: &ClusterConfig, errors: &mut
 /// 34463), a host must not be empty (librdkafka would read it as localhost), and a `proto://`
 /// must be the cluster's `security.protocol` (librdkafka would drop the list).
 pub(super) fn check_bootstrap_servers(key: &str, c: &ClusterConfig, errors: &mut Errors) {
+    // With `auth`, warren's default is SASL_SSL.
+    let default_protocol = if c.auth.is_some() {
+        "sasl_ssl"
+    } else {
+        "plaintext"
+    };
     let protocol = c
         .client
         .iter()
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("security.protocol"))
-        .map_or("plaintext", |(_, v)| v.trim());
+        .find(|(k, _)| is_property(k, "security.protocol"))
+        .map_or(default_protocol, |(_, v)| v.trim());
     let brokers = c
         .bootstrap_servers
         .split([',', ' '])

@@ -67,6 +67,7 @@ use figment::providers::{Format, Toml};
 use figment::value::{Dict, Value};
 use serde::{Deserialize, Serialize};
 
+mod auth;
 mod diagnose;
 mod env;
 mod filter;
@@ -77,6 +78,7 @@ mod validate;
 
 pub use crate::evaluate::{EvaluatorConfig, RuleSet};
 use crate::http::web_config::WebConfig;
+pub use auth::{AuthConfig, AuthKind};
 pub use filter::NameFilter;
 pub use kafka::{kafka_properties, DEFAULT_ADMIN_GROUP_ID};
 pub use mask::is_secret_key;
@@ -166,6 +168,9 @@ pub struct ClusterConfig {
     /// librdkafka properties passed through unchanged (TLS, SASL, ...).
     #[serde(default)]
     pub client: BTreeMap<String, String>,
+    /// Authentication warren does itself (AWS MSK IAM); see `auth.rs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthConfig>,
     #[serde(default = "default_poll_interval", with = "humantime_serde")]
     pub poll_interval: Duration,
     #[serde(default = "default_metadata_refresh", with = "humantime_serde")]
@@ -284,6 +289,7 @@ impl ClusterConfig {
             name: name.into(),
             bootstrap_servers: bootstrap_servers.into(),
             client: BTreeMap::new(),
+            auth: None,
             poll_interval: default_poll_interval(),
             metadata_refresh: default_metadata_refresh(),
             groups_refresh: default_metadata_refresh(),

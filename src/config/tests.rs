@@ -1200,7 +1200,7 @@ fn item5_client_properties_are_checked_by_librdkafka() {
         "{e}"
     );
     // What warren sets itself goes through librdkafka as well.
-    let props = kafka_properties("k:1", &BTreeMap::new()).unwrap();
+    let props = kafka_properties("k:1", &BTreeMap::new(), None).unwrap();
     assert_eq!(props.get("group.id"), Some(DEFAULT_ADMIN_GROUP_ID));
     assert_eq!(props.get("enable.auto.commit"), Some("false"));
     assert_eq!(props.get("bootstrap.servers"), Some("k:1"));
@@ -1451,4 +1451,144 @@ fn item7_only_a_regular_file_of_at_most_1_mib_is_read() {
         "prod"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn aws_msk_iam_auth_sets_oauthbearer_and_sasl_ssl() {
+    let text = cluster_with("auth = { type = \"aws_msk_iam\", region = \"eu-west-1\" }");
+    let config = ok(&text, &[]);
+    let c = &config.clusters[0];
+    let auth = c.auth.as_ref().expect("auth");
+    assert_eq!(auth.kind, AuthKind::AwsMskIam);
+    assert_eq!(auth.msk_iam_region(), Some("eu-west-1"));
+    let props = kafka_properties(&c.bootstrap_servers, &c.client, c.auth.as_ref()).unwrap();
+    assert_eq!(props.get("sasl.mechanism"), Some("OAUTHBEARER"));
+    assert_eq!(props.get("security.protocol"), Some("SASL_SSL"));
+    // check-config shows the block (nothing in it is secret), and it loads back the same.
+    let shown = config.masked_toml();
+    assert!(
+        shown.contains("[clusters.auth]\ntype = \"aws_msk_iam\"\nregion = \"eu-west-1\"\n"),
+        "{shown}"
+    );
+    assert_eq!(ok(&shown, &[]).clusters[0].auth, c.auth);
+    // Without auth, nothing changes.
+    let plain = ok(MINIMAL, &[]);
+    let c = &plain.clusters[0];
+    assert_eq!(c.auth, None);
+    let props = kafka_properties(&c.bootstrap_servers, &c.client, None).unwrap();
+    assert_eq!(props.get("sasl.mechanism"), None);
+    assert_eq!(props.get("security.protocol"), None);
+    assert!(!plain.masked_toml().contains("[clusters.auth]"));
+}
+
+#[test]
+fn aws_msk_iam_auth_keeps_the_users_sasl_protocol_and_comes_from_the_environment() {
+    let config = ok(
+        MINIMAL,
+        &[
+            ("WARREN_CLUSTERS__PROD__AUTH__TYPE", "aws_msk_iam"),
+            ("WARREN_CLUSTERS__PROD__AUTH__REGION", "us-east-2"),
+            (
+                "WARREN_CLUSTERS__PROD__CLIENT__SECURITY_PROTOCOL",
+                "SASL_PLAINTEXT",
+            ),
+            (
+                "WARREN_CLUSTERS__PROD__CLIENT__SASL_MECHANISM",
+                "oauthbearer",
+            ),
+        ],
+    );
+    let c = &config.clusters[0];
+    assert_eq!(
+        c.auth,
+        Some(AuthConfig {
+            kind: AuthKind::AwsMskIam,
+            region: "us-east-2".to_string()
+        })
+    );
+    let props = kafka_properties(&c.bootstrap_servers, &c.client, c.auth.as_ref()).unwrap();
+    assert_eq!(props.get("security.protocol"), Some("SASL_PLAINTEXT"));
+    assert_eq!(props.get("sasl.mechanism"), Some("OAUTHBEARER"));
+    // A `proto://` broker prefix must match the protocol auth brings.
+    let text = "[[clusters]]\nname = \"msk\"\nbootstrap_servers = \"sasl_ssl://b-1:9098\"\n\
+                auth = { type = \"aws_msk_iam\", region = \"eu-west-1\" }\n";
+    ok(text, &[]);
+    let text = text.replace("sasl_ssl://", "ssl://");
+    let errors = errs(&text, &[]);
+    let e = error_for(&errors, "clusters[0].bootstrap_servers");
+    assert!(
+        e.message
+            .contains("differs from the cluster's security.protocol (sasl_ssl)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn aws_msk_iam_auth_errors_name_their_keys() {
+    let with = |auth: &str, client: &str| {
+        errs(
+            &format!(
+                "[[clusters]]\nname = \"msk\"\nbootstrap_servers = \"b-1:9098\"\n\
+                 auth = {auth}\nclient = {client}\n"
+            ),
+            &[],
+        )
+    };
+    let region = "{ type = \"aws_msk_iam\", region = \"eu-west-1\" }";
+    let errors = with("{ type = \"kerberos\", region = \"eu-west-1\" }", "{}");
+    let e = error_for(&errors, "clusters[0].auth.type");
+    assert!(e.message.contains("aws_msk_iam"), "{e}");
+    let errors = with("{ type = \"aws_msk_iam\" }", "{}");
+    let e = error_for(&errors, "clusters[0].auth.region");
+    assert_eq!(e.message, "required key is missing");
+    let errors = with(
+        "{ type = \"aws_msk_iam\", region = \"eu-west-1\", role = \"x\" }",
+        "{}",
+    );
+    assert!(
+        errors.iter().any(|e| e.key.starts_with("clusters[0].auth")),
+        "{errors:#?}"
+    );
+    for bad in ["", "EU-WEST-1", "eu west 1", "eu-west-1.evil.example/"] {
+        let errors = with(
+            &format!("{{ type = \"aws_msk_iam\", region = {bad:?} }}"),
+            "{}",
+        );
+        let e = error_for(&errors, "clusters[0].auth.region");
+        assert!(e.message.starts_with("invalid AWS region"), "{e}");
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+    }
+    let errors = with(region, "{ \"sasl.mechanism\" = \"SCRAM-SHA-512\" }");
+    let e = error_for(&errors, "clusters[0].client.\"sasl.mechanism\"");
+    assert!(
+        e.message.contains("conflicts with `clusters[0].auth`"),
+        "{e}"
+    );
+    let errors = with(region, "{ \"sasl.mechanisms\" = \"PLAIN\" }");
+    error_for(&errors, "clusters[0].client.\"sasl.mechanisms\"");
+    let errors = with(region, "{ \"sasl.oauthbearer.method\" = \"oidc\" }");
+    let e = error_for(&errors, "clusters[0].client.\"sasl.oauthbearer.method\"");
+    assert!(
+        e.message.contains("warren makes the OAUTHBEARER tokens"),
+        "{e}"
+    );
+    let errors = with(
+        region,
+        "{ \"enable.sasl.oauthbearer.unsecure.jwt\" = \"true\" }",
+    );
+    error_for(
+        &errors,
+        "clusters[0].client.\"enable.sasl.oauthbearer.unsecure.jwt\"",
+    );
+    let errors = with(region, "{ \"security.protocol\" = \"SSL\" }");
+    let e = error_for(&errors, "clusters[0].client.\"security.protocol\"");
+    assert!(e.message.starts_with("must be SASL_SSL"), "{e}");
+    // The same mechanism, in any case, is no conflict.
+    ok(
+        &format!(
+            "[[clusters]]\nname = \"msk\"\nbootstrap_servers = \"b-1:9098\"\nauth = {region}\n\
+             client = {{ \"sasl.mechanism\" = \"OAuthBearer\" }}\n"
+        ),
+        &[],
+    );
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::auth::check_auth;
 use super::diagnose::{render_path, Errors};
 use super::env::env_selector_form;
 use super::kafka::{check_bootstrap_servers, check_client_properties};
@@ -179,6 +180,7 @@ fn validate_cluster(key: &str, c: &mut ClusterConfig, errors: &mut Errors) {
     }
     check_durations(key, c, errors);
     check_bootstrap_servers(key, c, errors);
+    check_auth(key, c, errors);
     check_client_properties(key, c, errors);
 
     let m = c.evaluator.minimum_complete;

@@ -2,5 +2,6 @@
 //! module is the only unsafe code) and the per-cluster poll loop ([`scraper`]).
 
 pub mod admin;
+pub mod msk_iam;
 pub mod record;
 pub mod scraper;

@@ -16,6 +16,7 @@ use rdkafka::message::{Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::ClusterConfig;
+use crate::kafka::msk_iam::{MskIam, MskIamContext};
 
 /// A record to read: the one at `offset` of `topic`/`partition`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,15 +58,46 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// The consumer reading record timestamps for one cluster.
 pub struct RecordReader {
-    consumer: BaseConsumer,
+    consumer: ReaderConsumer,
+}
+
+/// The consumer, with rdkafka's default context, or with one that signs MSK IAM tokens (a
+/// consumer without `auth` keeps exactly rdkafka's default handling of token events).
+enum ReaderConsumer {
+    Plain(BaseConsumer),
+    MskIam(BaseConsumer<MskIamContext>),
+}
+
+/// Runs `$body` with `$c` bound to the reader's consumer, whichever its context.
+macro_rules! with_consumer {
+    ($reader:expr, $c:ident => $body:expr) => {
+        match &$reader.consumer {
+            ReaderConsumer::Plain($c) => $body,
+            ReaderConsumer::MskIam($c) => $body,
+        }
+    };
 }
 
 impl RecordReader {
-    /// A consumer with the cluster's client properties (security, …); an error names the
-    /// property at fault.
+    /// A consumer with the cluster's client properties (security, …) and `auth`; an error
+    /// names the property at fault.
     pub fn new(cluster: &ClusterConfig) -> Result<RecordReader, String> {
-        let mut cfg = crate::config::kafka_properties(&cluster.bootstrap_servers, &cluster.client)
-            .map_err(|(property, e)| format!("client.\"{property}\": {e}"))?;
+        RecordReader::with_signer(cluster, MskIam::for_cluster(cluster))
+    }
+
+    /// [`RecordReader::new`] with `signer` making the OAUTHBEARER tokens of a cluster whose
+    /// `auth` is MSK IAM (librdkafka asks for them when the consumer is polled, which
+    /// [`RecordReader::read`] does).
+    pub fn with_signer(
+        cluster: &ClusterConfig,
+        signer: Option<MskIam>,
+    ) -> Result<RecordReader, String> {
+        let mut cfg = crate::config::kafka_properties(
+            &cluster.bootstrap_servers,
+            &cluster.client,
+            cluster.auth.as_ref(),
+        )
+        .map_err(|(property, e)| format!("client.\"{property}\": {e}"))?;
         cfg.set("enable.auto.offset.store", "false")
             // A deleted offset (below the log start) reads from the first record left.
             .set("auto.offset.reset", "earliest")
@@ -79,7 +111,13 @@ impl RecordReader {
             .set("queued.min.messages", "1")
             .set("fetch.wait.max.ms", "100")
             .set_log_level(RDKafkaLogLevel::Warning);
-        let consumer = cfg.create().map_err(|e| e.to_string())?;
+        let consumer = match signer {
+            None => ReaderConsumer::Plain(cfg.create().map_err(|e| e.to_string())?),
+            Some(signer) => ReaderConsumer::MskIam(
+                cfg.create_with_context(MskIamContext(signer))
+                    .map_err(|e| e.to_string())?,
+            ),
+        };
         Ok(RecordReader { consumer })
     }
 
@@ -127,8 +165,8 @@ impl RecordReader {
         }
         // A partition paused by an earlier round stays paused through unassign and assign
         // (librdkafka keeps the application's pause flag on the partition): resume first.
-        let _ = self.consumer.resume(&tpl);
-        if let Err(e) = self.consumer.assign(&tpl) {
+        let _ = with_consumer!(self, c => c.resume(&tpl));
+        if let Err(e) = with_consumer!(self, c => c.assign(&tpl)) {
             reads.errors += 1;
             reads.first_error.get_or_insert_with(|| e.to_string());
             return;
@@ -139,7 +177,7 @@ impl RecordReader {
             if left.is_zero() {
                 break;
             }
-            let message = match self.consumer.poll(left.min(STOP_CHECK)) {
+            let message = match with_consumer!(self, c => c.poll(left.min(STOP_CHECK))) {
                 None => continue,
                 Some(Err(e)) => {
                     reads.errors += 1;
@@ -154,7 +192,7 @@ impl RecordReader {
             };
             let mut done = TopicPartitionList::new();
             let _ = done.add_partition(message.topic(), message.partition());
-            let _ = self.consumer.pause(&done);
+            let _ = with_consumer!(self, c => c.pause(&done));
             let timestamp_ms = match message.timestamp() {
                 Timestamp::CreateTime(ms) | Timestamp::LogAppendTime(ms) if ms >= 0 => ms,
                 // No timestamp (a pre-0.10 message format): no answer, interpolation it is.
@@ -172,6 +210,6 @@ impl RecordReader {
             reads.missed.extend(pending.into_values());
         }
         // Fetching stops; the next round assigns afresh.
-        let _ = self.consumer.unassign();
+        let _ = with_consumer!(self, c => c.unassign());
     }
 }

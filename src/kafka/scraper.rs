@@ -21,6 +21,7 @@ use crate::config::{ClusterConfig, NameFilter, TimeLag};
 use crate::evaluate::evaluate_store;
 use crate::file_watch::{stamps, FileStamp};
 use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
+use crate::kafka::msk_iam::MskIam;
 use crate::kafka::record::{RecordReader, RecordWant};
 use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
 use crate::snapshot::{ClusterSnapshot, Forget, Health, Snapshots};
@@ -107,6 +108,10 @@ pub struct Scraper {
     /// The consumer reading record timestamps (`time_lag = "record"`), made at the first
     /// poll that needs it.
     records: Option<Arc<RecordReader>>,
+    /// The signer of the cluster's OAUTHBEARER tokens (`auth` = AWS MSK IAM), shared by every
+    /// client made for the cluster: a credentials failure is logged once, however often the
+    /// clients are made again.
+    msk_iam: Option<MskIam>,
     /// Record reads failed at the last try (logged once per change).
     records_failing: bool,
     /// Record offsets read without an answer, and when to try them again.
@@ -150,6 +155,7 @@ impl Scraper {
         // The cluster's names and labels, escaped once by whoever made the first snapshot.
         let base = ClusterSnapshot::clone(&snapshots.get(index));
         let client_files = settings.cluster.client_files();
+        let msk_iam = MskIam::for_cluster(&settings.cluster);
         Scraper {
             index,
             group_filter: settings.cluster.group_filter().clone(),
@@ -175,6 +181,7 @@ impl Scraper {
             configs_task: None,
             reconnect_after_poll: false,
             records: None,
+            msk_iam,
             records_failing: false,
             record_misses: HashMap::new(),
             polled_at: 0,
@@ -328,7 +335,8 @@ impl Scraper {
             // Stamped before reading: a change while the client is made is seen next poll.
             self.client_stamps = stamps(&self.client_files);
             let c = &self.settings.cluster;
-            let admin = Admin::new(&c.bootstrap_servers, &c.client);
+            let auth = c.auth.as_ref().zip(self.msk_iam.clone());
+            let admin = Admin::with_auth(&c.bootstrap_servers, &c.client, auth);
             self.timed(Stage::Connect, started);
             self.admin = Some(Arc::new(admin.map_err(|e| (Stage::Connect, e))?));
         }
@@ -421,7 +429,7 @@ impl Scraper {
         }
         let reader = match &self.records {
             Some(r) => r.clone(),
-            None => match RecordReader::new(&self.settings.cluster) {
+            None => match RecordReader::with_signer(&self.settings.cluster, self.msk_iam.clone()) {
                 Ok(r) => self.records.insert(Arc::new(r)).clone(),
                 Err(e) => {
                     self.telemetry

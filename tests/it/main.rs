@@ -21,6 +21,7 @@ mod groups;
 mod kafka;
 mod kafka_tls;
 mod kubernetes;
+mod msk_iam;
 mod oidc;
 mod openapi;
 mod page;

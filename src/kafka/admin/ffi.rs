@@ -10,7 +10,9 @@
 //!   [`Queue::poll`] is the only place that takes it back (with `Box::from_raw`), once per
 //!   result event;
 //! - everything borrowed from an event (strings, lists) is copied into owned values while the
-//!   event is borrowed.
+//!   event is borrowed;
+//! - the OAUTHBEARER token callback (AWS MSK IAM) reaches the client's context through the
+//!   configuration opaque rdkafka sets, which lives until the client is destroyed.
 
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::mem::ManuallyDrop;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
-use rdkafka::client::{Client, DefaultClientContext};
+use rdkafka::client::Client;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::parse::ErrorText;
@@ -29,20 +31,22 @@ use super::AdminError;
 use crate::model::TopicPartition;
 
 mod event;
+mod token_refresh;
 
 pub(super) use event::Event;
+pub(super) use token_refresh::{enable_token_refresh, sign_tokens_in_background, AdminContext};
 
 /// The admin client: rdkafka's `Client`, destroyed without a consumer close (see `Drop`).
-pub(super) struct KafkaClient(ManuallyDrop<Client<DefaultClientContext>>);
+pub(super) struct KafkaClient(ManuallyDrop<Client<AdminContext>>);
 
 impl KafkaClient {
-    pub(super) fn new(client: Client<DefaultClientContext>) -> Self {
+    pub(super) fn new(client: Client<AdminContext>) -> Self {
         KafkaClient(ManuallyDrop::new(client))
     }
 }
 
 impl Deref for KafkaClient {
-    type Target = Client<DefaultClientContext>;
+    type Target = Client<AdminContext>;
 
     fn deref(&self) -> &Self::Target {
         &self.0

@@ -30,7 +30,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
-use rdkafka::client::{Client, DefaultClientContext};
+use rdkafka::client::Client;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
@@ -38,8 +38,12 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
+use crate::config::AuthConfig;
+use crate::kafka::msk_iam::MskIam;
 use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
-use ffi::{ConfigResource, Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl};
+use ffi::{
+    AdminContext, ConfigResource, Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl,
+};
 use index::{NameIndex, PartitionIndex};
 use poller::{Reply, Ticket, TicketGuard};
 
@@ -219,8 +223,20 @@ impl Admin {
         bootstrap_servers: &str,
         client: &BTreeMap<String, String>,
     ) -> Result<Admin, AdminError> {
+        Admin::with_auth(bootstrap_servers, client, None)
+    }
+
+    /// [`Admin::new`] authenticating as `auth` says: the cluster's `auth` and the signer of
+    /// its OAUTHBEARER tokens (called on librdkafka's background thread whenever librdkafka
+    /// asks for a token).
+    pub fn with_auth(
+        bootstrap_servers: &str,
+        client: &BTreeMap<String, String>,
+        auth: Option<(&AuthConfig, MskIam)>,
+    ) -> Result<Admin, AdminError> {
+        let (auth, msk_iam) = auth.unzip();
         // The same properties configuration validation checked.
-        let mut cfg = crate::config::kafka_properties(bootstrap_servers, client).map_err(
+        let mut cfg = crate::config::kafka_properties(bootstrap_servers, client, auth).map_err(
             |(property, e)| AdminError::new(None, format!("client.\"{property}\": {e}")),
         )?;
         // librdkafka drops log lines above this level before they reach the poller.
@@ -234,12 +250,19 @@ impl Admin {
             },
         );
         let native = cfg.create_native_config()?;
+        let signs_tokens = msk_iam.is_some();
+        if signs_tokens {
+            ffi::enable_token_refresh(&native);
+        }
         let client = Arc::new(KafkaClient::new(Client::new(
             &cfg,
             native,
             RDKafkaType::RD_KAFKA_CONSUMER,
-            DefaultClientContext,
+            AdminContext { msk_iam },
         )?));
+        if signs_tokens {
+            ffi::sign_tokens_in_background(&client)?;
+        }
         let queue = Arc::new(Queue::new(&client)?);
         let forwarded = queue.forward_client_queues();
         let stop = Arc::new(AtomicBool::new(false));
@@ -268,10 +291,16 @@ impl Admin {
     /// handshake failed: ... certificate verify failed`, `SASL authentication error: ...`):
     /// why a request failed when its own error says only "transport failure" or "timed out".
     pub fn last_error(&self) -> Option<String> {
-        self.last_error
+        let librdkafka = self
+            .last_error
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        // librdkafka only logs a failed token refresh (no error event for this client).
+        librdkafka.or_else(|| {
+            let failure = self.client.context().msk_iam.as_ref()?.failure()?;
+            Some(format!("AWS MSK IAM: {failure}"))
+        })
     }
 
     /// All topics and their partition ids.

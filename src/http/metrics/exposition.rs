@@ -236,8 +236,8 @@ impl<'s> Writer<'s> {
     /// Writes `prefix`, the partition number and `"} `: the caller ends the line with
     /// [`Writer::int_value`] or [`Writer::tenths_value`].
     #[inline]
-    pub fn prefixed(&mut self, prefix: &PaddedBytes, p: i32) {
-        prefix.write_to(&mut self.out);
+    pub fn prefixed(&mut self, prefix: &[u8], p: i32) {
+        self.out.extend_from_slice(prefix);
         push_partition(&mut self.out, p);
         self.out.extend_from_slice(b"\"} ");
     }
@@ -265,44 +265,11 @@ pub(super) fn push_decimal(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// Bytes copied into the output on many lines (line prefixes, owner suffixes), kept zero-padded
-/// to whole blocks: a copy is a few fixed-size moves and a cut to length, not a call to
-/// `memmove` per line (measured in benches/render.rs).
-#[derive(Default)]
-pub(super) struct PaddedBytes {
-    bytes: Vec<u8>,
-    len: usize,
-}
-
-const BLOCK: usize = 32;
-
-impl PaddedBytes {
-    /// Replaces the bytes with `parts`, concatenated.
-    pub fn set<'a>(&mut self, parts: impl IntoIterator<Item = &'a [u8]>) {
-        self.bytes.clear();
-        for part in parts {
-            self.bytes.extend_from_slice(part);
-        }
-        self.len = self.bytes.len();
-        self.bytes.resize(self.len.next_multiple_of(BLOCK), 0);
-    }
-
-    #[inline]
-    pub fn write_to(&self, out: &mut Vec<u8>) {
-        let start = out.len();
-        out.reserve(self.bytes.len());
-        for block in self.bytes.as_chunks::<BLOCK>().0 {
-            out.extend_from_slice(block);
-        }
-        out.truncate(start + self.len);
-    }
-}
-
 /// The start of a group-partition series line, `name{cluster…,group="G",topic="T",partition="`,
 /// built once per group and topic: most lines of an exposition are group-partitions, and one
 /// copy of a cached prefix is much cheaper than assembling five pieces per line.
 pub(super) struct LinePrefix {
-    bytes: PaddedBytes,
+    bytes: Vec<u8>,
     /// The topic id the bytes were built for, within the current group.
     topic: Option<u32>,
 }
@@ -310,7 +277,7 @@ pub(super) struct LinePrefix {
 impl LinePrefix {
     pub fn new() -> LinePrefix {
         LinePrefix {
-            bytes: PaddedBytes::default(),
+            bytes: Vec::with_capacity(256),
             topic: None,
         }
     }
@@ -327,22 +294,23 @@ impl LinePrefix {
         c: &ClusterSnapshot,
         g: &GroupSnapshot,
         t: u32,
-    ) -> Option<&PaddedBytes> {
+    ) -> Option<&[u8]> {
         if self.topic != Some(t) {
             let topic = c.topic(t)?;
-            self.bytes.set(
-                [
-                    f.name,
-                    "{",
-                    &c.label_prefix,
-                    ",group=\"",
-                    &g.name.escaped,
-                    "\",topic=\"",
-                    &topic.name.escaped,
-                    "\",partition=\"",
-                ]
-                .map(str::as_bytes),
-            );
+            let b = &mut self.bytes;
+            b.clear();
+            for part in [
+                f.name,
+                "{",
+                &c.label_prefix,
+                ",group=\"",
+                &g.name.escaped,
+                "\",topic=\"",
+                &topic.name.escaped,
+                "\",partition=\"",
+            ] {
+                b.extend_from_slice(part.as_bytes());
+            }
             self.topic = Some(t);
         }
         Some(&self.bytes)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::exposition::{counter, gauge, info, push_decimal, Family, PaddedBytes, Writer};
+use super::exposition::{counter, gauge, info, push_decimal, Family, Writer};
 use crate::model::GroupState;
 use crate::snapshot::{ClusterSnapshot, GroupSnapshot};
 use crate::store::Membership;
@@ -80,47 +80,49 @@ fn each_described(
 /// One line per owned partition. Most of a large exposition's owner lines share their start
 /// (per topic) and end (per member), so both are built once per group.
 fn owners(w: &mut Writer, c: &ClusterSnapshot, g: &GroupSnapshot, m: &Membership) {
-    let suffixes: Vec<PaddedBytes> = m
+    let suffixes: Vec<Vec<u8>> = m
         .members
         .iter()
         .map(|member| {
-            let mut b = PaddedBytes::default();
-            let id = member.member_id.as_ref();
-            let parts = [
+            let mut b = Vec::with_capacity(96);
+            for part in [
                 "\",client_id=\"",
                 &member.client_id.escaped,
                 "\",host=\"",
                 &member.host.escaped,
-                if id.is_some() { "\",member_id=\"" } else { "" },
-                id.map_or("", |id| &id.escaped),
-                "\"} 1",
-            ];
-            b.set(parts.map(str::as_bytes));
+            ] {
+                b.extend_from_slice(part.as_bytes());
+            }
+            if let Some(id) = member.member_id.as_ref() {
+                b.extend_from_slice(b"\",member_id=\"");
+                b.extend_from_slice(id.escaped.as_bytes());
+            }
+            b.extend_from_slice(b"\"} 1");
             b
         })
         .collect();
-    let mut prefix = PaddedBytes::default();
+    let mut prefix = Vec::with_capacity(256);
     for t in &m.topics {
-        prefix.set(
-            [
-                PARTITION_OWNER.name,
-                "{",
-                &c.label_prefix,
-                ",group=\"",
-                &g.name.escaped,
-                "\",topic=\"",
-                &t.topic.escaped,
-                "\",partition=\"",
-            ]
-            .map(str::as_bytes),
-        );
+        prefix.clear();
+        for part in [
+            PARTITION_OWNER.name,
+            "{",
+            &c.label_prefix,
+            ",group=\"",
+            &g.name.escaped,
+            "\",topic=\"",
+            &t.topic.escaped,
+            "\",partition=\"",
+        ] {
+            prefix.extend_from_slice(part.as_bytes());
+        }
         for (p, owner) in t.owners.owned() {
             let Some(suffix) = suffixes.get(usize::from(owner) - 1) else {
                 continue;
             };
-            prefix.write_to(&mut w.out);
+            w.out.extend_from_slice(&prefix);
             push_decimal(&mut w.out, p as u64);
-            suffix.write_to(&mut w.out);
+            w.out.extend_from_slice(suffix);
             w.end_line();
         }
     }

@@ -1545,10 +1545,9 @@ fn aws_msk_iam_auth_errors_name_their_keys() {
         "{ type = \"aws_msk_iam\", region = \"eu-west-1\", role = \"x\" }",
         "{}",
     );
-    assert!(
-        errors.iter().any(|e| e.key.starts_with("clusters[0].auth")),
-        "{errors:#?}"
-    );
+    let e = error_for(&errors, "clusters[0].auth.role");
+    assert_eq!(e.message, "unknown key; expected one of `type`, `region`");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
     for bad in ["", "EU-WEST-1", "eu west 1", "eu-west-1.evil.example/"] {
         let errors = with(
             &format!("{{ type = \"aws_msk_iam\", region = {bad:?} }}"),

@@ -177,6 +177,10 @@ impl RecordReader {
             if left.is_zero() {
                 break;
             }
+            // With MSK IAM, a poll that serves librdkafka's token request signs a token, and
+            // when the cached credentials must be fetched again that waits up to 12 s (the
+            // signer's limit): then a read overruns its budget and its stop check by that
+            // much, on its blocking thread (not a tokio worker).
             let message = match with_consumer!(self, c => c.poll(left.min(STOP_CHECK))) {
                 None => continue,
                 Some(Err(e)) => {

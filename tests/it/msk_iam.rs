@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Stdio};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use base64::Engine;
 use warren::config::{AuthConfig, AuthKind, ClusterConfig};
@@ -293,11 +293,13 @@ fn msk_config(bootstrap: &str) -> String {
     )
 }
 
-/// `warren run` with `config`, its stderr in `dir`/warren.log, with `env` added.
+/// `warren run` with `config`, its stderr in `dir`/warren.log and its stdout in
+/// `dir`/warren.out, with `env` added.
 fn spawn_warren(dir: &std::path::Path, config: &str, env: &[(&str, &str)]) -> Child {
     let path = dir.join("warren.toml");
     std::fs::write(&path, config).expect("config");
     let log = std::fs::File::create(dir.join("warren.log")).expect("log");
+    let out = std::fs::File::create(dir.join("warren.out")).expect("out");
     let mut cmd = warren_command();
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") {
@@ -309,7 +311,7 @@ fn spawn_warren(dir: &std::path::Path, config: &str, env: &[(&str, &str)]) -> Ch
         .args(["run", "--config"])
         .arg(&path)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(out)
         .stderr(log)
         .spawn()
         .expect("start warren")
@@ -350,6 +352,126 @@ fn warren_signs_with_environment_credentials() {
     let log = std::fs::read_to_string(dir.path().join("warren.log")).unwrap();
     assert!(log.contains("AWS MSK IAM: signed a token"), "{log}");
     assert!(!log.contains(secret) && !log.contains(session), "{log}");
+}
+
+/// At any log filter, even one asking for AWS's signer and HTTP stack at TRACE (aws-sigv4
+/// logs the canonical request there, which holds the session token), neither the secret key
+/// nor the session token reaches stdout or stderr.
+#[test]
+fn credentials_never_reach_the_log_at_trace() {
+    let secret = "canary-secret-key-4b8d";
+    let session = "canary-session-token-e2a6";
+    for filter in ["trace", "aws_sigv4=trace,aws_smithy_runtime=trace"] {
+        let listener = SaslListener::start();
+        let dir = temp_dir("msk-iam-trace");
+        let mut child = spawn_warren(
+            dir.path(),
+            &msk_config(&listener.address),
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIDTRACE"),
+                ("AWS_SECRET_ACCESS_KEY", secret),
+                ("AWS_SESSION_TOKEN", session),
+                ("WARREN_LOG__FILTER", filter),
+            ],
+        );
+        // Signed (so aws-sigv4 ran) and sent.
+        let token = listener.first_token();
+        let credentials =
+            Credentials::new("AKIDTRACE", secret, Some(session.to_string()), None, "test");
+        assert_msk_token(&token, &credentials);
+        std::thread::sleep(Duration::from_secs(2));
+        let _ = child.kill();
+        let _ = child.wait();
+        let log = std::fs::read_to_string(dir.path().join("warren.log")).unwrap();
+        let out = std::fs::read_to_string(dir.path().join("warren.out")).unwrap();
+        if filter == "trace" {
+            // The filter is in force: warren's own DEBUG line is there.
+            assert!(log.contains("AWS MSK IAM: signed a token"), "{log}");
+        }
+        for text in [&log, &out] {
+            assert!(!text.contains(secret), "{filter}: {text}");
+            assert!(!text.contains(session), "{filter}: {text}");
+            assert!(!text.contains("aws_sigv4"), "{filter}: {text}");
+        }
+    }
+}
+
+/// Credentials expiring 5 s after each fetch, as STS's can near their end: each token ends
+/// with them, so librdkafka (its real refresh timer, 80% through the lifetime) asks the
+/// signer again about 4 s later, and the next connection sends the new token.
+#[derive(Debug)]
+struct ShortLived {
+    fetched: Arc<AtomicUsize>,
+}
+
+impl ProvideCredentials for ShortLived {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let n = self.fetched.fetch_add(1, Ordering::SeqCst);
+        future::ProvideCredentials::ready(Ok(Credentials::new(
+            format!("ASIASHORT{n}"),
+            "short-secret",
+            Some(format!("short-session-{n}")),
+            Some(SystemTime::now() + Duration::from_secs(5)),
+            "test",
+        )))
+    }
+}
+
+#[test]
+fn librdkafka_refreshes_the_token_before_it_expires() {
+    let listener = SaslListener::start();
+    let mut cluster = msk_cluster(&listener.address);
+    // The listener refuses every token: reconnect within a second, not up to 10 s later.
+    cluster
+        .client
+        .insert("reconnect.backoff.max.ms".to_string(), "1000".to_string());
+    let fetched = Arc::new(AtomicUsize::new(0));
+    let provider = ShortLived {
+        fetched: Arc::clone(&fetched),
+    };
+    let signer = MskIam::new(
+        "msk",
+        REGION,
+        Some(SharedCredentialsProvider::new(provider)),
+        SystemTime::now,
+    );
+    let auth = cluster.auth.as_ref().map(|a| (a, signer));
+    let admin = Admin::with_auth(&cluster.bootstrap_servers, &cluster.client, auth)
+        .expect("an MSK IAM admin client");
+    let first = listener.first_token();
+    let started = std::time::Instant::now();
+    let second = wait_for(Duration::from_secs(8), "a second, different token", || {
+        let tokens = listener.tokens.lock().unwrap();
+        tokens.iter().find(|t| **t != first).cloned()
+    });
+    // Not before librdkafka's refresh (80% of the 5 s lifetime, less the time to the first
+    // connection).
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(fetched.load(Ordering::SeqCst) >= 2);
+    let (_, first_query) = decode(&first);
+    let (_, second_query) = decode(&second);
+    assert_eq!(first_query["X-Amz-Security-Token"], "short-session-0");
+    let n = second_query["X-Amz-Security-Token"]
+        .strip_prefix("short-session-")
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("a session token the provider made");
+    assert!(n >= 1, "{second_query:?}");
+    let credentials = Credentials::new(
+        format!("ASIASHORT{n}"),
+        "short-secret",
+        Some(format!("short-session-{n}")),
+        None,
+        "test",
+    );
+    assert_msk_token(&second, &credentials);
+    drop(admin);
 }
 
 /// Without credentials, one warning names the cluster and the reason, however often

@@ -12,7 +12,8 @@
 //! - everything borrowed from an event (strings, lists) is copied into owned values while the
 //!   event is borrowed;
 //! - the OAUTHBEARER token callback (AWS MSK IAM) reaches the client's context through the
-//!   configuration opaque rdkafka sets, which lives until the client is destroyed.
+//!   configuration opaque rdkafka sets, which lives until the client is destroyed; the one
+//!   constructor that installs the callback checks that the opaque is that context.
 
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::mem::ManuallyDrop;
@@ -34,7 +35,7 @@ mod event;
 mod token_refresh;
 
 pub(super) use event::Event;
-pub(super) use token_refresh::{enable_token_refresh, sign_tokens_in_background, AdminContext};
+pub(super) use token_refresh::AdminContext;
 
 /// The admin client: rdkafka's `Client`, destroyed without a consumer close (see `Drop`).
 pub(super) struct KafkaClient(ManuallyDrop<Client<AdminContext>>);
@@ -43,6 +44,15 @@ impl KafkaClient {
     pub(super) fn new(client: Client<AdminContext>) -> Self {
         KafkaClient(ManuallyDrop::new(client))
     }
+}
+
+/// Drops `value` (holding a client) on a thread of its own, "warren-admin-close": destroying
+/// a client joins librdkafka's background thread, which may be waiting up to 12 s for AWS
+/// credentials, and this must not block a tokio worker. Dropped here if no thread can start.
+pub(super) fn drop_off_worker<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("warren-admin-close".into())
+        .spawn(move || drop(value));
 }
 
 impl Deref for KafkaClient {

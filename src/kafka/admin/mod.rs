@@ -250,20 +250,25 @@ impl Admin {
             },
         );
         let native = cfg.create_native_config()?;
-        let signs_tokens = msk_iam.is_some();
-        if signs_tokens {
-            ffi::enable_token_refresh(&native);
-        }
-        let client = Arc::new(KafkaClient::new(Client::new(
-            &cfg,
-            native,
-            RDKafkaType::RD_KAFKA_CONSUMER,
-            AdminContext { msk_iam },
-        )?));
-        if signs_tokens {
-            ffi::sign_tokens_in_background(&client)?;
-        }
-        let queue = Arc::new(Queue::new(&client)?);
+        let context = AdminContext { msk_iam };
+        let client = Arc::new(if context.msk_iam.is_some() {
+            KafkaClient::signing_tokens(&cfg, native, context)?
+        } else {
+            KafkaClient::new(Client::new(
+                &cfg,
+                native,
+                RDKafkaType::RD_KAFKA_CONSUMER,
+                context,
+            )?)
+        });
+        // From here a failure drops the client off this (tokio worker) thread.
+        let queue = match Queue::new(&client) {
+            Ok(queue) => Arc::new(queue),
+            Err(e) => {
+                ffi::drop_off_worker(client);
+                return Err(e);
+            }
+        };
         let forwarded = queue.forward_client_queues();
         let stop = Arc::new(AtomicBool::new(false));
         let mut admin = Admin {
@@ -277,13 +282,18 @@ impl Admin {
         };
         let (queue, stop) = (Arc::clone(&admin.queue), Arc::clone(&admin.stop));
         let last_error = Arc::clone(&admin.last_error);
-        // On error `admin` drops normally: forwarding undone, queues and client destroyed.
-        admin.poller = Some(
-            std::thread::Builder::new()
-                .name("warren-admin-poll".into())
-                .spawn(move || poller::poll_loop(&queue, &stop, &last_error))
-                .map_err(|e| AdminError::new(None, format!("spawning admin poller: {e}")))?,
-        );
+        // On error `admin` drops normally (forwarding undone, queues and client destroyed),
+        // off this thread.
+        let poller = std::thread::Builder::new()
+            .name("warren-admin-poll".into())
+            .spawn(move || poller::poll_loop(&queue, &stop, &last_error));
+        match poller {
+            Ok(poller) => admin.poller = Some(poller),
+            Err(e) => {
+                ffi::drop_off_worker(admin);
+                return Err(AdminError::new(None, format!("spawning admin poller: {e}")));
+            }
+        }
         Ok(admin)
     }
 

@@ -9,6 +9,10 @@
 //! they are fetched on a small runtime of their own, never on a tokio worker of the exporter's,
 //! with a time limit. A failure goes back to librdkafka (which logs it and asks again 10 s
 //! later) and is logged once here, naming the cluster.
+//!
+//! AWS's default chain caches nothing, so the signer keeps the last credentials (one signer
+//! per cluster, shared by its clients): every token, reconnect and new admin client would
+//! otherwise run the whole chain (an STS call on EKS).
 
 mod token;
 
@@ -29,13 +33,17 @@ use tokio::sync::OnceCell;
 
 use crate::config::ClusterConfig;
 pub use token::{
-    endpoint_host, expires_at_ms, librdkafka_refresh_at_ms, sign_token, unix_ms, user_agent,
-    MskToken, TOKEN_VALIDITY,
+    endpoint_host, expires_at_ms, sign_token, unix_ms, user_agent, MskToken, TOKEN_VALIDITY,
 };
 
 /// The longest a token request waits for credentials (an STS or IMDS call that hangs): past
 /// it, librdkafka is told the refresh failed and asks again.
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Cached credentials are fetched again when they expire within this, and credentials
+/// without an expiry (environment, static keys) this long after they were fetched, so a
+/// rotated key is picked up.
+const CREDENTIALS_REUSE: Duration = Duration::from_secs(300);
 
 /// The signer of one cluster's tokens. Cheap to clone (shared state).
 #[derive(Clone)]
@@ -49,6 +57,8 @@ struct Inner {
     region: String,
     /// AWS's default chain, made on first use (on the credentials runtime), or given.
     credentials: OnceCell<SharedCredentialsProvider>,
+    /// The last credentials fetched and when (by `clock`), reused per [`CREDENTIALS_REUSE`].
+    cached: Mutex<Option<(Credentials, SystemTime)>>,
     /// The signing time; a test fixes it.
     clock: fn() -> SystemTime,
     /// The error of the last failed token request, while they fail: logged once.
@@ -85,6 +95,7 @@ impl MskIam {
                 cluster: cluster.to_string(),
                 region: region.to_string(),
                 credentials: OnceCell::new_with(credentials),
+                cached: Mutex::new(None),
                 clock,
                 failing: Mutex::new(None),
             }),
@@ -136,9 +147,28 @@ impl MskIam {
             .clone()
     }
 
-    /// The current credentials, fetched on the credentials runtime within
-    /// [`CREDENTIALS_TIMEOUT`].
+    /// The cached credentials while [`CREDENTIALS_REUSE`] allows, else fresh ones.
     fn credentials(&self) -> Result<Credentials, String> {
+        let now = (self.inner.clock)();
+        let mut cached = self.inner.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((credentials, fetched_at)) = cached.as_ref() {
+            let reusable = match credentials.expiry() {
+                Some(expiry) => expiry > now + CREDENTIALS_REUSE,
+                None => now < *fetched_at + CREDENTIALS_REUSE,
+            };
+            if reusable {
+                return Ok(credentials.clone());
+            }
+        }
+        // Held while fetching: the cluster's clients asking at once fetch once.
+        let fresh = self.fetch_credentials()?;
+        *cached = Some((fresh.clone(), now));
+        Ok(fresh)
+    }
+
+    /// Credentials from the provider, fetched on the credentials runtime within
+    /// [`CREDENTIALS_TIMEOUT`].
+    fn fetch_credentials(&self) -> Result<Credentials, String> {
         let runtime = credentials_runtime()?;
         let inner = Arc::clone(&self.inner);
         let (tx, rx) = mpsc::sync_channel(1);

@@ -1,4 +1,5 @@
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use aws_credential_types::provider::{error::CredentialsError, future, ProvideCredentials};
@@ -70,71 +71,124 @@ fn a_token_is_signed_with_the_credentials_at_the_clocks_time() {
     );
 }
 
-/// Credentials that expire `lifetime_s` after they are fetched (by the fake clock), with a
-/// new access key id each time, as STS or IMDS hand them out.
+/// Credentials that expire `lifetime_s` after they are fetched (by the fake clock; None: no
+/// expiry, as static keys), with a new access key id each time, as STS or IMDS hand them out;
+/// counts its calls.
 #[derive(Debug)]
-struct Expiring {
+struct Counting {
     clock: fn() -> SystemTime,
-    lifetime_s: u64,
-    fetched: AtomicI64,
+    lifetime_s: Option<u64>,
+    fetched: Arc<AtomicI64>,
 }
 
-impl ProvideCredentials for Expiring {
+impl ProvideCredentials for Counting {
     fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
     where
         Self: 'a,
     {
         let n = self.fetched.fetch_add(1, Ordering::Relaxed);
-        let expiry = (self.clock)() + Duration::from_secs(self.lifetime_s);
+        let expiry = self
+            .lifetime_s
+            .map(|s| (self.clock)() + Duration::from_secs(s));
         future::ProvideCredentials::ready(Ok(Credentials::new(
             format!("ASIA{n}"),
             "secret",
             Some("session".into()),
-            Some(expiry),
-            "expiring",
+            expiry,
+            "counting",
         )))
     }
 }
 
-/// librdkafka asks for a token at start and then 80% through each token's remaining life
-/// (`librdkafka_refresh_at_ms`); with the fake clock moved to each of those times, every token
-/// is replaced before it expires, whether the URL's 900 s or the credentials' expiry ends it.
+fn counting_signer(clock: fn() -> SystemTime, lifetime_s: Option<u64>) -> (MskIam, Arc<AtomicI64>) {
+    let fetched = Arc::new(AtomicI64::new(0));
+    let provider = Counting {
+        clock,
+        lifetime_s,
+        fetched: Arc::clone(&fetched),
+    };
+    let signer = MskIam::new(
+        "msk",
+        "eu-west-1",
+        Some(SharedCredentialsProvider::new(provider)),
+        clock,
+    );
+    (signer, fetched)
+}
+
+/// Credentials with an expiry are reused until 5 minutes before it, then fetched again.
 #[test]
-fn tokens_are_refreshed_before_they_expire() {
+fn expiring_credentials_are_reused_until_five_minutes_before_they_expire() {
     fake_clock!(NOW, START_MS);
     fn now() -> SystemTime {
         at_ms(NOW.load(Ordering::Relaxed))
     }
-    for (credentials_lifetime_s, token_lifetime_ms) in [(3600, 900_000), (300, 300_000)] {
-        NOW.store(START_MS, Ordering::Relaxed);
-        let provider = Expiring {
-            clock: now,
-            lifetime_s: credentials_lifetime_s,
-            fetched: AtomicI64::new(0),
-        };
-        let signer = MskIam::new(
-            "msk",
-            "eu-west-1",
-            Some(SharedCredentialsProvider::new(provider)),
-            now,
-        );
-        let mut previous: Option<MskToken> = None;
-        for round in 0..5 {
-            let now_ms = NOW.load(Ordering::Relaxed);
-            let token = signer.token().unwrap();
-            assert_eq!(token.principal, format!("ASIA{round}"));
-            assert_eq!(token.expires_at_ms, now_ms + token_lifetime_ms);
-            if let Some(previous) = previous {
-                // Replaced with a fifth of the previous token's life left.
-                assert_eq!(previous.expires_at_ms - now_ms, token_lifetime_ms / 5);
-            }
-            let refresh_at = librdkafka_refresh_at_ms(now_ms, token.expires_at_ms);
-            assert_eq!(refresh_at, now_ms + token_lifetime_ms * 4 / 5);
-            assert!(refresh_at < token.expires_at_ms);
-            NOW.store(refresh_at, Ordering::Relaxed);
-            previous = Some(token);
-        }
+    let (signer, fetched) = counting_signer(now, Some(3600));
+    let first = signer.token().unwrap();
+    assert_eq!(first.principal, "ASIA0");
+    assert_eq!(fetched.load(Ordering::Relaxed), 1);
+    // librdkafka's refreshes (720 s apart) until the credentials are 5 minutes from expiry.
+    for step in 1..=3 {
+        NOW.store(START_MS + step * 720_000, Ordering::Relaxed);
+        let token = signer.token().unwrap();
+        assert_eq!(token.principal, "ASIA0", "step {step}");
+        assert_eq!(token.expires_at_ms, START_MS + step * 720_000 + 900_000);
     }
+    // 2880 s in, 720 s left: the token ends with the credentials.
+    NOW.store(START_MS + 2_880_000, Ordering::Relaxed);
+    let token = signer.token().unwrap();
+    assert_eq!(token.principal, "ASIA0");
+    assert_eq!(token.expires_at_ms, START_MS + 3_600_000);
+    // 3299 s in: 301 s left, still reused; at 3300 s exactly 300 s left: fetched again.
+    NOW.store(START_MS + 3_299_000, Ordering::Relaxed);
+    assert_eq!(signer.token().unwrap().principal, "ASIA0");
+    assert_eq!(fetched.load(Ordering::Relaxed), 1);
+    NOW.store(START_MS + 3_300_000, Ordering::Relaxed);
+    let renewed = signer.token().unwrap();
+    assert_eq!(renewed.principal, "ASIA1");
+    assert_eq!(renewed.expires_at_ms, START_MS + 3_300_000 + 900_000);
+    assert_eq!(fetched.load(Ordering::Relaxed), 2);
+    // The clones of a signer (one per client of the cluster) share the cache.
+    assert_eq!(signer.clone().token().unwrap().principal, "ASIA1");
+    assert_eq!(fetched.load(Ordering::Relaxed), 2);
+}
+
+/// Credentials expiring within 5 minutes of being fetched are never reused.
+#[test]
+fn short_lived_credentials_are_fetched_for_every_token() {
+    fake_clock!(NOW, START_MS);
+    fn now() -> SystemTime {
+        at_ms(NOW.load(Ordering::Relaxed))
+    }
+    let (signer, fetched) = counting_signer(now, Some(120));
+    for n in 0..3 {
+        let token = signer.token().unwrap();
+        assert_eq!(token.principal, format!("ASIA{n}"));
+        // Ends with the credentials.
+        assert_eq!(token.expires_at_ms, NOW.load(Ordering::Relaxed) + 120_000);
+        NOW.fetch_add(96_000, Ordering::Relaxed);
+    }
+    assert_eq!(fetched.load(Ordering::Relaxed), 3);
+}
+
+/// Credentials without an expiry (environment, static keys) are reused for 5 minutes.
+#[test]
+fn credentials_without_an_expiry_are_reused_for_five_minutes() {
+    fake_clock!(NOW, START_MS);
+    fn now() -> SystemTime {
+        at_ms(NOW.load(Ordering::Relaxed))
+    }
+    let (signer, fetched) = counting_signer(now, None);
+    assert_eq!(signer.token().unwrap().principal, "ASIA0");
+    NOW.store(START_MS + 299_999, Ordering::Relaxed);
+    assert_eq!(signer.token().unwrap().principal, "ASIA0");
+    assert_eq!(fetched.load(Ordering::Relaxed), 1);
+    NOW.store(START_MS + 300_000, Ordering::Relaxed);
+    assert_eq!(signer.token().unwrap().principal, "ASIA1");
+    // Reused from the new fetch on.
+    NOW.store(START_MS + 599_999, Ordering::Relaxed);
+    assert_eq!(signer.token().unwrap().principal, "ASIA1");
+    assert_eq!(fetched.load(Ordering::Relaxed), 2);
 }
 
 #[derive(Debug)]

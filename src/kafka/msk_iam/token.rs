@@ -118,14 +118,6 @@ pub fn unix_ms(t: SystemTime) -> i64 {
     }
 }
 
-/// When librdkafka asks for the next token after setting one that ends at `expires_at_ms` at
-/// `now_ms`: 80% through its remaining lifetime (`rd_kafka_oauthbearer_set_token0` in
-/// librdkafka's `rdkafka_sasl_oauthbearer.c`). Kept here to test that warren's lifetimes make
-/// it refresh before the token expires.
-pub fn librdkafka_refresh_at_ms(now_ms: i64, expires_at_ms: i64) -> i64 {
-    now_ms + ((expires_at_ms - now_ms) as f64 * 0.8) as i64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,11 +9,13 @@
 //!   `std::thread` that hands each result event to the awaiting caller;
 //! - [`parse`]: pure functions from those rows to answers;
 //! - [`index`]: maps result partitions back to positions in the caller's list;
-//! - this module: the [`Admin`] facade and its public types.
+//! - [`answers`]: the values the calls take and give back, and their error;
+//! - this module: the [`Admin`] facade.
 //!
 //! Two librdkafka 2.12.1 crashes in ListConsumerGroupOffsets are worked around (see
 //! `crate::config::DEFAULT_ADMIN_GROUP_ID` and `GROUP_OFFSETS_RDKAFKA_TIMEOUT`).
 
+mod answers;
 #[allow(unsafe_code)]
 mod ffi;
 mod index;
@@ -32,7 +34,6 @@ use std::time::Duration;
 use rdkafka::bindings as rdsys;
 use rdkafka::client::Client;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::error::KafkaError;
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -40,7 +41,8 @@ use tracing::{debug, warn};
 
 use crate::config::AuthConfig;
 use crate::kafka::msk_iam::MskIam;
-use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
+use crate::model::{GroupDescription, TopicConfig, TopicPartition};
+pub use answers::{AdminError, Committed, GroupList, GroupListing, OffsetSpec, TopicMetadata};
 use ffi::{
     AdminContext, ConfigResource, Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl,
 };
@@ -82,104 +84,6 @@ const TIMEOUT_GRACE: Duration = Duration::from_millis(200);
 /// coordinator and that coordinator later becomes reachable; keeping the request alive until
 /// the coordinator answers avoids that for outages shorter than this.
 const GROUP_OFFSETS_RDKAFKA_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// Which end of a partition ListOffsets asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OffsetSpec {
-    /// The log start offset.
-    Earliest,
-    /// The high watermark (isolation READ_UNCOMMITTED).
-    Latest,
-}
-
-/// One topic from cluster metadata.
-#[derive(Debug, Clone)]
-pub struct TopicMetadata {
-    pub name: String,
-    /// Partition ids, sorted.
-    pub partitions: Vec<i32>,
-    /// Topic-level error reported by the broker, if any.
-    pub error: Option<String>,
-}
-
-/// One consumer group from ListConsumerGroups.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupListing {
-    pub id: String,
-    /// The state librdkafka reports (`Unknown` for a name warren does not know).
-    pub state: GroupState,
-    pub simple: bool,
-}
-
-/// Result of ListConsumerGroups: the valid listings plus per-broker errors.
-#[derive(Debug, Clone, Default)]
-pub struct GroupList {
-    pub groups: Vec<GroupListing>,
-    /// Per-broker errors (the listing is then partial).
-    pub errors: Vec<String>,
-}
-
-/// One committed offset from [`Admin::list_group_offsets`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Committed {
-    /// Index of the partition in the list the caller passed.
-    pub index: u32,
-    /// The committed offset (the next offset the group will read).
-    pub offset: i64,
-}
-
-/// An admin error: a clear message, and the librdkafka error code when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminError {
-    pub code: Option<RDKafkaErrorCode>,
-    pub message: String,
-}
-
-impl AdminError {
-    fn new(code: Option<RDKafkaErrorCode>, message: impl Into<String>) -> Self {
-        AdminError {
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn invalid(message: impl Into<String>) -> Self {
-        Self::new(Some(RDKafkaErrorCode::InvalidArgument), message)
-    }
-
-    fn timed_out(what: &str, timeout: Duration) -> Self {
-        Self::new(
-            Some(RDKafkaErrorCode::OperationTimedOut),
-            format!("{what} timed out after {timeout:?}"),
-        )
-    }
-
-    fn poller_gone(what: &str) -> Self {
-        Self::new(None, format!("{what}: admin result poller stopped"))
-    }
-
-    /// From a plain response code, with librdkafka's text for it.
-    fn from_code(what: &str, code: RDKafkaErrorCode) -> Self {
-        Self::new(Some(code), format!("{what}: {}", ffi::err2str(code)))
-    }
-}
-
-impl fmt::Display for AdminError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.code {
-            Some(code) => write!(f, "{} ({code:?})", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for AdminError {}
-
-impl From<KafkaError> for AdminError {
-    fn from(e: KafkaError) -> Self {
-        AdminError::new(e.rdkafka_error_code(), e.to_string())
-    }
-}
 
 /// Progress of one group in `list_group_offsets`: the committed offsets so far and how many
 /// of its requests are unanswered, or its first error.

@@ -155,7 +155,8 @@ async fn metrics_handler(State(state): State<Arc<AppState>>, headers: HeaderMap)
         )
             .into_response();
     };
-    if state.scrapes.streams(format, encoding) {
+    let estimate = || metrics::estimated_size(&state.snapshots.load());
+    if state.scrapes.streams(format, encoding, estimate) {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let streamer = state.clone();
         let rendering = permit.clone();

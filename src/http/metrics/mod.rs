@@ -132,6 +132,28 @@ fn write_snapshots(w: &mut Writer, clusters: &[Arc<ClusterSnapshot>], build: &Bu
     warren::write(w, clusters, build);
 }
 
+/// A quick estimate of the uncompressed exposition's size from what dominates it at scale: the
+/// per-partition series of every group-partition (offset, lag, status, lag in seconds, and the
+/// owner of a described group). It decides only whether a slot's first scrape streams (see
+/// [`scrape::Scrapes::streams`]): close, not exact (tested within 30% of the render).
+pub fn estimated_size(clusters: &[Arc<ClusterSnapshot>]) -> usize {
+    /// What a group-partition line adds to the names and static labels in it: a family name,
+    /// the label names and quotes, a partition number and a value.
+    const LINE: usize = 80;
+    let mut bytes = 0;
+    for c in clusters.iter().filter(|c| c.granularity.partitions()) {
+        for g in &c.groups {
+            let lines = 4 + usize::from(g.membership.is_some());
+            let names = LINE + c.label_prefix.len() + g.name.escaped.len();
+            for run in g.runs.iter() {
+                let topic = c.topic(run.topic).map_or(0, |t| t.name.escaped.len());
+                bytes += run.len as usize * lines * (names + topic);
+            }
+        }
+    }
+    bytes
+}
+
 /// The end of [`render`]: warren's [`Telemetry`], then `# EOF` in OpenMetrics.
 pub fn render_telemetry(telemetry: &Telemetry, format: Format) -> Vec<u8> {
     let mut out = warren::telemetry(telemetry, format).into_bytes();

@@ -18,7 +18,7 @@
 //! ordinary gzip member, which every decoder reads.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -79,10 +79,15 @@ pub struct Scrapes {
     permits: Arc<Semaphore>,
     /// Indexed by [`slot_index`].
     slots: Mutex<[Option<Slot>; 4]>,
-    /// Per slot: the last render was larger than `share_up_to`, so scrapes stream.
-    streaming: [AtomicBool; 4],
+    /// Per slot: [`UNKNOWN`] until a render's size is known, then whether scrapes share one
+    /// body ([`SHARE`]) or stream ([`STREAM`]: the last render was larger than `share_up_to`).
+    streaming: [AtomicU8; 4],
     share_up_to: usize,
 }
+
+const UNKNOWN: u8 = 0;
+const SHARE: u8 = 1;
+const STREAM: u8 = 2;
 
 fn slot_index(format: Format, encoding: Encoding) -> usize {
     usize::from(format == Format::OpenMetrics) * 2 + usize::from(encoding == Encoding::Gzip)
@@ -112,15 +117,31 @@ impl Scrapes {
     }
 
     /// Whether scrapes in `format` and `encoding` are rendered for each scrape as it reads,
-    /// the exposition being too large to hold whole.
-    pub fn streams(&self, format: Format, encoding: Encoding) -> bool {
-        self.streaming[slot_index(format, encoding)].load(Ordering::Relaxed)
+    /// the exposition being too large to hold whole. Before any render of the slot, an
+    /// uncompressed exposition whose `estimate` (see [`super::estimated_size`]) is over the
+    /// limit streams too, so that not even the first scrape holds a large body whole.
+    pub fn streams(
+        &self,
+        format: Format,
+        encoding: Encoding,
+        estimate: impl FnOnce() -> usize,
+    ) -> bool {
+        let state = &self.streaming[slot_index(format, encoding)];
+        match state.load(Ordering::Relaxed) {
+            STREAM => true,
+            SHARE => false,
+            _ if encoding == Encoding::Identity && estimate() > self.share_up_to => {
+                state.store(STREAM, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Records the size of a streamed exposition: a small one is shared again.
     pub fn streamed(&self, format: Format, encoding: Encoding, sent: usize) {
         if sent <= self.share_up_to / 2 {
-            self.streaming[slot_index(format, encoding)].store(false, Ordering::Relaxed);
+            self.streaming[slot_index(format, encoding)].store(SHARE, Ordering::Relaxed);
         }
     }
 
@@ -174,9 +195,13 @@ impl Scrapes {
             })
             .await
             .cloned()?;
-        if part.bytes.len() > self.share_up_to {
+        let state = &self.streaming[slot_index(format, encoding)];
+        if part.bytes.len() <= self.share_up_to {
+            // Only a first render's size is news; a streaming slot was set by a larger one.
+            let _ = state.compare_exchange(UNKNOWN, SHARE, Ordering::Relaxed, Ordering::Relaxed);
+        } else {
             // Too large to keep: let it go with the scrapes sending it, and stream from now on.
-            self.streaming[slot_index(format, encoding)].store(true, Ordering::Relaxed);
+            state.store(STREAM, Ordering::Relaxed);
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             let slot = &mut slots[slot_index(format, encoding)];
             if slot.as_ref().is_some_and(|s| s.generation == generation) {
@@ -449,7 +474,7 @@ mod tests {
                 .unwrap();
             let shared = reply_parts(&part, &telemetry, Format::Text, encoding);
             assert!(
-                scrapes.streams(Format::Text, encoding)
+                scrapes.streams(Format::Text, encoding, || 0)
                     == (part.bytes.len() > small.bytes.len() - 1)
             );
             let (tx, mut rx) = mpsc::channel(4);
@@ -469,11 +494,24 @@ mod tests {
             assert_eq!(text(&chunks), text(&shared));
             assert_eq!(sent, text(&shared).len());
         }
-        assert!(scrapes.streams(Format::Text, Encoding::Identity));
+        assert!(scrapes.streams(Format::Text, Encoding::Identity, || 0));
         // The slot was emptied: nothing of the large part is kept.
         assert!(scrapes.slots.lock().unwrap()[0].is_none());
         scrapes.streamed(Format::Text, Encoding::Identity, 0);
-        assert!(!scrapes.streams(Format::Text, Encoding::Identity));
+        assert!(!scrapes.streams(Format::Text, Encoding::Identity, || usize::MAX));
+    }
+
+    /// Before any render, an uncompressed exposition estimated over the limit streams from the
+    /// first scrape; a small estimate, or gzip (whose shared part is small), shares.
+    #[test]
+    fn a_first_scrape_streams_when_the_estimate_is_over_the_limit() {
+        let scrapes = Scrapes::sharing_up_to(2, 1000);
+        assert!(!scrapes.streams(Format::Text, Encoding::Identity, || 1000));
+        assert!(!scrapes.streams(Format::Text, Encoding::Gzip, || 1001));
+        assert!(scrapes.streams(Format::Text, Encoding::Identity, || 1001));
+        // Decided: the estimate is not asked again.
+        assert!(scrapes.streams(Format::Text, Encoding::Identity, || unreachable!()));
+        assert!(!scrapes.streams(Format::OpenMetrics, Encoding::Identity, || 10));
     }
 
     #[tokio::test]

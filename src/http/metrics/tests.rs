@@ -227,3 +227,53 @@ fn granularity_leaves_out_partition_then_topic_series() {
     let max = r#"kafka_consumergroup_group_topic_max_lag{cluster="prod",env="eu",group="app\"1",topic="orders"} 60"#;
     assert!(topic.iter().any(|l| l == max));
 }
+
+/// The size estimate that decides whether a first scrape streams is close to the render's.
+#[test]
+fn estimated_size_is_within_30_percent_of_the_render() {
+    let mut store = Store::new(3);
+    let topics: Vec<(String, u32)> = (0..20).map(|i| (format!("orders.v2.{i}"), 50)).collect();
+    let meta: Vec<(&str, u32)> = topics.iter().map(|(n, p)| (n.as_str(), *p)).collect();
+    let ids = store.apply_metadata(1, &meta);
+    let samples: Vec<WatermarkSample> = ids
+        .iter()
+        .flat_map(|&t| {
+            (0..50).map(move |p| WatermarkSample {
+                topic: t,
+                partition: p,
+                earliest: Some(0),
+                latest: Some(1_000_000),
+            })
+        })
+        .collect();
+    store.apply_watermarks(1, &samples);
+    for g in 0..100 {
+        let t = ids[g % ids.len()];
+        let mut commits: Vec<Commit> = (0..50).map(|p| Commit::new(t, p, 999_000)).collect();
+        store.apply_group_offsets(1, &format!("payments-consumer-{g}"), &mut commits);
+    }
+    let evals = crate::evaluate::evaluate_store(&store, 1, &Default::default());
+    let base = ClusterSnapshot::empty("prod", &[("env".into(), "eu".into())]);
+    let c = vec![Arc::new(base.from_store(
+        &store,
+        &evals,
+        Default::default(),
+    ))];
+    let rendered = render_to_vec(&c, &build(), &telemetry(), Format::Text).len() as f64;
+    let estimate = estimated_size(&c) as f64;
+    let ratio = estimate / rendered;
+    assert!(
+        (0.7..=1.3).contains(&ratio),
+        "{estimate} for {rendered} bytes"
+    );
+    let topic = vec![Arc::new(
+        (*c[0])
+            .clone()
+            .with_granularity(crate::snapshot::Granularity::Topic),
+    )];
+    assert_eq!(
+        estimated_size(&topic),
+        0,
+        "no per-partition series at topic granularity"
+    );
+}

@@ -79,7 +79,7 @@ pub(super) fn check_auth(key: &str, c: &ClusterConfig, errors: &mut Errors) {
     for (property, value) in &c.client {
         let client_key = || render_path(key, &["client".to_string(), property.clone()]);
         let p = property.trim().to_ascii_lowercase();
-        let message = if (p == "sasl.mechanism" || p == "sasl.mechanisms")
+        let message = if (is_property(&p, "sasl.mechanism") || is_property(&p, "sasl.mechanisms"))
             && !value.trim().eq_ignore_ascii_case(MECHANISM)
         {
             format!(
@@ -92,7 +92,7 @@ pub(super) fn check_auth(key: &str, c: &ClusterConfig, errors: &mut Errors) {
                 "not allowed with `{key}.auth`: warren makes the {MECHANISM} tokens itself; \
                  remove it"
             )
-        } else if p == "security.protocol"
+        } else if is_property(&p, "security.protocol")
             && !value.trim().to_ascii_lowercase().starts_with("sasl_")
         {
             format!(

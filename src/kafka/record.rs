@@ -79,19 +79,11 @@ macro_rules! with_consumer {
 }
 
 impl RecordReader {
-    /// A consumer with the cluster's client properties (security, …) and `auth`; an error
-    /// names the property at fault.
-    pub fn new(cluster: &ClusterConfig) -> Result<RecordReader, String> {
-        RecordReader::with_signer(cluster, MskIam::for_cluster(cluster))
-    }
-
-    /// [`RecordReader::new`] with `signer` making the OAUTHBEARER tokens of a cluster whose
-    /// `auth` is MSK IAM (librdkafka asks for them when the consumer is polled, which
-    /// [`RecordReader::read`] does).
-    pub fn with_signer(
-        cluster: &ClusterConfig,
-        signer: Option<MskIam>,
-    ) -> Result<RecordReader, String> {
+    /// A consumer with the cluster's client properties (security, …) and `auth`, `signer`
+    /// making the OAUTHBEARER tokens of a cluster whose `auth` is MSK IAM (librdkafka asks for
+    /// them when the consumer is polled, which [`RecordReader::read`] does; the scraper shares
+    /// one signer between its clients). An error names the property at fault.
+    pub fn new(cluster: &ClusterConfig, signer: Option<MskIam>) -> Result<RecordReader, String> {
         let mut cfg = crate::config::kafka_properties(
             &cluster.bootstrap_servers,
             &cluster.client,

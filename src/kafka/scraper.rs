@@ -429,7 +429,7 @@ impl Scraper {
         }
         let reader = match &self.records {
             Some(r) => r.clone(),
-            None => match RecordReader::with_signer(&self.settings.cluster, self.msk_iam.clone()) {
+            None => match RecordReader::new(&self.settings.cluster, self.msk_iam.clone()) {
                 Ok(r) => self.records.insert(Arc::new(r)).clone(),
                 Err(e) => {
                     self.telemetry

@@ -269,8 +269,8 @@ fn the_record_reader_sends_the_signed_token() {
     let listener = SaslListener::start();
     let cluster = msk_cluster(&listener.address);
     let credentials = Credentials::new("AKIDRECORDREADER", "reader-secret", None, None, "test");
-    let reader = RecordReader::with_signer(&cluster, Some(signer(&credentials)))
-        .expect("an MSK IAM record reader");
+    let reader =
+        RecordReader::new(&cluster, Some(signer(&credentials))).expect("an MSK IAM record reader");
     let want = RecordWant {
         topic: "orders".to_string(),
         partition: 0,

@@ -18,7 +18,8 @@
 //!   interpolation's).
 //!
 //! `cargo bench --bench scale` runs the short form (3 steady polls per measurement, `.ci/run`);
-//! `WARREN_SCALE_POLLS=N` measures N steady polls. `WARREN_SCALE_PROFILE=1` also records a
+//! `WARREN_SCALE_POLLS=N` measures N steady polls; `WARREN_SCALE_MODES=partition,record` only
+//! the modes named (baseline, partition, topic, record). `WARREN_SCALE_PROFILE=1` also records a
 //! profile of steady polls with `perf record` and prints its top symbols. Needs the test
 //! broker (`WARREN_TEST_BROKER_ROOT`, README "Run the tests"); without it the bench prints one
 //! line and exits 0, or fails when `WARREN_REQUIRE_TOOLS=1`.
@@ -96,36 +97,51 @@ fn main() {
         POLL_INTERVAL.as_secs()
     );
 
-    let baseline = run(&broker, Mode::WatermarksOnly, polls);
-    let partition = run(&broker, Mode::Partition, polls);
-    let topic = run(&broker, Mode::Topic, polls);
-    let record = run(&broker, Mode::Record, polls);
-    requests_per_poll(&broker);
+    // `WARREN_SCALE_MODES=partition,record` measures only those (all four by default).
+    let only = std::env::var("WARREN_SCALE_MODES").ok();
+    let wanted = |m: Mode| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n == m.name()))
+    };
+    let mut measure = |m: Mode| wanted(m).then(|| run(&broker, m, polls));
+    let baseline = measure(Mode::WatermarksOnly);
+    let partition = measure(Mode::Partition);
+    let topic = measure(Mode::Topic);
+    let record = measure(Mode::Record);
+    if only.is_none() {
+        requests_per_poll(&broker);
+    }
 
-    println!(
-        "scale: CPU per poll: partition {:.3} s = {:.2}x the target ({CPU_TARGET} s), topic \
-         {:.3} s = {:.2}x; baseline (same topics, no group: watermarks only) {:.3} s",
-        partition.cpu,
-        partition.cpu / CPU_TARGET,
-        topic.cpu,
-        topic.cpu / CPU_TARGET,
-        baseline.cpu
-    );
-    println!(
-        "scale: record mode, offsets not moving: CPU {:.3} s per poll = {:.2}x interpolation's \
-         (target <= {RECORD_CPU_TARGET}x)",
-        record.cpu,
-        record.cpu / partition.cpu
-    );
-    for (format, _) in FORMATS {
-        let (p, t) = (partition.bytes[format], topic.bytes[format]);
+    if let (Some(partition), Some(topic), Some(baseline)) = (&partition, &topic, &baseline) {
         println!(
-            "scale: output {format}: topic {t} B / partition {p} B = 1/{:.0} = {:.2}x the target \
-             (1/{:.0})",
-            p as f64 / t as f64,
-            (t as f64 / p as f64) / TOPIC_BYTES_TARGET,
-            1.0 / TOPIC_BYTES_TARGET
+            "scale: CPU per poll: partition {:.3} s = {:.2}x the target ({CPU_TARGET} s), topic \
+             {:.3} s = {:.2}x; baseline (same topics, no group: watermarks only) {:.3} s",
+            partition.cpu,
+            partition.cpu / CPU_TARGET,
+            topic.cpu,
+            topic.cpu / CPU_TARGET,
+            baseline.cpu
         );
+    }
+    if let (Some(record), Some(partition)) = (&record, &partition) {
+        println!(
+            "scale: record mode, offsets not moving: CPU {:.3} s per poll = {:.2}x \
+             interpolation's (target <= {RECORD_CPU_TARGET}x)",
+            record.cpu,
+            record.cpu / partition.cpu
+        );
+    }
+    if let (Some(partition), Some(topic)) = (&partition, &topic) {
+        for (format, _) in FORMATS {
+            let (p, t) = (partition.bytes[format], topic.bytes[format]);
+            println!(
+                "scale: output {format}: topic {t} B / partition {p} B = 1/{:.0} = {:.2}x the \
+                 target (1/{:.0})",
+                p as f64 / t as f64,
+                (t as f64 / p as f64) / TOPIC_BYTES_TARGET,
+                1.0 / TOPIC_BYTES_TARGET
+            );
+        }
     }
     println!("scale: done in {:.0} s", started.elapsed().as_secs_f64());
 }

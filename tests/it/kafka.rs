@@ -38,6 +38,24 @@ fn wait_value_for(w: &Warren, series: &str, value: f64, limit: Duration) -> BTre
     })
 }
 
+/// `build.rs` links the binary and these tests alike with `--wrap`: librdkafka's own calls of
+/// its partition-list search (its OffsetFetch parsing among them) reach warren's
+/// (`src/kafka/admin/ffi/partition_find.rs`), as this crate's reference does.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn librdkafka_searches_partition_lists_with_warrens_search() {
+    use rdkafka::bindings as rdsys;
+    extern "C" {
+        fn __wrap_rd_kafka_topic_partition_list_find(
+            list: *const rdsys::rd_kafka_topic_partition_list_t,
+            topic: *const std::ffi::c_char,
+            partition: i32,
+        ) -> *mut rdsys::rd_kafka_topic_partition_t;
+    }
+    let linked = rdsys::rd_kafka_topic_partition_list_find as usize;
+    assert_eq!(linked, __wrap_rd_kafka_topic_partition_list_find as usize);
+}
+
 #[test]
 fn exact_values_for_watermarks_offsets_lags_and_sums() {
     if !can_run() {

@@ -1,7 +1,8 @@
 //! The only `unsafe` code in warren: RAII handles for the librdkafka objects the admin calls
 //! use ([`request`] for what a request is built from), the calls themselves, ([`event`]) the
 //! code that copies result events into the plain rows of [`super::parse`], and
-//! ([`token_refresh`]) the OAUTHBEARER token callback.
+//! ([`token_refresh`]) the OAUTHBEARER token callback, and ([`partition_find`]) a faster
+//! search that librdkafka's parsing of OffsetFetch answers is linked to.
 //!
 //! Everything here is safe to call from safe code:
 //! - every librdkafka object we own lives in a newtype whose `Drop` destroys it; a [`Queue`]
@@ -32,6 +33,8 @@ use super::poller::Reply;
 use super::AdminError;
 
 mod event;
+#[cfg(warren_wrap_find)]
+mod partition_find;
 mod request;
 mod token_refresh;
 

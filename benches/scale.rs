@@ -103,7 +103,7 @@ fn main() {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|n| n == m.name()))
     };
-    let mut measure = |m: Mode| wanted(m).then(|| run(&broker, m, polls));
+    let measure = |m: Mode| wanted(m).then(|| run(&broker, m, polls));
     let baseline = measure(Mode::WatermarksOnly);
     let partition = measure(Mode::Partition);
     let topic = measure(Mode::Topic);

@@ -52,8 +52,11 @@ fn librdkafka_searches_partition_lists_with_warrens_search() {
             partition: i32,
         ) -> *mut rdsys::rd_kafka_topic_partition_t;
     }
-    let linked = rdsys::rd_kafka_topic_partition_list_find as usize;
-    assert_eq!(linked, __wrap_rd_kafka_topic_partition_list_find as usize);
+    let linked = rdsys::rd_kafka_topic_partition_list_find as *const ();
+    assert_eq!(
+        linked,
+        __wrap_rd_kafka_topic_partition_list_find as *const ()
+    );
 }
 
 #[test]

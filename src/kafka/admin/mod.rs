@@ -57,14 +57,17 @@ use poller::{Reply, Ticket, TicketGuard};
 /// 0.21-0.23 s, 100 → 0.22 s.
 const LIST_OFFSETS_CHUNK: usize = 250;
 /// Partitions per ListConsumerGroupOffsets request. librdkafka parses an OffsetFetch answer
-/// with a linear search per partition (`rd_kafka_handle_OffsetFetch` →
-/// `rd_kafka_topic_partition_list_find`: quadratic in this size), while every request costs a
-/// fixed ~0.1 ms of CPU on top (a copied list, a coordinator lookup, thread wakeups), so the
-/// best size balances the two: measured with `benches/scale.rs` (20 groups × 5,000
-/// partitions, CPU per poll with LIST_OFFSETS_CHUNK 1000): 500 → 0.29 s, 200 → 0.27 s,
-/// 100 → 0.30 s, 50 → 0.42 s. More requests in flight (the scraper's 8 raised to 32 or 64)
-/// saved neither CPU nor wall time and multiplied the FindCoordinator requests.
-const GROUP_OFFSETS_CHUNK: usize = 200;
+/// by looking each partition up in the request's list, front to back (quadratic in this size),
+/// which warren's search (`ffi/partition_find.rs`) makes cheap, while every request costs a
+/// fixed ~0.1 ms of CPU on top (copied lists, a coordinator lookup, thread wakeups). Measured
+/// with `benches/scale.rs` (20 groups × 5,000 partitions, CPU per poll): with librdkafka's own
+/// search 500 → 0.29 s, 200 → 0.27 s, 100 → 0.30 s, 50 → 0.42 s; with warren's, 200 → 0.21 s,
+/// 500 → 0.17 s, 1,000 → 0.17 s, 2,500 → 0.22 s (200 and 2,500 while `perf` recorded, which
+/// costs some; at 2,500 the search is back on top: each partition number recurs once per
+/// topic of the request, and each recurrence is a `strcmp`). More requests in
+/// flight (the scraper's 8 raised to 32 or 64) saved neither CPU nor wall time and multiplied
+/// the FindCoordinator requests.
+const GROUP_OFFSETS_CHUNK: usize = 500;
 /// Groups per DescribeConsumerGroups call (librdkafka sends one request per group inside, so
 /// this only bounds the size of one result event).
 const DESCRIBE_GROUPS_CHUNK: usize = 100;

@@ -114,46 +114,39 @@ impl RecordReader {
     }
 
     /// Reads the record of each of `wants` within `budget`, stopping early when `stop` is set.
-    /// A partition holds one offset at a time, so the reads go in rounds: each round assigns
-    /// every partition's next wanted offset. A want without an answer was not read in time, or
-    /// its partition could not be read.
+    /// A partition is read forward from its lowest wanted offset, and each record read answers
+    /// every want at or below its offset not answered yet, so the wants of one partition cost
+    /// one pass (see [`plan_rounds`]). A want without an answer was not read in time, or its
+    /// partition could not be read.
     pub fn read(&self, wants: &[RecordWant], budget: Duration, stop: &AtomicBool) -> Reads {
         let deadline = Instant::now() + budget;
-        let mut rounds: Vec<Vec<usize>> = Vec::new();
-        let mut depth: HashMap<(&str, i32), usize> = HashMap::new();
-        for (i, w) in wants.iter().enumerate() {
-            let k = depth.entry((&w.topic, w.partition)).or_insert(0);
-            if rounds.len() <= *k {
-                rounds.push(Vec::new());
-            }
-            rounds[*k].push(i);
-            *k += 1;
-        }
         let mut reads = Reads::default();
-        for round in rounds {
+        for round in plan_rounds(wants) {
             if Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
                 break;
             }
-            self.read_round(wants, &round, deadline, stop, &mut reads);
+            self.read_round(wants, round, deadline, stop, &mut reads);
         }
         reads
     }
 
-    /// One round: `round` holds at most one want per partition.
+    /// One round: at most one span per partition.
     fn read_round(
         &self,
         wants: &[RecordWant],
-        round: &[usize],
+        round: Vec<Vec<usize>>,
         deadline: Instant,
         stop: &AtomicBool,
         reads: &mut Reads,
     ) {
         let mut tpl = TopicPartitionList::with_capacity(round.len());
-        let mut pending: HashMap<(String, i32), usize> = HashMap::with_capacity(round.len());
-        for &i in round {
-            let w = &wants[i];
-            pending.insert((w.topic.clone(), w.partition), i);
+        // Per partition: its span's wants (by offset) and how many are answered.
+        let mut pending: HashMap<(String, i32), (Vec<usize>, usize)> =
+            HashMap::with_capacity(round.len());
+        for span in round {
+            let w = &wants[span[0]];
             let _ = tpl.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.offset));
+            pending.insert((w.topic.clone(), w.partition), (span, 0));
         }
         // A partition paused by an earlier round stays paused through unassign and assign
         // (librdkafka keeps the application's pause flag on the partition): resume first.
@@ -183,29 +176,125 @@ impl RecordReader {
                 Some(Ok(m)) => m,
             };
             let key = (message.topic().to_string(), message.partition());
-            let Some(i) = pending.remove(&key) else {
+            let Some((span, answered)) = pending.get_mut(&key) else {
                 continue;
             };
-            let mut done = TopicPartitionList::new();
-            let _ = done.add_partition(message.topic(), message.partition());
-            let _ = with_consumer!(self, c => c.pause(&done));
             let timestamp_ms = match message.timestamp() {
-                Timestamp::CreateTime(ms) | Timestamp::LogAppendTime(ms) if ms >= 0 => ms,
+                Timestamp::CreateTime(ms) | Timestamp::LogAppendTime(ms) if ms >= 0 => Some(ms),
                 // No timestamp (a pre-0.10 message format): no answer, interpolation it is.
-                _ => continue,
+                _ => None,
             };
-            reads.answers.push((
-                i,
-                RecordRead {
-                    timestamp_ms,
-                    offset: message.offset(),
-                },
-            ));
+            let offset = message.offset();
+            while let Some(&i) = span.get(*answered).filter(|&&i| wants[i].offset <= offset) {
+                if let Some(timestamp_ms) = timestamp_ms {
+                    reads.answers.push((
+                        i,
+                        RecordRead {
+                            timestamp_ms,
+                            offset,
+                        },
+                    ));
+                }
+                *answered += 1;
+            }
+            if *answered == span.len() {
+                pending.remove(&key);
+                let mut done = TopicPartitionList::new();
+                let _ = done.add_partition(message.topic(), message.partition());
+                let _ = with_consumer!(self, c => c.pause(&done));
+            }
         }
         if assigned.elapsed() >= MISS_AFTER {
-            reads.missed.extend(pending.into_values());
+            for (span, answered) in pending.into_values() {
+                reads.missed.extend_from_slice(&span[answered..]);
+            }
         }
         // Fetching stops; the next round assigns afresh.
         let _ = with_consumer!(self, c => c.unassign());
+    }
+}
+
+/// Wanted offsets of one partition at most this far apart are read in one pass (the records
+/// between them are fetched too); wants further apart go in later rounds, each assigned at
+/// its own offset.
+const SPAN_GAP: i64 = 100;
+
+/// The reads of `wants` in rounds: each round holds at most one span per partition (a
+/// partition is assigned at one offset at a time), a span being indices into `wants` of one
+/// partition, by offset, each at most [`SPAN_GAP`] after the one before. A want asked for
+/// twice is in its span twice (both get the answer).
+fn plan_rounds(wants: &[RecordWant]) -> Vec<Vec<Vec<usize>>> {
+    let mut by_partition: HashMap<(&str, i32), Vec<usize>> = HashMap::new();
+    for (i, w) in wants.iter().enumerate() {
+        by_partition
+            .entry((&w.topic, w.partition))
+            .or_default()
+            .push(i);
+    }
+    let mut partitions: Vec<((&str, i32), Vec<usize>)> = by_partition.into_iter().collect();
+    // Rounds list partitions in a fixed order (tests, logs).
+    partitions.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut rounds: Vec<Vec<Vec<usize>>> = Vec::new();
+    for (_, mut idx) in partitions {
+        idx.sort_by_key(|&i| wants[i].offset);
+        let mut round = 0;
+        let mut span: Vec<usize> = Vec::new();
+        for i in idx {
+            if let Some(&last) = span.last() {
+                if wants[i].offset - wants[last].offset > SPAN_GAP {
+                    push_span(&mut rounds, round, std::mem::take(&mut span));
+                    round += 1;
+                }
+            }
+            span.push(i);
+        }
+        push_span(&mut rounds, round, span);
+    }
+    rounds
+}
+
+fn push_span(rounds: &mut Vec<Vec<Vec<usize>>>, round: usize, span: Vec<usize>) {
+    if rounds.len() <= round {
+        rounds.push(Vec::new());
+    }
+    rounds[round].push(span);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn want(topic: &str, partition: i32, offset: i64) -> RecordWant {
+        RecordWant {
+            topic: topic.into(),
+            partition,
+            offset,
+        }
+    }
+
+    #[test]
+    fn a_partitions_wants_are_read_in_one_pass_unless_far_apart() {
+        let wants = [
+            want("a", 0, 7),
+            want("a", 0, 3),
+            want("b", 0, 5),
+            want("a", 1, 1_000),
+            want("a", 0, 103), // 96 after 7: same pass
+            want("a", 0, 204), // 101 after 103: next round
+            want("a", 0, 3),   // asked twice
+            want("a", 0, 205),
+            want("a", 0, 10_000),
+        ];
+        let rounds = plan_rounds(&wants);
+        assert_eq!(
+            rounds,
+            vec![
+                // a/0 from 3, a/1, b/0
+                vec![vec![1, 6, 0, 4], vec![3], vec![2]],
+                vec![vec![5, 7]],
+                vec![vec![8]],
+            ]
+        );
+        assert!(plan_rounds(&[]).is_empty());
     }
 }

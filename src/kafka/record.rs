@@ -1,10 +1,11 @@
 //! Record timestamps for exact lag in seconds (`clusters[].time_lag = "record"`): the
 //! timestamp of the record at a group's committed offset, the next one the group reads.
 //!
-//! A read-only consumer: it only `assign`s partitions at the offsets asked for and reads one
-//! record from each, so it never joins a group and never commits (it has the admin client's
-//! `group.id` only because librdkafka refuses `assign` without one). Fetches are small and each
-//! partition is paused once its record is in; the payload is dropped at once.
+//! A read-only consumer: it only `assign`s partitions at the offsets asked for and reads
+//! forward from there until every offset asked for has its record, so it never joins a group
+//! and never commits (it has the admin client's `group.id` only because librdkafka refuses
+//! `assign` without one). Fetches are small and each partition is paused once its records are
+//! in; the payload is dropped at once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -69,8 +69,8 @@ fn record_mode_reads_the_timestamp_at_the_committed_offset() {
         "reader",
         &[("stamped", 0, 1), ("stamped", 1, 1), ("stamped", 2, 0)],
     );
-    // A second group on the same partition at another offset: read in the same poll, in a
-    // second round (a partition is assigned at one offset at a time).
+    // A second group on the same partition at another offset: both records come from one
+    // pass over the partition, each group's from its own offset.
     broker.commit("second", &[("stamped", 0, 0)]);
     // The record at the committed offset is deleted: the next one answers, flagged.
     broker.create_topic("trimmed", 1);

@@ -102,6 +102,10 @@ impl RecordReader {
             .set("receive.message.max.bytes", "2097152")
             .set("queued.max.messages.kbytes", "1024")
             .set("queued.min.messages", "1")
+            // A partition over those thresholds is not fetched again for this long (librdkafka's
+            // default 1 s): with thresholds this low a busy round then starved partitions
+            // still unread past its budget.
+            .set("fetch.queue.backoff.ms", "20")
             .set("fetch.wait.max.ms", "100")
             .set_log_level(RDKafkaLogLevel::Warning);
         let consumer = match signer {

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::{fast_cluster, wait_for, workload, Broker, Warren};
+use crate::common::{fast_cluster, rdk_main_threads, wait_for, workload, Broker, Warren};
 use crate::tools;
 
 /// Now, in whole seconds since the Unix epoch.
@@ -142,7 +142,16 @@ fn record_mode_reads_the_timestamp_at_the_committed_offset() {
     let errors = "warren_poll_errors_total{cluster=\"rec\",stage=\"record_reads\"}";
     assert_eq!(m.get(errors), Some(&0.0));
 
-    // The group moves on partition 0 (already read once): the next record is read, at once.
+    // Every lagging offset's record is read: after three polls with nothing to read the
+    // reader is closed, leaving the two admin clients (one librdkafka `rdk:main` thread each).
+    wait_for(
+        Duration::from_secs(30),
+        "the idle record reader closed",
+        || (rdk_main_threads(w.pid()) == 2).then_some(()),
+    );
+
+    // The group moves on partition 0 (already read once): the next record is read, at once,
+    // by a new reader.
     broker.commit("reader", &[("stamped", 0, 2)]);
     let key = lag_seconds("rec", "reader", "stamped", 0);
     let m = wait_for(Duration::from_secs(30), "the new offset's record", || {

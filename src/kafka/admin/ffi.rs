@@ -52,13 +52,20 @@ impl KafkaClient {
     }
 }
 
-/// Drops `value` (holding a client) on a thread of its own, "warren-admin-close": destroying
-/// a client joins librdkafka's background thread, which may be waiting up to 12 s for AWS
-/// credentials, and this must not block a tokio worker. Dropped here if no thread can start.
-pub(super) fn drop_off_worker<T: Send + 'static>(value: T) {
-    let _ = std::thread::Builder::new()
-        .name("warren-admin-close".into())
-        .spawn(move || drop(value));
+pub(super) use crate::kafka::drop_off_worker;
+
+/// Returns the free memory of every malloc arena to the system (glibc's `malloc_trim`; a no-op
+/// elsewhere). librdkafka's threads allocate from arenas of their own, which keep what a
+/// closed client freed: 14 MB at 5,000 partitions for the record reader.
+pub(crate) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> c_int;
+        }
+        // SAFETY: glibc's malloc_trim takes no pointer and may be called at any time.
+        unsafe { malloc_trim(0) };
+    }
 }
 
 impl Deref for KafkaClient {

@@ -43,6 +43,7 @@ use crate::config::AuthConfig;
 use crate::kafka::msk_iam::MskIam;
 use crate::model::{GroupDescription, TopicConfig, TopicPartition};
 pub use answers::{AdminError, Committed, GroupList, GroupListing, OffsetSpec, TopicMetadata};
+pub(crate) use ffi::release_freed_memory;
 use ffi::{
     AdminContext, ConfigResource, Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl,
 };

@@ -741,3 +741,12 @@ pub fn http_request(
         body,
     })
 }
+
+/// librdkafka clients alive in process `pid`: each has exactly one `rdk:main` thread.
+pub fn rdk_main_threads(pid: u32) -> usize {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc/PID/task");
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == "rdk:main")
+        .count()
+}

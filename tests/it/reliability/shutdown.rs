@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use crate::common::{free_port, wait_for, Warren};
+use crate::common::{free_port, rdk_main_threads, wait_for, Warren};
 
 /// `request_timeout` of the test clusters: short, so that failed polls come quickly.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
@@ -72,15 +72,6 @@ fn poll_errors(metrics: &BTreeMap<String, f64>, cluster: &str) -> f64 {
         .filter(|(series, _)| series.starts_with(&prefix))
         .map(|(_, v)| v)
         .sum()
-}
-
-/// librdkafka clients alive in process `pid`: each has exactly one `rdk:main` thread.
-fn rdk_main_threads(pid: u32) -> usize {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc/PID/task");
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|comm| comm.trim_end() == "rdk:main")
-        .count()
 }
 
 #[test]

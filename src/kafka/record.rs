@@ -43,8 +43,9 @@ pub struct RecordRead {
 pub struct Reads {
     /// `(index into the wants, what was read)`, in no particular order.
     pub answers: Vec<(usize, RecordRead)>,
-    /// Wants whose partition was fetched for [`MISS_AFTER`] or more without an answer: nothing
-    /// readable there (yet), or not allowed. Wants of rounds cut short are not among them.
+    /// Wants whose partition was fetched for [`MISS_AFTER`] or more without giving any record:
+    /// nothing readable there (yet), or not allowed. Wants of rounds not started, and of
+    /// partitions that gave records but ran out of time, are not among them.
     pub missed: Vec<usize>,
     /// Errors the consumer reported (the first is kept for the log).
     pub errors: u64,
@@ -145,13 +146,14 @@ impl RecordReader {
         reads: &mut Reads,
     ) {
         let mut tpl = TopicPartitionList::with_capacity(round.len());
-        // Per partition: its span's wants (by offset) and how many are answered.
-        let mut pending: HashMap<(String, i32), (Vec<usize>, usize)> =
+        // Per partition: its span's wants (by offset), how many are answered, and whether any
+        // record came.
+        let mut pending: HashMap<(String, i32), (Vec<usize>, usize, bool)> =
             HashMap::with_capacity(round.len());
         for span in round {
             let w = &wants[span[0]];
             let _ = tpl.add_partition_offset(&w.topic, w.partition, Offset::Offset(w.offset));
-            pending.insert((w.topic.clone(), w.partition), (span, 0));
+            pending.insert((w.topic.clone(), w.partition), (span, 0, false));
         }
         // A partition paused by an earlier round stays paused through unassign and assign
         // (librdkafka keeps the application's pause flag on the partition): resume first.
@@ -181,9 +183,10 @@ impl RecordReader {
                 Some(Ok(m)) => m,
             };
             let key = (message.topic().to_string(), message.partition());
-            let Some((span, answered)) = pending.get_mut(&key) else {
+            let Some((span, answered, delivered)) = pending.get_mut(&key) else {
                 continue;
             };
+            *delivered = true;
             let timestamp_ms = match message.timestamp() {
                 Timestamp::CreateTime(ms) | Timestamp::LogAppendTime(ms) if ms >= 0 => Some(ms),
                 // No timestamp (a pre-0.10 message format): no answer, interpolation it is.
@@ -209,8 +212,10 @@ impl RecordReader {
                 let _ = with_consumer!(self, c => c.pause(&done));
             }
         }
+        // A partition that gave records but ran out of time is slow, not unreadable: its
+        // wants are tried again at the next poll.
         if assigned.elapsed() >= MISS_AFTER {
-            for (span, answered) in pending.into_values() {
+            for (span, answered, _) in pending.into_values().filter(|p| !p.2) {
                 reads.missed.extend_from_slice(&span[answered..]);
             }
         }
@@ -219,14 +224,13 @@ impl RecordReader {
     }
 }
 
-/// Wanted offsets of one partition at most this far apart are read in one pass (the records
-/// between them are fetched too); wants further apart go in later rounds, each assigned at
-/// its own offset.
-const SPAN_GAP: i64 = 100;
+/// Wanted offsets of one partition at most this far after the first of their pass are read
+/// in that pass (the records between them are fetched too); later ones go in later rounds.
+const SPAN_RECORDS: i64 = 100;
 
 /// The reads of `wants` in rounds: each round holds at most one span per partition (a
 /// partition is assigned at one offset at a time), a span being indices into `wants` of one
-/// partition, by offset, each at most [`SPAN_GAP`] after the one before. A want asked for
+/// partition, by offset, at most [`SPAN_RECORDS`] after the span's first. A want asked for
 /// twice is in its span twice (both get the answer).
 fn plan_rounds(wants: &[RecordWant]) -> Vec<Vec<Vec<usize>>> {
     let mut by_partition: HashMap<(&str, i32), Vec<usize>> = HashMap::new();
@@ -245,8 +249,8 @@ fn plan_rounds(wants: &[RecordWant]) -> Vec<Vec<Vec<usize>>> {
         let mut round = 0;
         let mut span: Vec<usize> = Vec::new();
         for i in idx {
-            if let Some(&last) = span.last() {
-                if wants[i].offset - wants[last].offset > SPAN_GAP {
+            if let Some(&first) = span.first() {
+                if wants[i].offset - wants[first].offset > SPAN_RECORDS {
                     push_span(&mut rounds, round, std::mem::take(&mut span));
                     round += 1;
                 }
@@ -278,25 +282,27 @@ mod tests {
     }
 
     #[test]
-    fn a_partitions_wants_are_read_in_one_pass_unless_far_apart() {
+    fn a_partitions_wants_are_read_in_passes_of_at_most_100_records() {
         let wants = [
             want("a", 0, 7),
             want("a", 0, 3),
             want("b", 0, 5),
             want("a", 1, 1_000),
-            want("a", 0, 103), // 96 after 7: same pass
-            want("a", 0, 204), // 101 after 103: next round
+            want("a", 0, 103), // 100 after 3: same pass
+            want("a", 0, 204), // 201 after 3: next round
             want("a", 0, 3),   // asked twice
             want("a", 0, 205),
             want("a", 0, 10_000),
+            want("b", 0, 90),
+            want("b", 0, 180), // 90 after the one before, 175 after the span's first
         ];
         let rounds = plan_rounds(&wants);
         assert_eq!(
             rounds,
             vec![
                 // a/0 from 3, a/1, b/0
-                vec![vec![1, 6, 0, 4], vec![3], vec![2]],
-                vec![vec![5, 7]],
+                vec![vec![1, 6, 0, 4], vec![3], vec![2, 9]],
+                vec![vec![5, 7], vec![10]],
                 vec![vec![8]],
             ]
         );

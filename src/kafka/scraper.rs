@@ -108,8 +108,10 @@ pub struct Scraper {
     /// The consumer reading record timestamps (`time_lag = "record"`), made at the first
     /// poll that needs it and closed after [`RECORD_READER_IDLE_POLLS`] polls without a read.
     records: Option<Arc<RecordReader>>,
-    /// Polls in a row with no record to read.
+    /// Polls in a row with no record to read and none waiting to be tried again.
     records_idle: u32,
+    /// The closing of the last idle record reader, which shutdown waits for.
+    records_closing: Option<tokio::sync::oneshot::Receiver<()>>,
     /// The signer of the cluster's OAUTHBEARER tokens (`auth` = AWS MSK IAM), shared by every
     /// client made for the cluster: a credentials failure is logged once, however often the
     /// clients are made again.
@@ -184,6 +186,7 @@ impl Scraper {
             reconnect_after_poll: false,
             records: None,
             records_idle: 0,
+            records_closing: None,
             msk_iam,
             records_failing: false,
             record_misses: HashMap::new(),
@@ -281,7 +284,8 @@ impl Scraper {
                 break;
             }
         }
-        if let Some(closed) = self.disconnect() {
+        let closing = [self.disconnect(), self.records_closing.take()];
+        for closed in closing.into_iter().flatten() {
             if tokio::time::timeout(CLOSE_LIMIT, closed).await.is_err() {
                 tracing::warn!(
                     cluster = self.name(),
@@ -291,9 +295,8 @@ impl Scraper {
         }
     }
 
-    /// Drops the client on a thread of its own (librdkafka's destroy waits for its threads);
-    /// the receiver hears when it is done. A plain thread, unlike the runtime's blocking pool,
-    /// cannot hold up the process's exit.
+    /// Drops the clients on a thread of their own ([`close_on_thread`]); the receiver hears
+    /// when it is done.
     ///
     /// Why: librdkafka 2.12 aborts the process (`rd_kafka_enq_once_del_source_return: Assertion
     /// eonce->refcnt > 0`, confluentinc/librdkafka#4605) when a coordinator request that timed
@@ -306,21 +309,14 @@ impl Scraper {
         // the client is dropped, so that the drop here is the last one.
         let configs = self.configs_task.take();
         let runtime = tokio::runtime::Handle::current();
-        let (done, closed) = tokio::sync::oneshot::channel();
-        let close = move || {
+        Some(close_on_thread(move || {
             if let Some(task) = configs {
                 task.abort();
                 let _ = runtime.block_on(task);
             }
             drop(admin);
             drop(records);
-            let _ = done.send(());
-        };
-        // When no thread can be started, `close` is dropped unrun, and the client with it.
-        let _ = std::thread::Builder::new()
-            .name("warren-admin-close".into())
-            .spawn(close);
-        Some(closed)
+        }))
     }
 
     /// One poll. On error, the store is unchanged.
@@ -414,11 +410,11 @@ impl Scraper {
     }
 
     /// Reads the records at the committed offsets of lagging group-partitions that have no
-    /// record time yet: the largest lags first, at most `time_lag_max_reads` within
-    /// `time_lag_max_read_time` (in rounds of one offset per partition). What is not read is
-    /// interpolated; an offset fetched for a second without an answer (nothing readable there
-    /// yet, no `Read` permission, no leader) waits [`RECORD_RETRY_POLLS`] polls, so it does not
-    /// cost the whole budget every poll.
+    /// record time yet: the largest lags first, at most `time_lag_max_reads` offsets within
+    /// `time_lag_max_read_time` (see [`RecordReader::read`]). What is not read is interpolated;
+    /// an offset whose partition gave nothing for a second (nothing readable there yet, no
+    /// `Read` permission, no leader) waits [`RECORD_RETRY_POLLS`] polls, so it does not cost
+    /// the whole budget every poll.
     async fn read_record_times(&mut self, now: Secs) {
         let c = &self.settings.cluster;
         let retry_after = (c.poll_interval.as_secs() as Secs).max(1) * RECORD_RETRY_POLLS;
@@ -431,18 +427,17 @@ impl Scraper {
             // Nothing to read (no lag, or every lagging offset's record already read): an idle
             // reader's partitions, buffers and broker connections go (~15 MB at 5,000
             // partitions), and a new one is made when a group falls behind again.
-            self.records_idle += 1;
+            // Offsets waiting to be tried again (`record_misses`) still need the reader.
+            if self.record_misses.is_empty() {
+                self.records_idle = self.records_idle.saturating_add(1);
+            }
             if self.records_idle >= RECORD_READER_IDLE_POLLS {
                 if let Some(reader) = self.records.take() {
-                    let close = move || {
+                    // Shutdown waits for this as for `disconnect`.
+                    self.records_closing = Some(close_on_thread(move || {
                         drop(reader);
                         crate::kafka::admin::release_freed_memory();
-                    };
-                    // When no thread can be started, `close` is dropped unrun, the reader
-                    // with it.
-                    let _ = std::thread::Builder::new()
-                        .name("warren-admin-close".into())
-                        .spawn(close);
+                    }));
                 }
             }
             return;
@@ -895,6 +890,22 @@ impl Scraper {
         }
         self.store.expire(now, self.settings.retention);
     }
+}
+
+/// Runs `close` (dropping Kafka clients) on a thread of its own, "warren-admin-close":
+/// librdkafka's destroy waits for its threads, which must not block a tokio worker, and a plain
+/// thread, unlike the runtime's blocking pool, cannot hold up the process's exit. The receiver
+/// hears when it is done. When no thread can be started, `close` is dropped unrun, and what it
+/// holds with it.
+fn close_on_thread(close: impl FnOnce() + Send + 'static) -> tokio::sync::oneshot::Receiver<()> {
+    let (done, closed) = tokio::sync::oneshot::channel();
+    let _ = std::thread::Builder::new()
+        .name("warren-admin-close".into())
+        .spawn(move || {
+            close();
+            let _ = done.send(());
+        });
+    closed
 }
 
 /// Logs a request kind's failures once per change: a warning with the first error when it

@@ -38,9 +38,10 @@ fn wait_value_for(w: &Warren, series: &str, value: f64, limit: Duration) -> BTre
     })
 }
 
-/// `build.rs` links the binary and these tests alike with `--wrap`: librdkafka's own calls of
-/// its partition-list search (its OffsetFetch parsing among them) reach warren's
-/// (`src/kafka/admin/ffi/partition_find.rs`), as this crate's reference does.
+/// `build.rs` links the binary and these tests alike with `--wrap`, which sends every call of
+/// librdkafka's partition-list search from another object file (its OffsetFetch parsing among
+/// them) to warren's (`src/kafka/admin/ffi/partition_find.rs`); this checks the flag took
+/// effect, through this crate's own reference to the function.
 #[test]
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn librdkafka_searches_partition_lists_with_warrens_search() {

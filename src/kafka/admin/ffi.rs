@@ -1,7 +1,7 @@
 //! The only `unsafe` code in warren: RAII handles for the librdkafka objects the admin calls
 //! use ([`request`] for what a request is built from), the calls themselves, ([`event`]) the
 //! code that copies result events into the plain rows of [`super::parse`], and
-//! ([`token_refresh`]) the OAUTHBEARER token callback, and ([`partition_find`]) a faster
+//! ([`token_refresh`]) the OAUTHBEARER token callback, and (`partition_find`) a faster
 //! search that librdkafka's parsing of OffsetFetch answers is linked to.
 //!
 //! Everything here is safe to call from safe code:

@@ -68,7 +68,8 @@ const LIST_OFFSETS_CHUNK: usize = 250;
 /// topic of the request, and each recurrence is a `strcmp`). More requests in
 /// flight (the scraper's 8 raised to 32 or 64) saved neither CPU nor wall time and multiplied
 /// the FindCoordinator requests.
-const GROUP_OFFSETS_CHUNK: usize = 500;
+/// Where librdkafka's own search is used (no `--wrap`: macOS, musl), 200.
+const GROUP_OFFSETS_CHUNK: usize = if cfg!(warren_wrap_find) { 500 } else { 200 };
 /// Groups per DescribeConsumerGroups call (librdkafka sends one request per group inside, so
 /// this only bounds the size of one result event).
 const DESCRIBE_GROUPS_CHUNK: usize = 100;

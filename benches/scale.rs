@@ -98,7 +98,9 @@ fn main() {
     );
 
     // `WARREN_SCALE_MODES=partition,record` measures only those (all four by default).
-    let only = std::env::var("WARREN_SCALE_MODES").ok();
+    let only = std::env::var("WARREN_SCALE_MODES")
+        .ok()
+        .filter(|m| !m.is_empty());
     let wanted = |m: Mode| {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|n| n == m.name()))

@@ -1158,3 +1158,30 @@ mod unit {
         assert_eq!(count(), 0);
     }
 }
+
+#[test]
+fn a_groups_first_request_goes_alone_and_the_rest_after_its_answer() {
+    let all = |_: usize| true;
+    let mut order = RequestOrder::new(3, 3);
+    // First requests only, group by group, until one is answered.
+    assert_eq!(order.next(all), Some((0, 0)));
+    assert_eq!(order.next(all), Some((1, 0)));
+    order.answered_first(1);
+    // A group under way goes before a new one.
+    assert_eq!(order.next(all), Some((1, 1)));
+    assert_eq!(order.next(all), Some((1, 2)));
+    assert_eq!(order.next(all), Some((2, 0)));
+    assert_eq!(order.next(all), None);
+    // A group that failed meanwhile sends nothing more.
+    order.answered_first(0);
+    order.answered_first(2);
+    assert_eq!(order.next(|g| g != 0), Some((2, 1)));
+    assert_eq!(order.next(|g| g != 0), Some((2, 2)));
+    assert_eq!(order.next(all), None);
+
+    // One request per group: nothing waits for an answer.
+    let mut single = RequestOrder::new(2, 1);
+    assert_eq!(single.next(all), Some((0, 0)));
+    single.answered_first(0);
+    assert_eq!(single.next(|g| g != 1), None);
+}

@@ -908,9 +908,6 @@ fn close_on_thread(close: impl FnOnce() + Send + 'static) -> tokio::sync::onesho
     closed
 }
 
-/// Logs a request kind's failures once per change: a warning with the first error when it
-/// starts failing (`failing`: the error, how many failed, of how many), one line when it works
-/// again. Returns whether it is failing now.
 /// Polls an offset read without an answer waits before it is read again.
 const RECORD_RETRY_POLLS: Secs = 5;
 /// Polls in a row with nothing to read after which the record reader is closed.
@@ -927,6 +924,9 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// Logs a request kind's failures once per change: a warning with the first error when it
+/// starts failing (`failing`: the error, how many failed, of how many), one line when it works
+/// again. Returns whether it is failing now.
 fn log_failures(
     cluster: &str,
     was_failing: bool,

@@ -122,7 +122,7 @@ impl RecordReader {
     /// Reads the record of each of `wants` within `budget`, stopping early when `stop` is set.
     /// A partition is read forward from its lowest wanted offset, and each record read answers
     /// every want at or below its offset not answered yet, so the wants of one partition cost
-    /// one pass (see [`plan_rounds`]). A want without an answer was not read in time, or its
+    /// one pass (see `plan_rounds`). A want without an answer was not read in time, or its
     /// partition could not be read.
     pub fn read(&self, wants: &[RecordWant], budget: Duration, stop: &AtomicBool) -> Reads {
         let deadline = Instant::now() + budget;

@@ -295,8 +295,8 @@ impl Scraper {
         }
     }
 
-    /// Drops the clients on a thread of their own ([`close_on_thread`]); the receiver hears
-    /// when it is done.
+    /// Drops the clients on a thread of their own ([`crate::kafka::close_on_thread`]); the
+    /// receiver hears when it is done.
     ///
     /// Why: librdkafka 2.12 aborts the process (`rd_kafka_enq_once_del_source_return: Assertion
     /// eonce->refcnt > 0`, confluentinc/librdkafka#4605) when a coordinator request that timed
@@ -309,7 +309,7 @@ impl Scraper {
         // the client is dropped, so that the drop here is the last one.
         let configs = self.configs_task.take();
         let runtime = tokio::runtime::Handle::current();
-        Some(close_on_thread(move || {
+        Some(crate::kafka::close_on_thread(move || {
             if let Some(task) = configs {
                 task.abort();
                 let _ = runtime.block_on(task);
@@ -434,7 +434,7 @@ impl Scraper {
             if self.records_idle >= RECORD_READER_IDLE_POLLS {
                 if let Some(reader) = self.records.take() {
                     // Shutdown waits for this as for `disconnect`.
-                    self.records_closing = Some(close_on_thread(move || {
+                    self.records_closing = Some(crate::kafka::close_on_thread(move || {
                         drop(reader);
                         crate::kafka::admin::release_freed_memory();
                     }));
@@ -890,22 +890,6 @@ impl Scraper {
         }
         self.store.expire(now, self.settings.retention);
     }
-}
-
-/// Runs `close` (dropping Kafka clients) on a thread of its own, "warren-admin-close":
-/// librdkafka's destroy waits for its threads, which must not block a tokio worker, and a plain
-/// thread, unlike the runtime's blocking pool, cannot hold up the process's exit. The receiver
-/// hears when it is done. When no thread can be started, `close` is dropped unrun, and what it
-/// holds with it.
-fn close_on_thread(close: impl FnOnce() + Send + 'static) -> tokio::sync::oneshot::Receiver<()> {
-    let (done, closed) = tokio::sync::oneshot::channel();
-    let _ = std::thread::Builder::new()
-        .name("warren-admin-close".into())
-        .spawn(move || {
-            close();
-            let _ = done.send(());
-        });
-    closed
 }
 
 /// Polls an offset read without an answer waits before it is read again.

@@ -132,6 +132,8 @@ pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
     cluster.groups.static_groups = GROUPS.iter().map(|g| g.name.to_string()).collect();
     // Nor describe them (no DescribeGroups): no member or owner series in the demo.
     cluster.groups.describe = false;
+    // Nor answer a group's request for all its commits.
+    cluster.listed_offset_requests = true;
     cluster.topics.deny = vec!["^__".into()];
     cluster.labels = BTreeMap::from([("env".to_string(), "demo".to_string())]);
     let config = Config {

@@ -206,6 +206,11 @@ pub struct ClusterConfig {
     /// With `time_lag = "record"`: how long a poll may spend reading records.
     #[serde(default = "default_time_lag_max_read_time", with = "humantime_serde")]
     pub time_lag_max_read_time: Duration,
+    /// Ask each group only for the partitions of the topics it is known to commit to, never
+    /// for all its commits at once: for librdkafka's mock cluster (`warren demo`), which
+    /// answers a request without partitions with nothing. Not a configuration key.
+    #[serde(skip)]
+    pub listed_offset_requests: bool,
     /// The `groups` and `topics` filters, compiled by validation (the only place they are
     /// compiled; `None` before it). Read them with [`ClusterConfig::group_filter`] and
     /// [`ClusterConfig::topic_filter`].
@@ -302,6 +307,7 @@ impl ClusterConfig {
             time_lag: TimeLag::default(),
             time_lag_max_reads: default_time_lag_max_reads(),
             time_lag_max_read_time: default_time_lag_max_read_time(),
+            listed_offset_requests: false,
             filters: None,
         }
     }

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use crate::config::{ClusterConfig, NameFilter, TimeLag};
 use crate::evaluate::evaluate_store;
 use crate::file_watch::{stamps, FileStamp};
-use crate::kafka::admin::{Admin, AdminError, Committed, GroupList, OffsetSpec};
+use crate::kafka::admin::{self, Admin, AdminError, Committed, GroupList, OffsetSpec};
 use crate::kafka::msk_iam::MskIam;
 use crate::kafka::record::{RecordReader, RecordWant};
 use crate::model::{GroupDescription, GroupState, TopicConfig, TopicPartition};
@@ -31,6 +31,9 @@ use crate::telemetry::{Stage, Telemetry};
 /// Committed-offset requests in flight at once per call, and calls at once per poll.
 const GROUPS_IN_FLIGHT: usize = 8;
 const CALLS_IN_FLIGHT: usize = 16;
+/// Groups per call when each group is asked for all its commits (so at most 128 requests in
+/// flight from 256 groups on).
+const GROUPS_PER_CALL: usize = 16;
 /// Longest wait between attempts while a cluster is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(120);
 
@@ -52,11 +55,13 @@ struct Partitions {
 }
 
 /// One ListConsumerGroupOffsets call: the groups (indexes into the poll's group list) that are
-/// asked about the same partitions, and the store topic id of each partition.
+/// asked about the same partitions, the store topic id of each partition, and whether the
+/// requests list them (or ask for all the groups' commits, keeping those of `partitions`).
 struct OffsetRequest {
     members: Vec<usize>,
     partitions: Arc<[TopicPartition]>,
     topic_ids: Vec<u32>,
+    listed: bool,
 }
 
 /// One group's committed offsets.
@@ -695,12 +700,27 @@ impl Scraper {
         groups.into_iter().map(str::to_owned).collect()
     }
 
-    /// Which partitions to ask each group about. A full scan (every partition of every watched
-    /// topic) when metadata was refreshed and for groups not known yet; otherwise only the
-    /// topics a group has committed to. Asking every group about every partition costs about a
-    /// microsecond per group-partition in librdkafka, minutes per poll on big clusters; a group
-    /// that starts on a new topic is found at the next metadata refresh.
+    /// Which partitions to ask each group about. Where it is cheap (`WHOLE_GROUPS_CHEAP`), every
+    /// group is asked for all its commits, and those of watched partitions are kept: a group
+    /// that starts on a watched topic is seen at the next poll. Otherwise (and on the mock
+    /// cluster) requests list partitions: every partition of every watched topic when metadata
+    /// was refreshed and for groups not known yet, else only the topics a group has committed
+    /// to (asking every group about every partition costs about a microsecond per
+    /// group-partition in librdkafka, minutes per poll on big clusters); a group that starts
+    /// on a new topic is then found at the next metadata refresh.
     fn plan_offset_requests(&self, groups: &[String], full_scan: bool) -> Vec<OffsetRequest> {
+        if admin::WHOLE_GROUPS_CHEAP && !self.settings.cluster.listed_offset_requests {
+            let all: Vec<usize> = (0..groups.len()).collect();
+            return all
+                .chunks(GROUPS_PER_CALL)
+                .map(|members| OffsetRequest {
+                    members: members.to_vec(),
+                    partitions: self.partitions.list.clone(),
+                    topic_ids: self.partitions.topic_ids.clone(),
+                    listed: false,
+                })
+                .collect();
+        }
         let mut by_topics: BTreeMap<Vec<u32>, Vec<usize>> = BTreeMap::new();
         for (i, g) in groups.iter().enumerate() {
             let mut topics: Vec<u32> = match (full_scan, self.store.group(g)) {
@@ -718,6 +738,7 @@ impl Scraper {
                         members,
                         partitions: self.partitions.list.clone(),
                         topic_ids: self.partitions.topic_ids.clone(),
+                        listed: true,
                     };
                 }
                 let (list, ids): (Vec<TopicPartition>, Vec<u32>) = self
@@ -732,6 +753,7 @@ impl Scraper {
                     members,
                     partitions: list.into(),
                     topic_ids: ids,
+                    listed: true,
                 }
             })
             .collect()
@@ -757,6 +779,7 @@ impl Scraper {
                     members,
                     partitions: parts,
                     topic_ids: ids,
+                    listed,
                 }) = plan.next()
                 else {
                     break;
@@ -764,9 +787,15 @@ impl Scraper {
                 let admin = admin.clone();
                 let names: Vec<String> = members.iter().map(|&i| groups[i].clone()).collect();
                 calls.spawn(async move {
-                    let found = admin
-                        .list_group_offsets(&names, &parts, GROUPS_IN_FLIGHT, timeout)
-                        .await;
+                    let found = if listed {
+                        admin
+                            .list_group_offsets(&names, &parts, GROUPS_IN_FLIGHT, timeout)
+                            .await
+                    } else {
+                        admin
+                            .list_all_group_offsets(&names, &parts, GROUPS_IN_FLIGHT, timeout)
+                            .await
+                    };
                     let found: Vec<Result<Commits, AdminError>> = found
                         .into_iter()
                         .map(|r| {
@@ -981,6 +1010,7 @@ mod tests {
 
         let mut cluster = ClusterConfig::new("mock", bootstrap);
         cluster.groups.static_groups = vec!["g".into()];
+        cluster.listed_offset_requests = true;
         let config = Config {
             clusters: vec![cluster],
             ..Config::default()

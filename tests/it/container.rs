@@ -370,20 +370,24 @@ fn image_builds_and_serves_lag_as_non_root() {
         IMAGE,
     ]);
     assert_eq!(entrypoint, r#"["/usr/local/bin/warren"] ["run"]"#);
-    // The image's build ran `build.rs`: the binary holds warren's partition search, which only
-    // builds linked in place of librdkafka's define (its name stays in the symbol table, which
-    // `strip --strip-debug` keeps).
+    // The image's build ran `build.rs`: the binary holds warren's wrappers of librdkafka's
+    // partition search and OffsetFetch parse, which only builds linked in place of librdkafka's
+    // keep (their names stay in the symbol table, which `strip --strip-debug` keeps).
     let mut cat = vec!["run", "--rm"];
     cat.extend_from_slice(RUN_FLAGS);
     cat.extend_from_slice(&["--entrypoint", "/bin/cat", IMAGE, "/usr/local/bin/warren"]);
     let binary = podman(&cat);
     assert!(binary.status.success(), "{}", text(&binary));
-    let wrapper = b"__wrap_rd_kafka_topic_partition_list_find";
-    assert!(
-        binary.stdout.windows(wrapper.len()).any(|w| w == wrapper),
-        "the image's warren was built without build.rs ({} bytes read)",
-        binary.stdout.len()
-    );
+    for wrapper in [
+        &b"__wrap_rd_kafka_topic_partition_list_find"[..],
+        b"__wrap_rd_kafka_handle_OffsetFetch",
+    ] {
+        assert!(
+            binary.stdout.windows(wrapper.len()).any(|w| w == wrapper),
+            "the image's warren was built without build.rs ({} bytes read)",
+            binary.stdout.len()
+        );
+    }
 
     let broker = Broker::start("container");
     workload(&broker);

@@ -2,7 +2,8 @@
 //! use ([`request`] for what a request is built from), the calls themselves, ([`event`]) the
 //! code that copies result events into the plain rows of [`super::parse`], and
 //! ([`token_refresh`]) the OAUTHBEARER token callback, and (`partition_find`) a faster
-//! search that librdkafka's parsing of OffsetFetch answers is linked to.
+//! search, with an index while librdkafka parses an OffsetFetch answer, that librdkafka is
+//! linked to.
 //!
 //! Everything here is safe to call from safe code:
 //! - every librdkafka object we own lives in a newtype whose `Drop` destroys it; a [`Queue`]

@@ -70,6 +70,13 @@ const LIST_OFFSETS_CHUNK: usize = 250;
 /// the FindCoordinator requests.
 /// Where librdkafka's own search is used (no `--wrap`: macOS, musl), 200.
 const GROUP_OFFSETS_CHUNK: usize = if cfg!(warren_wrap_find) { 500 } else { 200 };
+/// Whether asking a group for all its committed offsets at once
+/// ([`Admin::list_all_group_offsets`]) is cheap: where warren's index of librdkafka's
+/// OffsetFetch parse is linked (`ffi/partition_find.rs`; Linux glibc builds). Elsewhere
+/// librdkafka searches the answer built so far for each partition of it, quadratic in a
+/// group's partitions, and groups are better asked for their known topics in requests of
+/// `GROUP_OFFSETS_CHUNK`.
+pub const WHOLE_GROUPS_CHEAP: bool = cfg!(warren_wrap_find);
 /// Groups per DescribeConsumerGroups call (librdkafka sends one request per group inside, so
 /// this only bounds the size of one result event).
 const DESCRIBE_GROUPS_CHUNK: usize = 100;
@@ -347,13 +354,14 @@ impl Admin {
         results.finish(started.elapsed(), timeout)
     }
 
-    /// Committed offsets of many groups: one ListConsumerGroupOffsets call per group (librdkafka
-    /// accepts only one), each with the same explicit partition list (split into requests of
-    /// at most `GROUP_OFFSETS_CHUNK` partitions), at most `max_in_flight` requests in
-    /// flight. Per group, in the order of `groups`: the committed offsets of partitions that
-    /// have a commit (by index into `partitions`), sorted by index; partitions without a
-    /// commit or with a per-partition error are left out. `Err` for a group-level error or when
-    /// `timeout` (which bounds the whole call) runs out first.
+    /// Committed offsets of many groups, asked for the partitions listed: one
+    /// ListConsumerGroupOffsets call per group (librdkafka accepts only one), each with the same
+    /// explicit partition list (split into requests of at most `GROUP_OFFSETS_CHUNK`
+    /// partitions), at most `max_in_flight` requests in flight. Per group, in the order of
+    /// `groups`: the committed offsets of partitions that have a commit (by index into
+    /// `partitions`), sorted by index; partitions without a commit or with a per-partition
+    /// error are left out. `Err` for a group-level error or when `timeout` (which bounds the
+    /// whole call) runs out first.
     ///
     /// Requests abandoned at the timeout stay inside librdkafka until their coordinator answers
     /// (see `GROUP_OFFSETS_RDKAFKA_TIMEOUT`); while `max_in_flight` or more of those are
@@ -362,6 +370,34 @@ impl Admin {
         &self,
         groups: &[String],
         partitions: &[TopicPartition],
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Vec<Result<Vec<Committed>, AdminError>> {
+        self.group_offsets(groups, partitions, true, max_in_flight, timeout)
+            .await
+    }
+
+    /// [`Admin::list_group_offsets`], asking each group for all its committed offsets in one
+    /// request (OffsetFetch without a partition list) and keeping those of `partitions`:
+    /// cheaper where [`WHOLE_GROUPS_CHEAP`], and it sees a group's commits on any topic of
+    /// `partitions` at once. librdkafka's mock cluster answers such a request with nothing.
+    pub async fn list_all_group_offsets(
+        &self,
+        groups: &[String],
+        partitions: &[TopicPartition],
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Vec<Result<Vec<Committed>, AdminError>> {
+        self.group_offsets(groups, partitions, false, max_in_flight, timeout)
+            .await
+    }
+
+    /// The two above: with `listed`, requests carry the partitions; without, none.
+    async fn group_offsets(
+        &self,
+        groups: &[String],
+        partitions: &[TopicPartition],
+        listed: bool,
         max_in_flight: usize,
         timeout: Duration,
     ) -> Vec<Result<Vec<Committed>, AdminError>> {
@@ -375,18 +411,23 @@ impl Admin {
         for (i, e) in index.invalid() {
             debug!(index = i, error = %e, "skipping invalid partition for group offsets");
         }
-        // An empty list would mean "all partitions" to librdkafka (and the mock answers that
-        // with nothing): no valid partition, no commits to report.
+        // No valid partition, no commits to report (and an empty list would mean "all
+        // partitions" to librdkafka).
         if index.uniq().is_empty() {
             return vec![Ok(Vec::new()); groups.len()];
         }
-        // Built once; every request copies its chunk.
-        let mut chunks = Vec::new();
-        for (n, chunk) in index.uniq().chunks(GROUP_OFFSETS_CHUNK).enumerate() {
-            match Tpl::build(partitions, chunk, parse::OFFSET_INVALID) {
-                Ok(t) => chunks.push((n * GROUP_OFFSETS_CHUNK, t)),
-                Err(e) => return vec![Err(e); groups.len()],
+        // Per request of a group: where its partitions start in `index.uniq()`, and its list
+        // (built once; every request copies it), or none at all.
+        let mut chunks: Vec<(usize, Option<Tpl>)> = Vec::new();
+        if listed {
+            for (n, chunk) in index.uniq().chunks(GROUP_OFFSETS_CHUNK).enumerate() {
+                match Tpl::build(partitions, chunk, parse::OFFSET_INVALID) {
+                    Ok(t) => chunks.push((n * GROUP_OFFSETS_CHUNK, Some(t))),
+                    Err(e) => return vec![Err(e); groups.len()],
+                }
             }
+        } else {
+            chunks.push((0, None));
         }
         let deadline = Instant::now() + timeout;
         let max_in_flight = max_in_flight.max(1);
@@ -414,7 +455,7 @@ impl Admin {
                     ));
                     break;
                 }
-                match self.submit_group_offsets(&groups[g], &chunks[c].1) {
+                match self.submit_group_offsets(&groups[g], chunks[c].1.as_ref()) {
                     Ok((rx, guard)) => {
                         inflight.spawn(async move {
                             // Dropped with the task: marks the request abandoned if unanswered.
@@ -481,7 +522,7 @@ impl Admin {
     fn submit_group_offsets(
         &self,
         group: &str,
-        tpl: &Tpl,
+        tpl: Option<&Tpl>,
     ) -> Result<(oneshot::Receiver<Event>, TicketGuard), AdminError> {
         let req = GroupOffsetsRequest::new(group, tpl)?;
         let (ticket, guard) = Ticket::new(&self.abandoned);

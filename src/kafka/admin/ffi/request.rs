@@ -135,12 +135,15 @@ pub(in crate::kafka::admin) struct GroupOffsetsRequest(
 );
 
 impl GroupOffsetsRequest {
-    /// A request for `group`'s committed offsets of the partitions in `tpl`.
-    pub(in crate::kafka::admin) fn new(group: &str, tpl: &Tpl) -> Result<Self, AdminError> {
+    /// A request for `group`'s committed offsets of the partitions in `tpl`, or of all its
+    /// partitions without one.
+    pub(in crate::kafka::admin) fn new(group: &str, tpl: Option<&Tpl>) -> Result<Self, AdminError> {
         let gid = CString::new(group)
             .map_err(|_| AdminError::invalid(format!("group id {group:?} contains NUL")))?;
-        // SAFETY: valid C string and list; both are copied into the new request object.
-        let req = unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets_new(gid.as_ptr(), tpl.ptr()) };
+        let list = tpl.map_or(std::ptr::null_mut(), Tpl::ptr);
+        // SAFETY: valid C string, and a valid list or NULL ("all partitions"); both are copied
+        // into the new request object.
+        let req = unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets_new(gid.as_ptr(), list) };
         NonNull::new(req).map(GroupOffsetsRequest).ok_or_else(|| {
             AdminError::new(None, "rd_kafka_ListConsumerGroupOffsets_new returned NULL")
         })

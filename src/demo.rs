@@ -22,7 +22,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Produc
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::oneshot;
 
-use crate::config::{ClusterConfig, Config, HttpConfig, WindowConfig};
+use crate::config::{ClusterConfig, Config, HttpConfig, OffsetRequests, WindowConfig};
 
 /// Topics created in the mock: name and partition count.
 const TOPICS: &[(&str, i32)] = &[("orders", 6), ("payments", 3)];
@@ -133,7 +133,7 @@ pub fn demo_config(bootstrap: &str, listen: SocketAddr) -> Config {
     // Nor describe them (no DescribeGroups): no member or owner series in the demo.
     cluster.groups.describe = false;
     // Nor answer a group's request for all its commits.
-    cluster.listed_offset_requests = true;
+    cluster.offset_requests = Some(OffsetRequests::Partitions);
     cluster.topics.deny = vec!["^__".into()];
     cluster.labels = BTreeMap::from([("env".to_string(), "demo".to_string())]);
     let config = Config {

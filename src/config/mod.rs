@@ -206,11 +206,10 @@ pub struct ClusterConfig {
     /// With `time_lag = "record"`: how long a poll may spend reading records.
     #[serde(default = "default_time_lag_max_read_time", with = "humantime_serde")]
     pub time_lag_max_read_time: Duration,
-    /// Ask each group only for the partitions of the topics it is known to commit to, never
-    /// for all its commits at once: for librdkafka's mock cluster (`warren demo`), which
-    /// answers a request without partitions with nothing. Not a configuration key.
-    #[serde(skip)]
-    pub listed_offset_requests: bool,
+    /// How groups are asked for their committed offsets; unset, `group` where that is cheap
+    /// (`crate::kafka::admin::WHOLE_GROUPS_CHEAP`), `partitions` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_requests: Option<OffsetRequests>,
     /// The `groups` and `topics` filters, compiled by validation (the only place they are
     /// compiled; `None` before it). Read them with [`ClusterConfig::group_filter`] and
     /// [`ClusterConfig::topic_filter`].
@@ -286,6 +285,22 @@ pub enum TimeLag {
     Record,
 }
 
+/// How a cluster's groups are asked for their committed offsets (`clusters[].offset_requests`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OffsetRequests {
+    /// One request per group for all its commits (OffsetFetch without partitions), keeping
+    /// those of watched partitions: a group starting on a watched topic is seen at the next
+    /// poll.
+    Group,
+    /// Requests listing partitions: every watched partition at each metadata refresh and for
+    /// new groups, otherwise those of the topics a group commits to (a group starting on
+    /// another topic is seen at the next metadata refresh). For brokers that answer a request
+    /// without partitions with nothing (librdkafka's mock cluster), and groups whose whole
+    /// answer would be too large for one response.
+    Partitions,
+}
+
 impl ClusterConfig {
     /// A cluster with the given name and bootstrap servers and every other key at its default,
     /// not yet validated: put it in a [`Config`] and call [`Config::validate`] before use.
@@ -307,7 +322,7 @@ impl ClusterConfig {
             time_lag: TimeLag::default(),
             time_lag_max_reads: default_time_lag_max_reads(),
             time_lag_max_read_time: default_time_lag_max_read_time(),
-            listed_offset_requests: false,
+            offset_requests: None,
             filters: None,
         }
     }

@@ -1148,6 +1148,11 @@ fn item5_durations_that_reach_librdkafka_or_a_timer_are_bounded() {
             "granularity",
             "unknown variant",
         ),
+        (
+            "offset_requests = \"all\"",
+            "offset_requests",
+            "unknown variant",
+        ),
     ] {
         let errors = errs(
             &format!("retention = \"10years\"\n{}", cluster_with(line)),
@@ -1164,6 +1169,12 @@ fn item5_durations_that_reach_librdkafka_or_a_timer_are_bounded() {
         &[],
     );
     assert_eq!(c.clusters[0].request_timeout, Duration::from_secs(3600));
+    assert_eq!(c.clusters[0].offset_requests, None);
+    let c = ok(&cluster_with("offset_requests = \"partitions\""), &[]);
+    assert_eq!(
+        c.clusters[0].offset_requests,
+        Some(crate::config::OffsetRequests::Partitions)
+    );
 }
 
 #[test]

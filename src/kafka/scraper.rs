@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
-use crate::config::{ClusterConfig, NameFilter, TimeLag};
+use crate::config::{ClusterConfig, NameFilter, OffsetRequests, TimeLag};
 use crate::evaluate::evaluate_store;
 use crate::file_watch::{stamps, FileStamp};
 use crate::kafka::admin::{self, Admin, AdminError, Committed, GroupList, OffsetSpec};
@@ -31,9 +31,8 @@ use crate::telemetry::{Stage, Telemetry};
 /// Committed-offset requests in flight at once per call, and calls at once per poll.
 const GROUPS_IN_FLIGHT: usize = 8;
 const CALLS_IN_FLIGHT: usize = 16;
-/// Groups per call when each group is asked for all its commits (so at most 128 requests in
-/// flight from 256 groups on).
-const GROUPS_PER_CALL: usize = 16;
+/// Requests in flight when each group is asked for all its commits (all groups in one call).
+const WHOLE_GROUPS_IN_FLIGHT: usize = 32;
 /// Longest wait between attempts while a cluster is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(120);
 
@@ -709,17 +708,19 @@ impl Scraper {
     /// group-partition in librdkafka, minutes per poll on big clusters); a group that starts
     /// on a new topic is then found at the next metadata refresh.
     fn plan_offset_requests(&self, groups: &[String], full_scan: bool) -> Vec<OffsetRequest> {
-        if admin::WHOLE_GROUPS_CHEAP && !self.settings.cluster.listed_offset_requests {
-            let all: Vec<usize> = (0..groups.len()).collect();
-            return all
-                .chunks(GROUPS_PER_CALL)
-                .map(|members| OffsetRequest {
-                    members: members.to_vec(),
-                    partitions: self.partitions.list.clone(),
-                    topic_ids: self.partitions.topic_ids.clone(),
-                    listed: false,
-                })
-                .collect();
+        let default = if admin::WHOLE_GROUPS_CHEAP {
+            OffsetRequests::Group
+        } else {
+            OffsetRequests::Partitions
+        };
+        if self.settings.cluster.offset_requests.unwrap_or(default) == OffsetRequests::Group {
+            // One call: the watched partitions are indexed once per poll.
+            return vec![OffsetRequest {
+                members: (0..groups.len()).collect(),
+                partitions: self.partitions.list.clone(),
+                topic_ids: self.partitions.topic_ids.clone(),
+                listed: false,
+            }];
         }
         let mut by_topics: BTreeMap<Vec<u32>, Vec<usize>> = BTreeMap::new();
         for (i, g) in groups.iter().enumerate() {
@@ -793,7 +794,7 @@ impl Scraper {
                             .await
                     } else {
                         admin
-                            .list_all_group_offsets(&names, &parts, GROUPS_IN_FLIGHT, timeout)
+                            .list_all_group_offsets(&names, &parts, WHOLE_GROUPS_IN_FLIGHT, timeout)
                             .await
                     };
                     let found: Vec<Result<Commits, AdminError>> = found
@@ -1010,7 +1011,7 @@ mod tests {
 
         let mut cluster = ClusterConfig::new("mock", bootstrap);
         cluster.groups.static_groups = vec!["g".into()];
-        cluster.listed_offset_requests = true;
+        cluster.offset_requests = Some(OffsetRequests::Partitions);
         let config = Config {
             clusters: vec![cluster],
             ..Config::default()

@@ -622,3 +622,44 @@ fn a_group_starting_on_a_watched_topic_is_seen_at_the_next_poll() {
     let lag = m.get("kafka_consumergroup_group_sum_lag{cluster=\"n\",group=\"g\"}");
     assert_eq!(lag, Some(&(3.0 + 6.0)));
 }
+
+/// With `offset_requests = "partitions"` (the default where warren's index of librdkafka's
+/// OffsetFetch parse is not linked), a known group is asked only about the topics it commits
+/// to, at every poll, and a new topic of it is found at the next metadata refresh.
+#[test]
+fn listed_requests_follow_known_topics_and_find_new_ones_at_refresh() {
+    if !can_run() {
+        return;
+    }
+    let broker = Broker::start("narrow");
+    broker.create_topic("a", 1);
+    broker.create_topic("b", 1);
+    broker.produce("a", &[10]);
+    broker.produce("b", &[10]);
+    broker.commit("g", &[("a", 0, 3)]);
+    // Metadata refreshes 20 s apart; polls every second.
+    let w = Warren::start(&format!(
+        "[[clusters]]\nname = \"n\"\nbootstrap_servers = \"{}\"\npoll_interval = \"1s\"\n\
+         metadata_refresh = \"20s\"\ngroups_refresh = \"1s\"\noffset_requests = \"partitions\"\n",
+        broker.bootstrap()
+    ));
+    let a =
+        "kafka_consumergroup_group_offset{cluster=\"n\",group=\"g\",topic=\"a\",partition=\"0\"}";
+    let b =
+        "kafka_consumergroup_group_offset{cluster=\"n\",group=\"g\",topic=\"b\",partition=\"0\"}";
+    let m = wait_value(&w, a, 3.0);
+    let started = Instant::now();
+    assert_eq!(m.get(b), None);
+    // A known topic is followed at every poll: seen within 10 polls, half the refresh period...
+    broker.commit("g", &[("a", 0, 7)]);
+    wait_value_for(&w, a, 7.0, Duration::from_secs(10));
+    // ...and a new one is found by the next full scan (at the metadata refresh), not before.
+    broker.commit("g", &[("b", 0, 4)]);
+    let m = wait_value_for(&w, b, 4.0, Duration::from_secs(60));
+    assert_eq!(m.get(a), Some(&7.0));
+    assert!(
+        started.elapsed() >= Duration::from_secs(12),
+        "b seen {:?} after a: before the metadata refresh",
+        started.elapsed()
+    );
+}

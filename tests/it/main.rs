@@ -17,6 +17,7 @@ mod demo;
 mod deploy;
 mod evaluate;
 mod granularity;
+mod group_offsets;
 mod groups;
 mod kafka;
 mod kafka_tls;

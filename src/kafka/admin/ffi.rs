@@ -36,6 +36,8 @@ use super::AdminError;
 mod event;
 #[cfg(warren_wrap_find)]
 mod partition_find;
+#[cfg(warren_wrap_find)]
+pub use partition_find::indexed_answers;
 mod request;
 mod token_refresh;
 

@@ -25,9 +25,10 @@ pub(super) struct PartitionIndex<'a> {
     dups: Vec<Duplicate>,
     /// Input indexes rejected before sending.
     invalid: Vec<(u32, AdminError)>,
-    /// (topic, partition) -> input index; built the first time a result is not at its request
-    /// position (ListOffsets keeps request order; OffsetFetch answers may not).
-    lookup: Option<HashMap<(&'a str, i32), u32>>,
+    /// (topic, partition) -> input index of its first occurrence, for results not at their
+    /// request position (ListOffsets keeps request order; OffsetFetch answers may not, and
+    /// answers to requests without partitions have no request positions).
+    lookup: HashMap<(&'a str, i32), u32>,
 }
 
 impl<'a> PartitionIndex<'a> {
@@ -66,7 +67,7 @@ impl<'a> PartitionIndex<'a> {
             uniq,
             dups,
             invalid,
-            lookup: None,
+            lookup: first,
         })
     }
 
@@ -103,16 +104,7 @@ impl<'a> PartitionIndex<'a> {
                 return Some(i);
             }
         }
-        let (parts, uniq) = (self.parts, &self.uniq);
-        let lookup = self.lookup.get_or_insert_with(|| {
-            uniq.iter()
-                .map(|&i| {
-                    let tp = &parts[i as usize];
-                    ((&*tp.topic, tp.partition), i)
-                })
-                .collect()
-        });
-        lookup.get(&(&*tp.topic, tp.partition)).copied()
+        self.lookup.get(&(&*tp.topic, tp.partition)).copied()
     }
 }
 

@@ -43,6 +43,8 @@ use crate::config::AuthConfig;
 use crate::kafka::msk_iam::MskIam;
 use crate::model::{GroupDescription, TopicConfig, TopicPartition};
 pub use answers::{AdminError, Committed, GroupList, GroupListing, OffsetSpec, TopicMetadata};
+#[cfg(warren_wrap_find)]
+pub use ffi::indexed_answers;
 pub(crate) use ffi::release_freed_memory;
 use ffi::{
     AdminContext, ConfigResource, Event, Forwarded, GroupOffsetsRequest, KafkaClient, Queue, Tpl,

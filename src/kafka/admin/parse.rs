@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
-use tracing::debug;
+use tracing::{debug, trace};
 
 use super::index::PartitionIndex;
 use super::{AdminError, Committed, GroupList, GroupListing};
@@ -297,10 +297,12 @@ pub(super) fn group_offsets(
                 index: i,
                 offset: row.offset,
             }),
-            None => debug!(
+            // A topic not watched (groups are asked for all their commits).
+            None => trace!(
                 group,
+                topic = &*row.tp.topic,
                 partition = row.tp.partition,
-                "committed offset not asked for"
+                "committed offset of a partition not asked for"
             ),
         }
     }

@@ -26,12 +26,29 @@ use std::ffi::{c_char, CStr};
 #[cfg(not(test))]
 use std::ffi::{c_int, c_void};
 use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rdkafka::bindings as rdsys;
 
 type List = rdsys::rd_kafka_topic_partition_list_t;
 type Elem = rdsys::rd_kafka_topic_partition_t;
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+// The wrapper of `rd_kafka_handle_OffsetFetch` repeats the signature of an internal function of
+// librdkafka 2.12.1 (`rdkafka_request.h`); another version must have it checked first.
+const _: () = assert!(
+    rdsys::RD_KAFKA_VERSION == 0x020c_01ff,
+    "check __wrap_rd_kafka_handle_OffsetFetch's signature against this librdkafka"
+);
+
+/// Searches answered from the index, in this process (read by [`indexed_answers`]).
+static INDEXED_ANSWERS: AtomicU64 = AtomicU64::new(0);
+
+/// How many partition-list searches were answered from the index of an OffsetFetch parse in
+/// this process: the tests' proof that the index serves real answers.
+pub fn indexed_answers() -> u64 {
+    INDEXED_ANSWERS.load(Ordering::Relaxed)
+}
 
 /// Lists shorter than this are searched front to back even during a parse.
 const INDEX_FROM: usize = 32;
@@ -76,6 +93,9 @@ impl FillIndex {
         self.reset(ptr::null());
         if self.first.capacity() > KEEP_CAPACITY {
             self.first.shrink_to(KEEP_CAPACITY);
+        }
+        if self.topics.capacity() > KEEP_CAPACITY {
+            self.topics.shrink_to(KEEP_CAPACITY);
         }
     }
 
@@ -192,6 +212,7 @@ pub unsafe extern "C" fn __wrap_rd_kafka_topic_partition_list_find(
             .ok()
             .flatten();
         if let Some(found) = indexed {
+            INDEXED_ANSWERS.fetch_add(1, Ordering::Relaxed);
             return found;
         }
     }

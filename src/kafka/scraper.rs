@@ -54,13 +54,13 @@ struct Partitions {
 }
 
 /// One ListConsumerGroupOffsets call: the groups (indexes into the poll's group list) that are
-/// asked about the same partitions, the store topic id of each partition, and whether the
-/// requests list them (or ask for all the groups' commits, keeping those of `partitions`).
+/// asked about the same partitions, the store topic id of each partition, and how they are
+/// asked (for all their commits, keeping those of `partitions`, or for `partitions`).
 struct OffsetRequest {
     members: Vec<usize>,
     partitions: Arc<[TopicPartition]>,
     topic_ids: Vec<u32>,
-    listed: bool,
+    asked: OffsetRequests,
 }
 
 /// One group's committed offsets.
@@ -719,7 +719,7 @@ impl Scraper {
                 members: (0..groups.len()).collect(),
                 partitions: self.partitions.list.clone(),
                 topic_ids: self.partitions.topic_ids.clone(),
-                listed: false,
+                asked: OffsetRequests::Group,
             }];
         }
         let mut by_topics: BTreeMap<Vec<u32>, Vec<usize>> = BTreeMap::new();
@@ -739,7 +739,7 @@ impl Scraper {
                         members,
                         partitions: self.partitions.list.clone(),
                         topic_ids: self.partitions.topic_ids.clone(),
-                        listed: true,
+                        asked: OffsetRequests::Partitions,
                     };
                 }
                 let (list, ids): (Vec<TopicPartition>, Vec<u32>) = self
@@ -754,7 +754,7 @@ impl Scraper {
                     members,
                     partitions: list.into(),
                     topic_ids: ids,
-                    listed: true,
+                    asked: OffsetRequests::Partitions,
                 }
             })
             .collect()
@@ -780,7 +780,7 @@ impl Scraper {
                     members,
                     partitions: parts,
                     topic_ids: ids,
-                    listed,
+                    asked,
                 }) = plan.next()
                 else {
                     break;
@@ -788,15 +788,13 @@ impl Scraper {
                 let admin = admin.clone();
                 let names: Vec<String> = members.iter().map(|&i| groups[i].clone()).collect();
                 calls.spawn(async move {
-                    let found = if listed {
-                        admin
-                            .list_group_offsets(&names, &parts, GROUPS_IN_FLIGHT, timeout)
-                            .await
-                    } else {
-                        admin
-                            .list_all_group_offsets(&names, &parts, WHOLE_GROUPS_IN_FLIGHT, timeout)
-                            .await
+                    let in_flight = match asked {
+                        OffsetRequests::Group => WHOLE_GROUPS_IN_FLIGHT,
+                        OffsetRequests::Partitions => GROUPS_IN_FLIGHT,
                     };
+                    let found = admin
+                        .list_group_offsets(&names, &parts, asked, in_flight, timeout)
+                        .await;
                     let found: Vec<Result<Commits, AdminError>> = found
                         .into_iter()
                         .map(|r| {

@@ -1,7 +1,7 @@
 //! Committed offsets read both ways against the real test broker: each group asked for all its
-//! commits (`Admin::list_all_group_offsets`, OffsetFetch without partitions, what warren does
-//! on Linux glibc builds) and for listed partitions (`Admin::list_group_offsets`, elsewhere and
-//! with `offset_requests = "partitions"`). Both give the same exact answers, commits outside
+//! commits (`OffsetRequests::Group`, OffsetFetch without partitions, what warren does on Linux
+//! glibc builds) and for listed partitions (`OffsetRequests::Partitions`, elsewhere and with
+//! `offset_requests = "partitions"`). Both give the same exact answers, commits outside
 //! the caller's partitions left out, and librdkafka's parse of the answers is served by
 //! warren's index (`src/kafka/admin/ffi/partition_find.rs`) from each answer's 33rd partition
 //! on.
@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use warren::config::OffsetRequests;
 use warren::kafka::admin::{Admin, Committed};
 use warren::model::TopicPartition;
 
@@ -65,9 +66,16 @@ fn whole_groups_and_listed_partitions_give_the_same_exact_commits() {
         .build()
         .expect("runtime");
     let before = warren::kafka::admin::indexed_answers();
-    let whole = runtime.block_on(admin.list_all_group_offsets(&groups, &parts, 4, T));
+    let whole =
+        runtime.block_on(admin.list_group_offsets(&groups, &parts, OffsetRequests::Group, 4, T));
     let after_whole = warren::kafka::admin::indexed_answers();
-    let listed = runtime.block_on(admin.list_group_offsets(&groups, &parts, 4, T));
+    let listed = runtime.block_on(admin.list_group_offsets(
+        &groups,
+        &parts,
+        OffsetRequests::Partitions,
+        4,
+        T,
+    ));
     let after_listed = warren::kafka::admin::indexed_answers();
     assert_eq!(whole, want);
     assert_eq!(listed, want);

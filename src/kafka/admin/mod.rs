@@ -39,7 +39,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, OffsetRequests};
 use crate::kafka::msk_iam::MskIam;
 use crate::model::{GroupDescription, TopicConfig, TopicPartition};
 pub use answers::{AdminError, Committed, GroupList, GroupListing, OffsetSpec, TopicMetadata};
@@ -72,8 +72,8 @@ const LIST_OFFSETS_CHUNK: usize = 250;
 /// the FindCoordinator requests.
 /// Where librdkafka's own search is used (no `--wrap`: macOS, musl), 200.
 const GROUP_OFFSETS_CHUNK: usize = if cfg!(warren_wrap_find) { 500 } else { 200 };
-/// Whether asking a group for all its committed offsets at once
-/// ([`Admin::list_all_group_offsets`]) is cheap: where warren's index of librdkafka's
+/// Whether asking a group for all its committed offsets at once ([`OffsetRequests::Group`]) is
+/// cheap: where warren's index of librdkafka's
 /// OffsetFetch parse is linked (`ffi/partition_find.rs`; Linux glibc builds). Elsewhere
 /// librdkafka searches the answer built so far for each partition of it, quadratic in a
 /// group's partitions, and groups are better asked for their known topics in requests of
@@ -356,14 +356,16 @@ impl Admin {
         results.finish(started.elapsed(), timeout)
     }
 
-    /// Committed offsets of many groups, asked for the partitions listed: one
-    /// ListConsumerGroupOffsets call per group (librdkafka accepts only one), each with the same
-    /// explicit partition list (split into requests of at most `GROUP_OFFSETS_CHUNK`
-    /// partitions), at most `max_in_flight` requests in flight. Per group, in the order of
-    /// `groups`: the committed offsets of partitions that have a commit (by index into
-    /// `partitions`), sorted by index; partitions without a commit or with a per-partition
-    /// error are left out. `Err` for a group-level error or when `timeout` (which bounds the
-    /// whole call) runs out first.
+    /// Committed offsets of many groups: one ListConsumerGroupOffsets call per group (librdkafka
+    /// accepts only one), asked as `asked` says: [`OffsetRequests::Group`], one request for all
+    /// the group's commits (an OffsetFetch without partitions; cheap where
+    /// [`WHOLE_GROUPS_CHEAP`]; librdkafka's mock cluster answers it with nothing), keeping those
+    /// of `partitions`; [`OffsetRequests::Partitions`], requests listing `partitions` (at most
+    /// `GROUP_OFFSETS_CHUNK` each). At most `max_in_flight` requests in flight. Per group, in
+    /// the order of `groups`: the committed offsets of partitions that have a commit (by index
+    /// into `partitions`), sorted by index; partitions without a commit or with a
+    /// per-partition error are left out. `Err` for a group-level error or when `timeout` (which
+    /// bounds the whole call) runs out first.
     ///
     /// Requests abandoned at the timeout stay inside librdkafka until their coordinator answers
     /// (see `GROUP_OFFSETS_RDKAFKA_TIMEOUT`); while `max_in_flight` or more of those are
@@ -372,34 +374,7 @@ impl Admin {
         &self,
         groups: &[String],
         partitions: &[TopicPartition],
-        max_in_flight: usize,
-        timeout: Duration,
-    ) -> Vec<Result<Vec<Committed>, AdminError>> {
-        self.group_offsets(groups, partitions, true, max_in_flight, timeout)
-            .await
-    }
-
-    /// [`Admin::list_group_offsets`], asking each group for all its committed offsets in one
-    /// request (OffsetFetch without a partition list) and keeping those of `partitions`:
-    /// cheaper where [`WHOLE_GROUPS_CHEAP`], and it sees a group's commits on any topic of
-    /// `partitions` at once. librdkafka's mock cluster answers such a request with nothing.
-    pub async fn list_all_group_offsets(
-        &self,
-        groups: &[String],
-        partitions: &[TopicPartition],
-        max_in_flight: usize,
-        timeout: Duration,
-    ) -> Vec<Result<Vec<Committed>, AdminError>> {
-        self.group_offsets(groups, partitions, false, max_in_flight, timeout)
-            .await
-    }
-
-    /// The two above: with `listed`, requests carry the partitions; without, none.
-    async fn group_offsets(
-        &self,
-        groups: &[String],
-        partitions: &[TopicPartition],
-        listed: bool,
+        asked: OffsetRequests,
         max_in_flight: usize,
         timeout: Duration,
     ) -> Vec<Result<Vec<Committed>, AdminError>> {
@@ -421,7 +396,7 @@ impl Admin {
         // Per request of a group: where its partitions start in `index.uniq()`, and its list
         // (built once; every request copies it), or none at all.
         let mut chunks: Vec<(usize, Option<Tpl>)> = Vec::new();
-        if listed {
+        if asked == OffsetRequests::Partitions {
             for (n, chunk) in index.uniq().chunks(GROUP_OFFSETS_CHUNK).enumerate() {
                 match Tpl::build(partitions, chunk, parse::OFFSET_INVALID) {
                     Ok(t) => chunks.push((n * GROUP_OFFSETS_CHUNK, Some(t))),

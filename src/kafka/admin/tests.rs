@@ -83,7 +83,7 @@ fn futures_are_send_and_admin_is_sync() {
     let parts = [tp("t", 0)];
     let groups = ["g".to_string()];
     send(&a.list_offsets(&parts, OffsetSpec::Latest, T));
-    send(&a.list_group_offsets(&groups, &parts, 1, T));
+    send(&a.list_group_offsets(&groups, &parts, OffsetRequests::Partitions, 1, T));
     send(&a.list_groups(T));
     send(&a.metadata(T));
 }
@@ -231,7 +231,13 @@ async fn group_offsets_exact() {
         .collect();
     for max_in_flight in [1, 2, 64] {
         let r = a
-            .list_group_offsets(&groups, &parts, max_in_flight, T)
+            .list_group_offsets(
+                &groups,
+                &parts,
+                OffsetRequests::Partitions,
+                max_in_flight,
+                T,
+            )
             .await;
         assert_eq!(r.len(), 4);
         assert_eq!(r[0], Ok(committed(&[(0, 4), (2, 9), (4, 0)])));
@@ -247,7 +253,9 @@ async fn group_offsets_exact() {
         tp("ga", 2),
         tp("", 1),
     ];
-    let r = a.list_group_offsets(&groups[..1], &parts2, 4, T).await;
+    let r = a
+        .list_group_offsets(&groups[..1], &parts2, OffsetRequests::Partitions, 4, T)
+        .await;
     assert_eq!(r, [Ok(committed(&[(0, 9), (2, 4), (3, 9)]))]);
     // A partition list spanning three requests per group (500 each), in reverse order, with
     // a duplicate whose original sits in another request.
@@ -265,18 +273,30 @@ async fn group_offsets_exact() {
     let mut parts3: Vec<_> = (0..1200).rev().map(|p| tp("gc", p)).collect();
     parts3.push(tp("gc", 1199));
     let groups3: Vec<String> = vec!["g3".into(), "g1".into(), "g3".into()];
-    let r = a.list_group_offsets(&groups3, &parts3, 2, T).await;
+    let r = a
+        .list_group_offsets(&groups3, &parts3, OffsetRequests::Partitions, 2, T)
+        .await;
     // Input index i holds partition 1199 - i; index 1200 repeats partition 1199.
     let want = committed(&[(0, 4), (699, 3), (700, 2), (1199, 1), (1200, 4)]);
     assert_eq!(r, [Ok(want.clone()), Ok(vec![]), Ok(want)]);
     // Degenerate inputs.
-    assert!(a.list_group_offsets(&[], &parts, 4, T).await.is_empty());
+    assert!(a
+        .list_group_offsets(&[], &parts, OffsetRequests::Partitions, 4, T)
+        .await
+        .is_empty());
     assert_eq!(
-        a.list_group_offsets(&groups[..2], &[], 4, T).await,
+        a.list_group_offsets(&groups[..2], &[], OffsetRequests::Partitions, 4, T)
+            .await,
         [Ok(vec![]), Ok(vec![])]
     );
     let r = a
-        .list_group_offsets(&["bad\0id".into()], &parts, 0, T)
+        .list_group_offsets(
+            &["bad\0id".into()],
+            &parts,
+            OffsetRequests::Partitions,
+            0,
+            T,
+        )
         .await;
     assert_eq!(
         r[0].as_ref().unwrap_err().code,
@@ -292,7 +312,9 @@ async fn group_offsets_many_groups() {
     let parts: Vec<_> = (0..4).map(|p| tp("m", p)).collect();
     let groups: Vec<String> = (0..500).map(|i| format!("group-{i}")).collect();
     let t0 = StdInstant::now();
-    let r = a.list_group_offsets(&groups, &parts, 32, T).await;
+    let r = a
+        .list_group_offsets(&groups, &parts, OffsetRequests::Partitions, 32, T)
+        .await;
     eprintln!(
         "ListConsumerGroupOffsets 500 groups, 32 in flight: {:?}",
         t0.elapsed()
@@ -399,7 +421,9 @@ async fn brokers_down_times_out() {
     // librdkafka; with that backlog the next call sends nothing and fails at once.
     let t0 = StdInstant::now();
     let groups: Vec<String> = (0..5).map(|i| format!("g{i}")).collect();
-    let r = a.list_group_offsets(&groups, &parts, 2, timeout).await;
+    let r = a
+        .list_group_offsets(&groups, &parts, OffsetRequests::Partitions, 2, timeout)
+        .await;
     let took = t0.elapsed();
     eprintln!(
         "ListConsumerGroupOffsets x5, brokers down: {took:?}: {:?}",
@@ -412,7 +436,9 @@ async fn brokers_down_times_out() {
     roughly(took);
     assert_eq!(a.abandoned.load(Ordering::Acquire), 2);
     let t0 = StdInstant::now();
-    let r = a.list_group_offsets(&groups, &parts, 2, timeout).await;
+    let r = a
+        .list_group_offsets(&groups, &parts, OffsetRequests::Partitions, 2, timeout)
+        .await;
     eprintln!(
         "ListConsumerGroupOffsets, backlog: {:?}: {:?}",
         t0.elapsed(),
@@ -452,7 +478,9 @@ async fn brokers_down_times_out() {
         "abandoned group requests completed after {:?}",
         t0.elapsed()
     );
-    let r = a.list_group_offsets(&groups, &parts, 2, T).await;
+    let r = a
+        .list_group_offsets(&groups, &parts, OffsetRequests::Partitions, 2, T)
+        .await;
     assert!(r.iter().all(|r| r == &Ok(vec![])), "{r:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The poller drained everything, including the forwarded log and error events.
@@ -476,10 +504,14 @@ async fn group_offsets_coordinator_errors_do_not_crash() {
         E::RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
     ] {
         cluster.request_errors(RDKafkaApiKey::OffsetFetch, &[err]);
-        let r = a.list_group_offsets(&groups, &parts, 1, T).await;
+        let r = a
+            .list_group_offsets(&groups, &parts, OffsetRequests::Partitions, 1, T)
+            .await;
         eprintln!("{err:?}: {r:?}");
         assert_eq!(r[0].as_ref().unwrap_err().code, Some(err.into()));
-        let r = a.list_group_offsets(&groups, &parts, 1, T).await;
+        let r = a
+            .list_group_offsets(&groups, &parts, OffsetRequests::Partitions, 1, T)
+            .await;
         assert_eq!(r, [Ok(committed(&[(1, 3)]))]);
     }
 }
@@ -510,8 +542,14 @@ async fn drop_with_requests_in_flight() {
             let parts = parts.clone();
             tokio::spawn(async move {
                 let groups = vec!["g".to_string()];
-                a.list_group_offsets(&groups, &parts, 1, Duration::from_secs(30))
-                    .await
+                a.list_group_offsets(
+                    &groups,
+                    &parts,
+                    OffsetRequests::Partitions,
+                    1,
+                    Duration::from_secs(30),
+                )
+                .await
             })
         };
         let _ = tokio::time::timeout(
@@ -595,7 +633,13 @@ async fn scale() {
     for n in [500, 1000, 2000, 4000, 8000, 16000] {
         let t0 = StdInstant::now();
         let r = a
-            .list_group_offsets(&["scale-g".to_string()], &parts[..n], 1, T)
+            .list_group_offsets(
+                &["scale-g".to_string()],
+                &parts[..n],
+                OffsetRequests::Partitions,
+                1,
+                T,
+            )
             .await;
         eprintln!(
             "one group x {n} partitions: {:?} {:?}",
@@ -608,7 +652,13 @@ async fn scale() {
         groups.push("scale-g".into());
         let t0 = StdInstant::now();
         let r = a
-            .list_group_offsets(&groups, &parts[..n], max_in_flight, T)
+            .list_group_offsets(
+                &groups,
+                &parts[..n],
+                OffsetRequests::Partitions,
+                max_in_flight,
+                T,
+            )
             .await;
         eprintln!(
             "ListConsumerGroupOffsets {} groups x {n} partitions, {max_in_flight} in flight: {:?}",

@@ -699,12 +699,13 @@ impl Scraper {
         groups.into_iter().map(str::to_owned).collect()
     }
 
-    /// Which partitions to ask each group about. Where it is cheap (`WHOLE_GROUPS_CHEAP`), every
-    /// group is asked for all its commits, and those of watched partitions are kept: a group
-    /// that starts on a watched topic is seen at the next poll. Otherwise (and on the mock
-    /// cluster) requests list partitions: every partition of every watched topic when metadata
-    /// was refreshed and for groups not known yet, else only the topics a group has committed
-    /// to (asking every group about every partition costs about a microsecond per
+    /// Which partitions to ask each group about, as `offset_requests` says (unset: `group` where
+    /// that is cheap, `admin::WHOLE_GROUPS_CHEAP`). With `group`, every group is asked for all
+    /// its commits and those of watched partitions are kept: a group that starts on a watched
+    /// topic is seen at the next poll. With `partitions` (the demo's mock cluster answers
+    /// nothing else), requests list partitions: every partition of every watched topic when
+    /// metadata was refreshed and for groups not known yet, else only the topics a group has
+    /// committed to (asking every group about every partition costs about a microsecond per
     /// group-partition in librdkafka, minutes per poll on big clusters); a group that starts
     /// on a new topic is then found at the next metadata refresh.
     fn plan_offset_requests(&self, groups: &[String], full_scan: bool) -> Vec<OffsetRequest> {

@@ -73,11 +73,10 @@ const LIST_OFFSETS_CHUNK: usize = 250;
 /// Where librdkafka's own search is used (no `--wrap`: macOS, musl), 200.
 const GROUP_OFFSETS_CHUNK: usize = if cfg!(warren_wrap_find) { 500 } else { 200 };
 /// Whether asking a group for all its committed offsets at once ([`OffsetRequests::Group`]) is
-/// cheap: where warren's index of librdkafka's
-/// OffsetFetch parse is linked (`ffi/partition_find.rs`; Linux glibc builds). Elsewhere
-/// librdkafka searches the answer built so far for each partition of it, quadratic in a
-/// group's partitions, and groups are better asked for their known topics in requests of
-/// `GROUP_OFFSETS_CHUNK`.
+/// cheap: where warren's index of librdkafka's OffsetFetch parse is linked
+/// (`ffi/partition_find.rs`; Linux glibc builds). Elsewhere librdkafka searches the answer
+/// built so far for each partition of it, quadratic in a group's partitions, and groups are
+/// better asked for their known topics in requests of `GROUP_OFFSETS_CHUNK`.
 pub const WHOLE_GROUPS_CHEAP: bool = cfg!(warren_wrap_find);
 /// Groups per DescribeConsumerGroups call (librdkafka sends one request per group inside, so
 /// this only bounds the size of one result event).

@@ -32,7 +32,8 @@ use rdkafka::bindings as rdsys;
 
 type List = rdsys::rd_kafka_topic_partition_list_t;
 type Elem = rdsys::rd_kafka_topic_partition_t;
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+/// Keys come from broker answers: a fast hasher, seeded per process.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 // The wrapper of `rd_kafka_handle_OffsetFetch` repeats the signature of an internal function of
 // librdkafka 2.12.1 (`rdkafka_request.h`); another version must have it checked first.
@@ -61,10 +62,9 @@ thread_local! {
 }
 
 /// An index of the list an OffsetFetch parse fills: (topic, partition) → first position.
-#[derive(Default)]
 struct FillIndex {
-    /// `rd_kafka_handle_OffsetFetch`'s `offsets` argument (where it keeps the list it fills;
-    /// NULL until it made one), or NULL outside a parse.
+    /// `rd_kafka_handle_OffsetFetch`'s `offsets` argument (where it keeps the list it fills,
+    /// NULL until it made one), or `None` outside a parse.
     offsets: Option<*mut *mut List>,
     /// The list indexed, and how many of its elements.
     list: *const List,
@@ -74,6 +74,19 @@ struct FillIndex {
     last_topic: Option<(Box<[u8]>, u32)>,
     /// `key(topic, partition)` → position of the first such element.
     first: FastMap<u64, u32>,
+}
+
+impl Default for FillIndex {
+    fn default() -> Self {
+        FillIndex {
+            offsets: None,
+            list: ptr::null(),
+            indexed: 0,
+            topics: FastMap::default(),
+            last_topic: None,
+            first: FastMap::default(),
+        }
+    }
 }
 
 impl FillIndex {

@@ -393,15 +393,20 @@ async fn brokers_down_times_out() {
     let took = t0.elapsed();
     eprintln!("ListOffsets, brokers down: {took:?}: {e}");
     // Usually every leader stays silent until the timeout; sometimes librdkafka gives up on
-    // the refused connections sooner, and the same answer comes early, without a timeout code.
+    // the refused connections sooner, and the same answer comes early, without a timeout code;
+    // and when the cache was dropped, the leader lookup times out (seen in `.ci/run`).
+    let lookup = e
+        .message
+        .starts_with("ListOffsets: Failed to query partition leaders");
     assert!(
-        e.message
-            .starts_with("ListOffsets: no partition leader answered"),
+        lookup
+            || e.message
+                .starts_with("ListOffsets: no partition leader answered"),
         "{e}"
     );
     match e.code {
         Some(RDKafkaErrorCode::OperationTimedOut) => roughly(took),
-        None => assert!(took < timeout, "{took:?}"),
+        None if !lookup => assert!(took < timeout, "{took:?}"),
         other => panic!("unexpected code {other:?}: {e}"),
     }
 

@@ -5,9 +5,10 @@
 //! benches (some link rdkafka without warren's library) and the library's unit tests (which
 //! compare warren's search with librdkafka's, and do not compile the wrapper that calls
 //! `__real_…`) are not, and where warren's library is linked without `--wrap` the linker drops
-//! the unreferenced wrappers (so benches do not link with `-C link-dead-code`). Elsewhere (macOS's linker has no `--wrap`) librdkafka's own
-//! search is used, which is slower but gives the same answers, and groups are asked for listed
-//! partitions (`WHOLE_GROUPS_CHEAP` in `src/kafka/admin/mod.rs`).
+//! the unreferenced wrappers (so benches do not link with `-C link-dead-code`). Elsewhere
+//! (macOS's linker has no `--wrap`) librdkafka's own search is used, which is slower but gives
+//! the same answers, and groups are asked for listed partitions (`WHOLE_GROUPS_CHEAP` in
+//! `src/kafka/admin/mod.rs`).
 
 /// librdkafka's functions linked to warren's wrappers.
 const WRAPPED: [&str; 2] = [

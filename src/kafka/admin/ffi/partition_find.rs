@@ -74,6 +74,9 @@ struct FillIndex {
     last_topic: Option<(Box<[u8]>, u32)>,
     /// `key(topic, partition)` → position of the first such element.
     first: FastMap<u64, u32>,
+    /// Searches answered from the index in this parse, added to [`INDEXED_ANSWERS`] at its end
+    /// (one atomic add per parse, not per search).
+    answered: u64,
 }
 
 impl Default for FillIndex {
@@ -85,6 +88,7 @@ impl Default for FillIndex {
             topics: FastMap::default(),
             last_topic: None,
             first: FastMap::default(),
+            answered: 0,
         }
     }
 }
@@ -102,6 +106,7 @@ impl FillIndex {
 
     /// The parse ended: nothing is marked.
     fn end(&mut self) {
+        INDEXED_ANSWERS.fetch_add(std::mem::take(&mut self.answered), Ordering::Relaxed);
         self.offsets = None;
         self.reset(ptr::null());
         if self.first.capacity() > KEEP_CAPACITY {
@@ -126,19 +131,21 @@ impl FillIndex {
     ///
     /// # Safety
     /// `list` is valid with `cnt` initialised elements whose topics are NUL-terminated, and
-    /// `topic` is NUL-terminated; a marked `offsets` is the live argument of the parse running
-    /// on this thread.
+    /// `topic` is NULL or NUL-terminated; a marked `offsets` is the live argument of the parse
+    /// running on this thread.
     unsafe fn find(
         &mut self,
         list: *const List,
-        topic: &CStr,
+        topic: *const c_char,
         partition: i32,
     ) -> Option<*mut Elem> {
         let offsets = self.offsets?;
         // SAFETY: the caller's contract: `offsets` is the running parse's live argument.
-        if list.is_null() || unsafe { *offsets }.cast_const() != list {
+        if list.is_null() || topic.is_null() || unsafe { *offsets }.cast_const() != list {
             return None;
         }
+        // SAFETY: the caller's contract; only read once the list is the one being filled.
+        let topic = unsafe { CStr::from_ptr(topic) };
         // SAFETY: `list` is valid.
         let (elems, cnt) = unsafe { ((*list).elems, usize::try_from((*list).cnt).ok()?) };
         if self.list != list || cnt < self.indexed {
@@ -158,10 +165,11 @@ impl FillIndex {
             self.first.entry(key(id, p)).or_insert(at);
             self.indexed += 1;
         }
-        let Some(id) = self.topic_id(topic.to_bytes(), false) else {
-            return Some(ptr::null_mut());
-        };
-        let Some(&at) = self.first.get(&key(id, partition)) else {
+        let at = self
+            .topic_id(topic.to_bytes(), false)
+            .and_then(|id| self.first.get(&key(id, partition)).copied());
+        let Some(at) = at else {
+            self.answered += 1;
             return Some(ptr::null_mut());
         };
         // SAFETY: `at < indexed <= cnt`.
@@ -169,6 +177,7 @@ impl FillIndex {
         // Every hit is checked; a list changed behind the index's back is searched in full.
         // SAFETY: a valid element with a NUL-terminated topic.
         if unsafe { (*e).partition == partition && CStr::from_ptr((*e).topic) == topic } {
+            self.answered += 1;
             Some(e)
         } else {
             self.reset(ptr::null());
@@ -213,21 +222,16 @@ pub unsafe extern "C" fn __wrap_rd_kafka_topic_partition_list_find(
     topic: *const c_char,
     partition: i32,
 ) -> *mut Elem {
-    if !topic.is_null() {
-        // SAFETY: per the contract, `topic` is NUL-terminated.
-        let name = unsafe { CStr::from_ptr(topic) };
-        let indexed = FILLING
-            .try_with(|f| {
-                let mut f = f.try_borrow_mut().ok()?;
-                // SAFETY: the contract above; `offsets` is marked only while its parse runs.
-                unsafe { f.find(list, name, partition) }
-            })
-            .ok()
-            .flatten();
-        if let Some(found) = indexed {
-            INDEXED_ANSWERS.fetch_add(1, Ordering::Relaxed);
-            return found;
-        }
+    let indexed = FILLING
+        .try_with(|f| {
+            let mut f = f.try_borrow_mut().ok()?;
+            // SAFETY: the contract above; `offsets` is marked only while its parse runs.
+            unsafe { f.find(list, topic, partition) }
+        })
+        .ok()
+        .flatten();
+    if let Some(found) = indexed {
+        return found;
     }
     // SAFETY: the contract above.
     unsafe { search(list, topic, partition) }
@@ -449,7 +453,7 @@ mod tests {
                 for (t, p) in &asks {
                     let c = CString::new(t.as_str()).unwrap();
                     // SAFETY: valid lists; `offsets` is live and marked.
-                    let ours = unsafe { index.find(filled.0, &c, *p) };
+                    let ours = unsafe { index.find(filled.0, c.as_ptr(), *p) };
                     let expected = librdkafkas(&filled, &c, *p);
                     match ours {
                         Some(e) => {
@@ -459,7 +463,7 @@ mod tests {
                         None => assert!(appended.len() < INDEX_FROM, "{t:?} [{p}]"),
                     }
                     // SAFETY: another valid list: never indexed.
-                    assert!(unsafe { index.find(other.0, &c, *p) }.is_none());
+                    assert!(unsafe { index.find(other.0, c.as_ptr(), *p) }.is_none());
                 }
                 if librdkafkas(&filled, &CString::new(topic).unwrap(), round).is_none() {
                     filled.add(wanted);
@@ -476,16 +480,17 @@ mod tests {
         }
         assert_eq!(appended.len(), 130);
         assert!(indexed_answers > 1000, "{indexed_answers}");
+        assert_eq!(index.answered, indexed_answers, "counted per parse");
         // librdkafka never changes the list otherwise during a parse; if it did, the index
         // would notice. A list that shrank is indexed anew:
         let c = CString::new("orders").unwrap();
         // SAFETY: as above (this search indexes all 130 elements).
-        let first = unsafe { index.find(filled.0, &c, 0) };
+        let first = unsafe { index.find(filled.0, c.as_ptr(), 0) };
         assert_eq!(first, Some(first_elem(&filled)));
         // SAFETY: the list we own; deleting its first element, ("orders", 0).
         unsafe { rdsys::rd_kafka_topic_partition_list_del_by_idx(filled.0, 0) };
         // SAFETY: as above.
-        let after = unsafe { index.find(filled.0, &c, 0) }.expect("indexed anew");
+        let after = unsafe { index.find(filled.0, c.as_ptr(), 0) }.expect("indexed anew");
         assert_eq!(filled.position(after), librdkafkas(&filled, &c, 0));
         assert_eq!(filled.position(after), Some(20 * 3 + 2));
         // One that changed at the same length gives a hit that is checked, found stale, and
@@ -495,18 +500,18 @@ mod tests {
         filled.add(("refunds", 1));
         let c1 = CString::new("order").unwrap();
         // SAFETY: as above.
-        assert_eq!(unsafe { index.find(filled.0, &c1, 0) }, None);
+        assert_eq!(unsafe { index.find(filled.0, c1.as_ptr(), 0) }, None);
         assert_eq!(librdkafkas(&filled, &c1, 0), Some(0));
         // Another list in `*offsets` (librdkafka made a new one) is indexed from scratch.
         filled = OwnedList::new(&[("orders", 5)]);
         // SAFETY: `offsets` is the box made above.
         unsafe { *offsets = filled.0 };
         // SAFETY: as above.
-        let short = unsafe { index.find(filled.0, &c, 5) };
+        let short = unsafe { index.find(filled.0, c.as_ptr(), 5) };
         assert!(short.is_none(), "short lists are searched front to back");
         index.end();
         // SAFETY: nothing is marked now.
-        assert!(unsafe { index.find(other.0, &c, 0) }.is_none());
+        assert!(unsafe { index.find(other.0, c.as_ptr(), 0) }.is_none());
         assert!(index.first.is_empty());
         // SAFETY: made by `Box::into_raw` above, no longer marked.
         drop(unsafe { Box::from_raw(offsets) });
